@@ -1,0 +1,213 @@
+/* config.c - parse EBT's environment variables (table in config_vars below). */
+#define _GNU_SOURCE
+#include "config.h"
+#include "log.h"
+#include "path.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct config_var {
+    const char *env;
+    const char *def;
+    const char *help;
+};
+
+static const struct config_var config_vars[] = {
+    {"EBT_PATHS", "", "colon-separated managed path prefixes (the PFS locations EBT accelerates)"},
+    {"EBT_VISIBILITY", "close", "write|close|task[,PREFIX=MODE...] when others see written data"},
+    {"EBT_RUN_DIR", "", "this job's run directory in node-local storage (set by ebt run/start)"},
+    {"EBT_CACHE_DIR", "/dev/shm", "node-local storage for run directories ($TMPDIR if no /dev/shm)"},
+    {"EBT_CACHE_BYTES", "0", "cache capacity (e.g. 8G); beyond it files are written through to the PFS"},
+    {"EBT_TASK_ID", "", "task identity for visibility=task (default: SLURM_PROCID, MPI rank, or 0)"},
+    {"EBT_LOG_LEVEL", "1", "0 error, 1 warn, 2 info, 3 debug; the log is RUN_DIR/ebt.log"},
+    {"EBT_FLUSH_THREADS", "4", "concurrent file transfers during the flush"},
+};
+
+static const char *env_or_default(const char *name)
+{
+    for (size_t i = 0; i < sizeof(config_vars) / sizeof(config_vars[0]); i++) {
+        if (strcmp(config_vars[i].env, name) == 0) {
+            const char *v = getenv(name);
+            return (v && *v) ? v : config_vars[i].def;
+        }
+    }
+    return "";
+}
+
+void ebt_config_help(FILE *out)
+{
+    for (size_t i = 0; i < sizeof(config_vars) / sizeof(config_vars[0]); i++)
+        fprintf(out, "  %-18s %s (default: %s)\n", config_vars[i].env, config_vars[i].help,
+                *config_vars[i].def ? config_vars[i].def : "none");
+}
+
+const char *ebt_visibility_name(int mode)
+{
+    return mode == EBT_VIS_WRITE ? "write" : mode == EBT_VIS_TASK ? "task" : "close";
+}
+
+int ebt_visibility_parse(const char *s)
+{
+    if (!strcmp(s, "write"))
+        return EBT_VIS_WRITE;
+    if (!strcmp(s, "close"))
+        return EBT_VIS_CLOSE;
+    if (!strcmp(s, "task"))
+        return EBT_VIS_TASK;
+    return -1;
+}
+
+int ebt_parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || errno || s[0] == '-')
+        return -EINVAL;
+    unsigned shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    }
+    if (*end == 'i' || *end == 'B')
+        end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+    if (*end || (shift && v > (UINT64_MAX >> shift)))
+        return -EINVAL;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+static int add_prefix(struct ebt_config *cfg, const char *given, char *err, size_t cap)
+{
+    char cwd[PATH_MAX], norm[PATH_MAX], real[PATH_MAX];
+    if (cfg->nprefixes == EBT_MAX_PREFIXES) {
+        snprintf(err, cap, "EBT_PATHS: more than %d prefixes", EBT_MAX_PREFIXES);
+        return -EINVAL;
+    }
+    if (given[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+        return -errno;
+    if (ebt_path_normalize(given[0] == '/' ? "/" : cwd, given, norm, sizeof(norm)) < 0) {
+        snprintf(err, cap, "EBT_PATHS: bad path '%s'", given);
+        return -EINVAL;
+    }
+    struct ebt_prefix *p = &cfg->prefixes[cfg->nprefixes++];
+    p->alias[0] = '\0';
+    if (realpath(norm, real) && strcmp(real, norm) != 0) {
+        snprintf(p->path, sizeof(p->path), "%s", real);
+        snprintf(p->alias, sizeof(p->alias), "%s", norm);
+    } else {
+        snprintf(p->path, sizeof(p->path), "%s", norm);
+    }
+    return 0;
+}
+
+static int parse_paths(struct ebt_config *cfg, const char *spec, char *err, size_t cap)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
+        int rc = add_prefix(cfg, tok, err, cap);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int ebt_config_parse_visibility(struct ebt_config *cfg, const char *spec, char *err, size_t cap)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    char *save = NULL;
+    cfg->nvis = 0;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        int mode = ebt_visibility_parse(eq ? eq + 1 : tok);
+        if (mode < 0) {
+            snprintf(err, cap, "EBT_VISIBILITY: unknown mode '%s' (write, close or task)",
+                     eq ? eq + 1 : tok);
+            return -EINVAL;
+        }
+        if (!eq) {
+            cfg->visibility = mode;
+            continue;
+        }
+        *eq = '\0';
+        if (cfg->nvis == EBT_MAX_VIS_OVERRIDES || tok[0] != '/' ||
+            ebt_path_normalize("/", tok, cfg->vis[cfg->nvis].prefix, PATH_MAX) < 0) {
+            snprintf(err, cap, "EBT_VISIBILITY: bad override prefix '%s'", tok);
+            return -EINVAL;
+        }
+        char real[PATH_MAX];
+        if (realpath(cfg->vis[cfg->nvis].prefix, real))
+            snprintf(cfg->vis[cfg->nvis].prefix, PATH_MAX, "%s", real);
+        cfg->vis[cfg->nvis++].mode = mode;
+    }
+    return 0;
+}
+
+int ebt_config_visibility_for(const struct ebt_config *cfg, const char *path)
+{
+    size_t best = 0;
+    int mode = cfg->visibility;
+    for (int i = 0; i < cfg->nvis; i++) {
+        size_t n = ebt_path_under(path, cfg->vis[i].prefix);
+        if (n > best) {
+            best = n;
+            mode = cfg->vis[i].mode;
+        }
+    }
+    return mode;
+}
+
+static void pick_task_id(struct ebt_config *cfg)
+{
+    static const char *vars[] = {"EBT_TASK_ID", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK",
+                                 "PMI_RANK", "PMIX_RANK"};
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v && strspn(v, "0123456789") == strlen(v) && strlen(v) < sizeof(cfg->task_id)) {
+            snprintf(cfg->task_id, sizeof(cfg->task_id), "%s", v);
+            return;
+        }
+    }
+    snprintf(cfg->task_id, sizeof(cfg->task_id), "0");
+}
+
+static void pick_cache_dir(struct ebt_config *cfg)
+{
+    const char *v = getenv("EBT_CACHE_DIR");
+    if (!v || !*v)
+        v = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
+    snprintf(cfg->cache_dir, sizeof(cfg->cache_dir), "%s", (v && *v) ? v : "/tmp");
+}
+
+int ebt_config_load(struct ebt_config *cfg, char *err, size_t cap)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    err[0] = '\0';
+    int rc = parse_paths(cfg, env_or_default("EBT_PATHS"), err, cap);
+    if (rc == 0)
+        rc = ebt_config_parse_visibility(cfg, env_or_default("EBT_VISIBILITY"), err, cap);
+    if (rc == 0 && ebt_parse_size(env_or_default("EBT_CACHE_BYTES"), &cfg->cache_bytes) < 0) {
+        snprintf(err, cap, "EBT_CACHE_BYTES: not a size: '%s'", env_or_default("EBT_CACHE_BYTES"));
+        rc = -EINVAL;
+    }
+    if (rc < 0)
+        return rc;
+    snprintf(cfg->run_dir, sizeof(cfg->run_dir), "%s", env_or_default("EBT_RUN_DIR"));
+    pick_cache_dir(cfg);
+    pick_task_id(cfg);
+    cfg->log_level = atoi(env_or_default("EBT_LOG_LEVEL"));
+    cfg->flush_threads = atoi(env_or_default("EBT_FLUSH_THREADS"));
+    if (cfg->flush_threads < 1 || cfg->flush_threads > 256) {
+        snprintf(err, cap, "EBT_FLUSH_THREADS: must be 1..256");
+        return -EINVAL;
+    }
+    return 0;
+}

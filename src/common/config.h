@@ -1,0 +1,51 @@
+/* config.h - EBT settings: one table drives the environment, defaults and help text. */
+#ifndef EBT_CONFIG_H
+#define EBT_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define EBT_MAX_PREFIXES 16
+#define EBT_MAX_VIS_OVERRIDES 16
+
+enum ebt_visibility { EBT_VIS_WRITE = 0, EBT_VIS_CLOSE = 1, EBT_VIS_TASK = 2 };
+
+struct ebt_prefix {
+    char path[PATH_MAX];  /* canonical (symlinks resolved when the prefix exists) */
+    char alias[PATH_MAX]; /* the spelling the user gave, normalised; "" if the same */
+};
+
+struct ebt_vis_override {
+    char prefix[PATH_MAX];
+    int mode;
+};
+
+struct ebt_config {
+    struct ebt_prefix prefixes[EBT_MAX_PREFIXES];
+    int nprefixes;
+    int visibility;
+    struct ebt_vis_override vis[EBT_MAX_VIS_OVERRIDES];
+    int nvis;
+    char run_dir[PATH_MAX];
+    char cache_dir[PATH_MAX];
+    uint64_t cache_bytes; /* 0 = no limit beyond the storage itself */
+    char task_id[64];
+    int log_level;
+    int flush_threads;
+};
+
+/* Fill cfg from the environment. On a bad value: -EINVAL and a one-line reason in err. */
+int ebt_config_load(struct ebt_config *cfg, char *err, size_t errcap);
+/* Parse a visibility spec "MODE[,PREFIX=MODE...]" into cfg. */
+int ebt_config_parse_visibility(struct ebt_config *cfg, const char *spec, char *err, size_t cap);
+/* Parse "123", "4K", "2G" ... ; -EINVAL on anything else. */
+int ebt_parse_size(const char *s, uint64_t *out);
+const char *ebt_visibility_name(int mode);
+int ebt_visibility_parse(const char *s); /* -1 if unknown */
+/* The visibility that applies to a canonical logical path. */
+int ebt_config_visibility_for(const struct ebt_config *cfg, const char *path);
+/* Print every setting with its variable, default and meaning. */
+void ebt_config_help(FILE *out);
+
+#endif

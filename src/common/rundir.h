@@ -1,0 +1,29 @@
+/* rundir.h - the layout of a run directory in node-local storage (see docs/design.md). */
+#ifndef EBT_RUNDIR_H
+#define EBT_RUNDIR_H
+
+#include <stddef.h>
+
+/* RUN/up/<logical>            upper layer: everything the job created or changed, mirrored
+ * RUN/task/<tid>/<logical>    per-task layers (visibility=task), merged into up at task end
+ * RUN/stage/<pid>.<seq>       close-mode private copies, published at close/fsync
+ * RUN/meta/<ino>              extent log of the upper/task file with that inode (extlog.h)
+ * RUN/ebtd.sock, ebtd.pid, ebt.log, flush.journal
+ * A whiteout hides a lower (PFS) name: RUN/up/<dir>/.ebt~wh~<name>, an empty regular file.
+ * An opaque directory (recreated after removal) holds RUN/up/<dir>/.ebt~opaque.
+ * Names starting with ".ebt~" are reserved inside managed trees. */
+#define EBT_RESERVED_PREFIX ".ebt~"
+#define EBT_WHITEOUT_PREFIX ".ebt~wh~"
+#define EBT_OPAQUE_NAME ".ebt~opaque"
+
+/* All return 0 or -ENAMETOOLONG. */
+int ebt_rundir_file(const char *run, const char *name, char *out, size_t cap);
+int ebt_layer_root(const char *run, const char *task_id, char *out, size_t cap); /* task NULL: up */
+int ebt_layer_path(const char *layer_root, const char *logical, char *out, size_t cap);
+int ebt_whiteout_path(const char *layer_root, const char *logical, char *out, size_t cap);
+int ebt_meta_path(const char *run, unsigned long long ino, char *out, size_t cap);
+
+/* Is this directory entry name reserved for EBT (hidden from readdir)? */
+int ebt_name_reserved(const char *name);
+
+#endif

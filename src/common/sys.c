@@ -1,0 +1,147 @@
+/* sys.c - full-length I/O loops, recursive mkdir and removal, on raw system calls. */
+#define _GNU_SOURCE
+#include "sys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+int ebt_write_full(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = ebt_sys_write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        if (w == 0)
+            return -EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int ebt_pwrite_full(int fd, const void *buf, size_t n, off_t off)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = ebt_sys_pwrite(fd, p, n, off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        if (w == 0)
+            return -EIO;
+        p += w;
+        n -= (size_t)w;
+        off += w;
+    }
+    return 0;
+}
+
+static int copy_range_by_buffer(int in, int out, off_t off, off_t len)
+{
+    char buf[1 << 16];
+    while (len > 0) {
+        size_t want = len < (off_t)sizeof(buf) ? (size_t)len : sizeof(buf);
+        ssize_t r = ebt_sys_pread(in, buf, want, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return 0;
+        int rc = ebt_pwrite_full(out, buf, (size_t)r, off);
+        if (rc < 0)
+            return rc;
+        off += r;
+        len -= r;
+    }
+    return 0;
+}
+
+int ebt_copy_range(int in, int out, off_t off, off_t len)
+{
+    off_t ioff = off, ooff = off;
+    while (len > 0) {
+        ssize_t n = ebt_sys_copy_range(in, &ioff, out, &ooff, (size_t)len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
+            return copy_range_by_buffer(in, out, ioff, len);
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return 0;
+        len -= n;
+    }
+    return 0;
+}
+
+int ebt_mkdirs(const char *path, mode_t mode, int parent_only)
+{
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof(buf))
+        return -ENAMETOOLONG;
+    memcpy(buf, path, n + 1);
+    if (parent_only) {
+        char *slash = strrchr(buf, '/');
+        if (!slash || slash == buf)
+            return 0;
+        *slash = '\0';
+    }
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+            *p = '\0';
+            if (ebt_sys_mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -errno;
+            *p = saved;
+            if (saved == '\0')
+                break;
+        }
+    }
+    return 0;
+}
+
+int ebt_remove_tree(const char *path)
+{
+    struct stat st;
+    if (ebt_sys_lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (!S_ISDIR(st.st_mode))
+        return ebt_sys_unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+    int fd = ebt_sys_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    char buf[8192], child[PATH_MAX];
+    int rc = 0;
+    for (;;) {
+        ssize_t n = ebt_sys_getdents64(fd, buf, sizeof(buf));
+        if (n <= 0) {
+            if (n < 0)
+                rc = -errno;
+            break;
+        }
+        for (ssize_t pos = 0; pos < n;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + pos);
+            pos += d->d_reclen;
+            if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+                continue;
+            if (snprintf(child, sizeof(child), "%s/%s", path, d->d_name) >= (int)sizeof(child))
+                rc = -ENAMETOOLONG;
+            else if (ebt_remove_tree(child) < 0 && rc == 0)
+                rc = -EIO;
+        }
+    }
+    ebt_sys_close(fd);
+    if (ebt_sys_rmdir(path) < 0 && errno != ENOENT && rc == 0)
+        rc = -errno;
+    return rc;
+}
