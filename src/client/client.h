@@ -1,0 +1,153 @@
+/* client.h - internal API of libebt.so: global state, fd table, layered view, file logic. */
+#ifndef EBT_CLIENT_H
+#define EBT_CLIENT_H
+
+#include "config.h"
+#include "extlog.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+/* ---- global state (init.c) ---- */
+struct ebt_shared_state { /* RUN/state, mmap'ed by every client of the job on this node */
+    uint64_t magic;
+    uint64_t whiteouts; /* whiteouts and opaque markers ever made: 0 = skip ancestor checks */
+    uint64_t cache_bytes;
+};
+
+struct ebt_client {
+    int enabled; /* 0: pass everything through */
+    struct ebt_config cfg;
+    char up_root[PATH_MAX];   /* RUN/up */
+    char task_root[PATH_MAX]; /* RUN/task/<tid> */
+    char stage_dir[PATH_MAX]; /* RUN/stage */
+    char cwd[PATH_MAX];       /* logical cwd */
+    int cwd_managed;
+    struct ebt_shared_state *shared;
+    pthread_mutex_t lock; /* fd table, stage list, dir streams */
+};
+extern struct ebt_client ebt;
+extern __thread int ebt_in_client; /* re-entrancy guard: EBT's own calls pass through */
+
+void ebt_client_init(void);
+void ebt_warn_once(const char *what, const char *path); /* log once per distinct what */
+
+/* ---- paths (view.c) ---- */
+/* Resolve (dirfd, path) to a canonical logical path. Returns 1 if managed, 0 if not, -errno. */
+int ebt_resolve(int dirfd, const char *path, char *out);
+int ebt_is_managed_path(char *canonical); /* may rewrite an alias */
+int ebt_vis_for(const char *logical);
+const char *ebt_layer_for_write(const char *logical); /* up_root, or task_root for task mode */
+
+/* ---- layered view (view.c) ---- */
+enum ebt_where { EBT_W_NONE = 0, EBT_W_STAGE, EBT_W_TASK, EBT_W_UP, EBT_W_PFS };
+struct ebt_found {
+    int where;
+    char phys[PATH_MAX];
+    struct stat st;
+};
+/* Find what the logical path names in this process's view. 0 (f filled) or -ENOENT/-errno. */
+int ebt_view_lookup(const char *logical, int follow, struct ebt_found *f);
+/* Make sure the directory `logical` exists in the given layer (copying up the chain). */
+int ebt_view_layer_dir(const char *layer, const char *logical);
+/* Is there something below `logical` in the layers under `layer` (other layers, PFS)? */
+int ebt_view_exists_below(const char *layer, const char *logical);
+int ebt_view_whiteout_add(const char *layer, const char *logical);
+void ebt_view_whiteout_remove(const char *layer, const char *logical);
+int ebt_view_dir_empty(const char *logical); /* 1 empty, 0 not, -errno (dir.c) */
+int ebt_view_parent_dir(const char *logical);  /* 0 if the parent is a directory in the view */
+/* The physical directories whose union is the logical directory, top first (max 3). */
+int ebt_view_dir_sources(const char *logical, char phys[][PATH_MAX], int max);
+
+/* ---- open-file descriptions and the fd table (fdtable.c) ---- */
+enum ebt_ofd_kind { EBT_OFD_READ = 1, EBT_OFD_LAYER, EBT_OFD_STAGE, EBT_OFD_DIR };
+
+struct ebt_stage { /* a close-mode private copy, shared by this process's opens of one path */
+    struct ebt_stage *next;
+    char logical[PATH_MAX];
+    char phys[PATH_MAX];
+    char layer[PATH_MAX];
+    int users;
+    int published; /* published at least once */
+    int unlinked;  /* the job removed the name: never publish again */
+    int based;     /* started as a copy of a PFS file */
+    uint64_t base_size;
+};
+
+struct ebt_ofd {
+    int refs; /* fds of this process that point here */
+    pthread_mutex_t lock;
+    int kind;
+    int flags;
+    int track;            /* record extents of writes */
+    int untracked_writes; /* written through stdio or a shared mapping: publish all */
+    int trunc_set;
+    uint64_t trunc_min;
+    struct ebt_ivs ext;
+    unsigned long long meta_ino; /* layer file with an extent log (kind LAYER, track) */
+    struct ebt_stage *stage;     /* kind STAGE */
+    char logical[PATH_MAX];
+};
+
+struct ebt_ofd *ebt_fd_get(int fd); /* NULL if not managed */
+void ebt_fd_set(int fd, struct ebt_ofd *o);
+struct ebt_ofd *ebt_fd_take(int fd); /* remove from the table; caller drops the reference */
+void ebt_ofd_ref(struct ebt_ofd *o);
+struct ebt_ofd *ebt_ofd_new(int kind, int flags, const char *logical);
+int ebt_fd_table_size(void);
+
+/* ---- file logic (file.c) ---- */
+int ebt_open_managed(const char *logical, int flags, mode_t mode);
+int ebt_copy_up_file(const char *layer, const char *logical, const struct ebt_found *f);
+int ebt_close_managed(int fd); /* fd is managed; closes it */
+/* Drop fd from the table, publishing first if it is the last reference, then call closer. */
+int ebt_release_fd(int fd, int (*closer)(void *ctx), void *ctx);
+void ebt_ofd_release(struct ebt_ofd *o, int fd_still_open_elsewhere);
+void ebt_record_write(int fd, int64_t off, int64_t len); /* off < 0: current offset - len */
+void ebt_record_trunc(int fd, uint64_t size);
+int ebt_sync_managed(int fd); /* publish (close mode) on fsync */
+struct ebt_stage *ebt_stage_find(const char *logical);
+void ebt_stage_forget(struct ebt_stage *s); /* unlist and free */
+int ebt_stage_children(const char *dir, char names[][256], int max);
+struct ebt_stage *ebt_stage_adopt(const char *logical, const char *phys, const char *layer);
+int ebt_meta_append(unsigned long long ino, const struct ebt_ext_rec *r, size_t n);
+int ebt_meta_exists(unsigned long long ino);
+void ebt_publish_all_at_exit(void);
+void ebt_stage_rename(const char *from, const char *to);
+void ebt_stage_mark_unlinked(const char *logical);
+
+/* ---- namespace operations (ns.c): each returns 0 or -errno ---- */
+int ebt_ns_mkdir(const char *logical, mode_t mode);
+int ebt_ns_rmdir(const char *logical);
+int ebt_ns_unlink(const char *logical);
+int ebt_ns_rename(const char *from, const char *to, unsigned flags);
+int ebt_ns_truncate(const char *logical, off_t len);
+int ebt_ns_attr_target(const char *logical, int follow, char *phys); /* copy up for chmod... */
+
+/* ---- directory streams (dir.c) ---- */
+#include <dirent.h>
+DIR *ebt_dir_open(const char *logical, int fd);
+int ebt_dir_is_ours(DIR *d);
+struct dirent *ebt_dir_read(DIR *d);
+struct dirent64 *ebt_dir_read64(DIR *d);
+void ebt_dir_rewind(DIR *d);
+int ebt_dir_close(DIR *d);
+
+/* ---- exec hand-over (proc.c) ---- */
+void ebt_exec_prepare(void);
+void ebt_exec_adopt(void);
+
+/* Convert a 0/-errno status into the libc convention at the wrapper boundary. */
+#include <errno.h>
+static inline int ebt_libc_status(int rc)
+{
+    if (rc < 0) {
+        errno = -rc;
+        return -1;
+    }
+    return rc;
+}
+
+#endif

@@ -1,0 +1,271 @@
+/* dir.c - directory streams of managed directories: the merged, sorted union of the layers. */
+#define _GNU_SOURCE
+#include "client.h"
+#include "path.h"
+#include "real.h"
+#include "rundir.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dir_entry {
+    char *name;
+    unsigned char type;
+    unsigned char whiteout;
+    int rank; /* 0 = top layer */
+    ino_t ino;
+};
+
+struct entry_list {
+    struct dir_entry *e;
+    size_t n, cap;
+};
+
+struct ebt_dirstream {
+    struct ebt_dirstream *next;
+    DIR *real; /* a real stream on the top physical directory: dirfd() and closedir() work */
+    char logical[PATH_MAX];
+    struct entry_list list;
+    size_t pos;
+    union {
+        struct dirent d;
+        char pad[offsetof(struct dirent, d_name) + 256];
+    } ent;
+    union {
+        struct dirent64 d;
+        char pad[offsetof(struct dirent64, d_name) + 256];
+    } ent64;
+};
+
+static struct ebt_dirstream *streams; /* under ebt.lock */
+
+static int list_add(struct entry_list *l, const char *name, unsigned char type, int wh, int rank,
+                    ino_t ino)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        void *p = realloc(l->e, cap * sizeof(*l->e));
+        if (!p)
+            return -ENOMEM;
+        l->e = p;
+        l->cap = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return -ENOMEM;
+    l->e[l->n++] = (struct dir_entry){copy, type, (unsigned char)wh, rank, ino};
+    return 0;
+}
+
+static void list_free(struct entry_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->e[i].name);
+    free(l->e);
+    memset(l, 0, sizeof(*l));
+}
+
+static int read_layer(const char *phys, int rank, int is_pfs, struct entry_list *l)
+{
+    int fd = ebt_sys_open(phys, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    char buf[16384];
+    int rc = 0;
+    ssize_t n;
+    while (rc == 0 && (n = ebt_sys_getdents64(fd, buf, sizeof(buf))) > 0) {
+        for (ssize_t pos = 0; rc == 0 && pos < n;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + pos);
+            pos += d->d_reclen;
+            const char *name = d->d_name;
+            int wh = 0;
+            if (!is_pfs && ebt_name_reserved(name)) {
+                if (strncmp(name, EBT_WHITEOUT_PREFIX, sizeof(EBT_WHITEOUT_PREFIX) - 1) != 0)
+                    continue;
+                name += sizeof(EBT_WHITEOUT_PREFIX) - 1;
+                wh = 1;
+            }
+            rc = list_add(l, name, d->d_type, wh, rank, d->d_ino);
+        }
+    }
+    ebt_sys_close(fd);
+    return rc;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const struct dir_entry *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : x->rank - y->rank;
+}
+
+/* Keep the top-most entry of each name; drop names whose top-most entry is a whiteout. */
+static void list_merge(struct entry_list *l)
+{
+    qsort(l->e, l->n, sizeof(*l->e), entry_cmp);
+    size_t k = 0, group = 0; /* group: index of the first entry of the current name */
+    for (size_t i = 0; i < l->n; i++) {
+        if (i == 0 || strcmp(l->e[group].name, l->e[i].name) != 0)
+            group = i;
+        l->e[i].rank = (i == group && !l->e[i].whiteout); /* rank now means: keep */
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->e[i].rank)
+            l->e[k++] = l->e[i];
+        else
+            free(l->e[i].name); /* safe: the first pass no longer needs the names */
+    }
+    l->n = k;
+}
+
+static int add_own_stages(const char *logical, struct entry_list *l)
+{
+    /* Files this process is writing under visibility close are visible to it. */
+    int rc = 0;
+    char names[32][256];
+    int n = ebt_stage_children(logical, names, 32);
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = list_add(l, names[i], DT_REG, 0, -1, 1);
+    return rc;
+}
+
+static int collect(const char *logical, struct entry_list *l)
+{
+    char phys[3][PATH_MAX];
+    int n = ebt_view_dir_sources(logical, phys, 3);
+    if (n == 0)
+        return -ENOENT;
+    int rc = add_own_stages(logical, l);
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = read_layer(phys[i], i, strcmp(phys[i], logical) == 0, l);
+    if (rc == 0)
+        list_merge(l);
+    return rc;
+}
+
+int ebt_view_dir_empty(const char *logical)
+{
+    struct entry_list l = {0};
+    int rc = collect(logical, &l);
+    size_t real_entries = 0;
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        if (strcmp(l.e[i].name, ".") && strcmp(l.e[i].name, ".."))
+            real_entries++;
+    list_free(&l);
+    return rc < 0 ? rc : real_entries == 0;
+}
+
+DIR *ebt_dir_open(const char *logical, int fd)
+{
+    struct ebt_dirstream *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    snprintf(s->logical, sizeof(s->logical), "%s", logical);
+    int rc = collect(logical, &s->list);
+    if (rc == 0) {
+        s->real = fd >= 0 ? EBT_REAL(fdopendir)(fd) : NULL;
+        if (fd < 0) {
+            char top[1][PATH_MAX];
+            if (ebt_view_dir_sources(logical, top, 1) == 1)
+                s->real = EBT_REAL(opendir)(top[0]);
+        }
+        rc = s->real ? 0 : -errno;
+    }
+    if (rc < 0) {
+        list_free(&s->list);
+        free(s);
+        errno = -rc;
+        return NULL;
+    }
+    pthread_mutex_lock(&ebt.lock);
+    s->next = streams;
+    streams = s;
+    pthread_mutex_unlock(&ebt.lock);
+    return s->real;
+}
+
+static struct ebt_dirstream *find_stream(DIR *d, int unlink_it)
+{
+    if (!streams)
+        return NULL;
+    pthread_mutex_lock(&ebt.lock);
+    struct ebt_dirstream **p = &streams;
+    while (*p && (*p)->real != d)
+        p = &(*p)->next;
+    struct ebt_dirstream *s = *p;
+    if (s && unlink_it)
+        *p = s->next;
+    pthread_mutex_unlock(&ebt.lock);
+    return s;
+}
+
+int ebt_dir_is_ours(DIR *d)
+{
+    return find_stream(d, 0) != NULL;
+}
+
+static struct dir_entry *next_entry(DIR *d)
+{
+    struct ebt_dirstream *s = find_stream(d, 0);
+    if (!s || s->pos >= s->list.n)
+        return NULL;
+    return &s->list.e[s->pos++];
+}
+
+struct dirent *ebt_dir_read(DIR *d)
+{
+    struct ebt_dirstream *s = find_stream(d, 0);
+    struct dir_entry *e = next_entry(d);
+    if (!e)
+        return NULL;
+    struct dirent *out = &s->ent.d;
+    out->d_ino = e->ino;
+    out->d_off = (off_t)s->pos;
+    out->d_type = e->type;
+    snprintf(out->d_name, 256, "%s", e->name);
+    out->d_reclen = (unsigned short)(offsetof(struct dirent, d_name) + strlen(out->d_name) + 1);
+    return out;
+}
+
+struct dirent64 *ebt_dir_read64(DIR *d)
+{
+    struct ebt_dirstream *s = find_stream(d, 0);
+    struct dir_entry *e = next_entry(d);
+    if (!e)
+        return NULL;
+    struct dirent64 *out = &s->ent64.d;
+    out->d_ino = e->ino;
+    out->d_off = (off64_t)s->pos;
+    out->d_type = e->type;
+    snprintf(out->d_name, 256, "%s", e->name);
+    out->d_reclen = (unsigned short)(offsetof(struct dirent64, d_name) + strlen(out->d_name) + 1);
+    return out;
+}
+
+void ebt_dir_rewind(DIR *d)
+{
+    struct ebt_dirstream *s = find_stream(d, 0);
+    if (!s)
+        return;
+    list_free(&s->list);
+    collect(s->logical, &s->list);
+    s->pos = 0;
+}
+
+int ebt_dir_close(DIR *d)
+{
+    struct ebt_dirstream *s = find_stream(d, 1);
+    if (!s)
+        return EBT_REAL(closedir)(d);
+    struct ebt_ofd *o = ebt_fd_take(dirfd(d));
+    if (o)
+        ebt_ofd_release(o, 0);
+    int rc = EBT_REAL(closedir)(d);
+    list_free(&s->list);
+    free(s);
+    return rc;
+}

@@ -1,0 +1,73 @@
+/* fdtable.c - which kernel fds are managed: a table indexed by fd number -> open-file record. */
+#include "client.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+/* The table is indexed by the kernel's own fd number. A managed fd is always a real open file
+ * (a layer, stage or PFS file), so the kernel can never hand that number to another file while
+ * the entry lives: the entry is cleared in the same wrapper that closes the number. */
+static struct ebt_ofd **table;
+static int table_size;
+
+static int ensure_table(void)
+{
+    if (table)
+        return 0;
+    struct rlimit rl;
+    int n = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 1u << 20)
+        n = (int)rl.rlim_max;
+    table = calloc((size_t)n, sizeof(*table));
+    if (!table)
+        return -1;
+    table_size = n;
+    return 0;
+}
+
+int ebt_fd_table_size(void)
+{
+    return table_size;
+}
+
+struct ebt_ofd *ebt_fd_get(int fd)
+{
+    if (fd < 0 || fd >= table_size)
+        return NULL;
+    return __atomic_load_n(&table[fd], __ATOMIC_ACQUIRE);
+}
+
+void ebt_fd_set(int fd, struct ebt_ofd *o)
+{
+    pthread_mutex_lock(&ebt.lock);
+    if (ensure_table() == 0 && fd >= 0 && fd < table_size)
+        __atomic_store_n(&table[fd], o, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&ebt.lock);
+}
+
+struct ebt_ofd *ebt_fd_take(int fd)
+{
+    if (fd < 0 || fd >= table_size)
+        return NULL;
+    return __atomic_exchange_n(&table[fd], NULL, __ATOMIC_ACQ_REL);
+}
+
+void ebt_ofd_ref(struct ebt_ofd *o)
+{
+    __atomic_add_fetch(&o->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+struct ebt_ofd *ebt_ofd_new(int kind, int flags, const char *logical)
+{
+    struct ebt_ofd *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    o->refs = 1;
+    o->kind = kind;
+    o->flags = flags;
+    pthread_mutex_init(&o->lock, NULL);
+    ebt_ivs_init(&o->ext);
+    snprintf(o->logical, sizeof(o->logical), "%s", logical);
+    return o;
+}

@@ -1,0 +1,323 @@
+/* file.c - managed files: open into a layer or a private stage, record extents, publish. */
+#define _GNU_SOURCE
+#include "client.h"
+#include "log.h"
+#include "path.h"
+#include "rundir.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct ebt_stage *stages; /* this process's open stages, under ebt.lock */
+static unsigned stage_seq;
+
+static int stage_name(char *out, const char *kind)
+{
+    unsigned seq = __atomic_add_fetch(&stage_seq, 1, __ATOMIC_RELAXED);
+    int n = snprintf(out, PATH_MAX, "%s/%s%d.%u", ebt.stage_dir, kind, (int)getpid(), seq);
+    return n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+struct ebt_stage *ebt_stage_find(const char *logical)
+{
+    if (!stages)
+        return NULL;
+    pthread_mutex_lock(&ebt.lock);
+    struct ebt_stage *s = stages;
+    while (s && (s->unlinked || strcmp(s->logical, logical) != 0))
+        s = s->next;
+    pthread_mutex_unlock(&ebt.lock);
+    return s;
+}
+
+void ebt_stage_forget(struct ebt_stage *s)
+{
+    pthread_mutex_lock(&ebt.lock);
+    for (struct ebt_stage **p = &stages; *p; p = &(*p)->next) {
+        if (*p == s) {
+            *p = s->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ebt.lock);
+    free(s);
+}
+
+/* ---- extent logs of layer files ---- */
+
+int ebt_meta_append(unsigned long long ino, const struct ebt_ext_rec *r, size_t n)
+{
+    char path[PATH_MAX];
+    if (ebt_meta_path(ebt.cfg.run_dir, ino, path, sizeof(path)) < 0)
+        return -ENAMETOOLONG;
+    return ebt_extlog_append(path, r, n);
+}
+
+int ebt_meta_exists(unsigned long long ino)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    return ebt_meta_path(ebt.cfg.run_dir, ino, path, sizeof(path)) == 0 &&
+           ebt_sys_lstat(path, &st) == 0;
+}
+
+/* ---- copy-up: make a layer copy of a lower file, atomically ---- */
+
+int ebt_copy_up_file(const char *layer, const char *logical, const struct ebt_found *f)
+{
+    char tmp[PATH_MAX], phys[PATH_MAX];
+    if (stage_name(tmp, "cu") < 0 || ebt_layer_path(layer, logical, phys, sizeof(phys)) < 0)
+        return -ENAMETOOLONG;
+    int src = ebt_sys_open(f->phys, O_RDONLY | O_CLOEXEC, 0);
+    if (src < 0)
+        return -errno;
+    int dst = ebt_sys_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int rc = dst < 0 ? -errno : ebt_copy_range(src, dst, 0, f->st.st_size);
+    struct stat st;
+    if (rc == 0 && (ebt_sys_fchmod(dst, f->st.st_mode & 07777) < 0 || ebt_sys_fstat(dst, &st) < 0))
+        rc = -errno;
+    ebt_sys_close(src);
+    if (dst >= 0)
+        ebt_sys_close(dst);
+    struct ebt_ext_rec base = {EBT_EXT_BASE, (uint32_t)getpid(), 0, (uint64_t)f->st.st_size};
+    if (rc == 0)
+        rc = ebt_meta_append(st.st_ino, &base, 1);
+    if (rc == 0)
+        rc = ebt_mkdirs(phys, 0755, 1);
+    if (rc == 0 && syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, phys, RENAME_NOREPLACE) < 0)
+        rc = errno == EEXIST ? 1 : -errno; /* someone copied it up first: use theirs */
+    if (rc != 0 && dst >= 0) {
+        char meta[PATH_MAX];
+        ebt_sys_unlink(tmp);
+        if (ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) == 0)
+            ebt_sys_unlink(meta);
+    }
+    if (rc >= 0)
+        ebt_view_whiteout_remove(layer, logical);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- open ---- */
+
+static int register_fd(int fd, int kind, int flags, const char *logical, struct ebt_ofd **out)
+{
+    struct ebt_ofd *o = ebt_ofd_new(kind, flags, logical);
+    if (!o) {
+        ebt_sys_close(fd);
+        return -ENOMEM;
+    }
+    ebt_fd_set(fd, o);
+    if (out)
+        *out = o;
+    return fd;
+}
+
+static int open_for_read(const char *logical, int flags, const struct ebt_found *f)
+{
+    int fd = ebt_sys_open(f->phys, flags & ~(O_CREAT | O_EXCL | O_TRUNC), 0);
+    if (fd < 0)
+        return -errno;
+    if (S_ISDIR(f->st.st_mode))
+        return register_fd(fd, EBT_OFD_DIR, flags, logical, NULL);
+    if (f->where == EBT_W_PFS)
+        return fd; /* a plain PFS file opened for reading: nothing to manage */
+    return register_fd(fd, EBT_OFD_READ, flags, logical, NULL);
+}
+
+static int open_in_layer(const char *layer, const char *logical, int flags, mode_t mode,
+                         const struct ebt_found *f)
+{
+    char phys[PATH_MAX];
+    if (ebt_layer_path(layer, logical, phys, sizeof(phys)) < 0)
+        return -ENAMETOOLONG;
+    int in_layer = f && strcmp(f->phys, phys) == 0;
+    int rc = 0;
+    if (f && !in_layer && !(flags & O_TRUNC))
+        rc = ebt_copy_up_file(layer, logical, f);
+    else if (!in_layer) {
+        rc = ebt_mkdirs(phys, 0755, 1);
+        ebt_view_whiteout_remove(layer, logical);
+        if (f) /* O_TRUNC over a lower file: a new file that keeps the old mode */
+            mode = f->st.st_mode & 07777;
+    }
+    if (rc < 0)
+        return rc;
+    int oflags = (f && !in_layer && !(flags & O_TRUNC)) ? flags & ~(O_CREAT | O_EXCL) : flags;
+    if (f && !in_layer && (flags & O_TRUNC))
+        oflags = (flags | O_CREAT) & ~O_EXCL;
+    int fd = ebt_sys_open(phys, oflags, mode);
+    if (fd < 0)
+        return -errno;
+    struct ebt_ofd *o;
+    rc = register_fd(fd, EBT_OFD_LAYER, flags, logical, &o);
+    struct stat st;
+    if (rc >= 0 && ebt_sys_fstat(fd, &st) == 0 && ebt_meta_exists(st.st_ino)) {
+        o->track = 1;
+        o->meta_ino = st.st_ino;
+        struct ebt_ext_rec r[2] = {{EBT_EXT_OPEN, (uint32_t)getpid(), 0, 0},
+                                   {EBT_EXT_TRUNC, (uint32_t)getpid(), 0, 0}};
+        ebt_meta_append(st.st_ino, r, (flags & O_TRUNC) ? 2 : 1);
+    }
+    return rc;
+}
+
+static struct ebt_stage *stage_create(const char *logical, mode_t mode, int flags,
+                                      const struct ebt_found *f)
+{
+    struct ebt_stage *s = calloc(1, sizeof(*s));
+    if (!s || stage_name(s->phys, "") < 0)
+        goto err;
+    snprintf(s->logical, sizeof(s->logical), "%s", logical);
+    snprintf(s->layer, sizeof(s->layer), "%s", ebt.up_root);
+    int fd = ebt_sys_open(s->phys, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, f ? 0600 : mode);
+    if (fd < 0)
+        goto err;
+    int rc = 0;
+    if (f) {
+        rc = ebt_sys_fchmod(fd, f->st.st_mode & 07777) < 0 ? -errno : 0;
+        if (rc == 0 && !(flags & O_TRUNC)) {
+            int src = ebt_sys_open(f->phys, O_RDONLY | O_CLOEXEC, 0);
+            rc = src < 0 ? -errno : ebt_copy_range(src, fd, 0, f->st.st_size);
+            if (src >= 0)
+                ebt_sys_close(src);
+            s->based = f->where == EBT_W_PFS;
+            s->base_size = (uint64_t)f->st.st_size;
+        }
+    }
+    ebt_sys_close(fd);
+    if (rc < 0) {
+        ebt_sys_unlink(s->phys);
+        errno = -rc;
+        goto err;
+    }
+    pthread_mutex_lock(&ebt.lock);
+    s->next = stages;
+    stages = s;
+    pthread_mutex_unlock(&ebt.lock);
+    return s;
+err:
+    free(s);
+    return NULL;
+}
+
+static int open_staged(const char *logical, int flags, mode_t mode, const struct ebt_found *f)
+{
+    struct ebt_stage *s = f && f->where == EBT_W_STAGE ? ebt_stage_find(logical) : NULL;
+    if (!s)
+        s = stage_create(logical, mode, flags, f);
+    if (!s)
+        return -errno;
+    int fd = ebt_sys_open(s->phys, flags & ~(O_CREAT | O_EXCL), 0);
+    if (fd < 0)
+        return -errno;
+    __atomic_add_fetch(&s->users, 1, __ATOMIC_ACQ_REL);
+    struct ebt_ofd *o;
+    int rc = register_fd(fd, EBT_OFD_STAGE, flags, logical, &o);
+    if (rc >= 0) {
+        o->stage = s;
+        o->track = 1;
+        o->trunc_set = (flags & O_TRUNC) != 0;
+    }
+    return rc;
+}
+
+static int open_for_write(const char *logical, int flags, mode_t mode, struct ebt_found *f,
+                          int exists)
+{
+    if (exists && (flags & O_CREAT) && (flags & O_EXCL))
+        return -EEXIST;
+    if (!exists && !(flags & O_CREAT))
+        return -ENOENT;
+    if (exists && S_ISDIR(f->st.st_mode))
+        return -EISDIR;
+    if (!exists) {
+        int rc = ebt_view_parent_dir(logical);
+        if (rc < 0)
+            return rc;
+    }
+    if (ebt_vis_for(logical) == EBT_VIS_CLOSE && !(flags & O_APPEND))
+        return open_staged(logical, flags, mode, exists ? f : NULL);
+    return open_in_layer(ebt_layer_for_write(logical), logical, flags, mode, exists ? f : NULL);
+}
+
+int ebt_open_managed(const char *logical, int flags, mode_t mode)
+{
+    struct ebt_found f;
+    int rc = ebt_view_lookup(logical, !(flags & O_NOFOLLOW), &f);
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    int write_intent = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+    if (rc == 0 && !write_intent)
+        return open_for_read(logical, flags, &f);
+    if (rc == -ENOENT && !(flags & O_CREAT))
+        return -ENOENT;
+    if (flags & O_DIRECTORY)
+        return rc == 0 ? -ENOTDIR : -ENOENT;
+    return open_for_write(logical, flags, mode, &f, rc == 0);
+}
+
+/* ---- recording ---- */
+
+void ebt_record_write(int fd, int64_t off, int64_t len)
+{
+    struct ebt_ofd *o = ebt_fd_get(fd);
+    if (!o || !o->track || len <= 0 || off < 0)
+        return;
+    pthread_mutex_lock(&o->lock);
+    if (ebt_ivs_add(&o->ext, (uint64_t)off, (uint64_t)len) < 0)
+        o->untracked_writes = 1;
+    pthread_mutex_unlock(&o->lock);
+}
+
+void ebt_record_trunc(int fd, uint64_t size)
+{
+    struct ebt_ofd *o = ebt_fd_get(fd);
+    if (!o || !o->track)
+        return;
+    pthread_mutex_lock(&o->lock);
+    if (!o->trunc_set || size < o->trunc_min)
+        o->trunc_min = size;
+    o->trunc_set = 1;
+    pthread_mutex_unlock(&o->lock);
+}
+
+/* Names of this process's unpublished stages directly inside dir (for its own readdir). */
+int ebt_stage_children(const char *dir, char names[][256], int max)
+{
+    int n = 0;
+    size_t len = strlen(dir);
+    if (!stages)
+        return 0;
+    pthread_mutex_lock(&ebt.lock);
+    for (struct ebt_stage *s = stages; s && n < max; s = s->next) {
+        const char *rest = s->logical + len;
+        if (s->unlinked || s->published || strncmp(s->logical, dir, len) != 0 || rest[0] != '/' ||
+            strchr(rest + 1, '/'))
+            continue;
+        snprintf(names[n++], 256, "%s", rest + 1);
+    }
+    pthread_mutex_unlock(&ebt.lock);
+    return n;
+}
+
+/* Re-create a stage record for an fd inherited across exec. */
+struct ebt_stage *ebt_stage_adopt(const char *logical, const char *phys, const char *layer)
+{
+    pthread_mutex_lock(&ebt.lock);
+    struct ebt_stage *s = stages;
+    while (s && strcmp(s->phys, phys) != 0)
+        s = s->next;
+    if (!s && (s = calloc(1, sizeof(*s))) != NULL) {
+        snprintf(s->logical, sizeof(s->logical), "%s", logical);
+        snprintf(s->phys, sizeof(s->phys), "%s", phys);
+        snprintf(s->layer, sizeof(s->layer), "%s", layer);
+        s->next = stages;
+        stages = s;
+    }
+    pthread_mutex_unlock(&ebt.lock);
+    return s;
+}

@@ -1,0 +1,156 @@
+/* init.c - client start-up and shut-down: configuration, daemon check, cwd, fork safety. */
+#define _GNU_SOURCE
+#include "client.h"
+#include "log.h"
+#include "path.h"
+#include "real.h"
+#include "rundir.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+struct ebt_client ebt = {.lock = PTHREAD_MUTEX_INITIALIZER};
+__thread int ebt_in_client;
+
+void ebt_warn_once(const char *what, const char *path)
+{
+    static const char *seen[32];
+    static int nseen;
+    for (int i = 0; i < nseen; i++)
+        if (seen[i] == what)
+            return;
+    if (nseen < 32)
+        seen[nseen++] = what;
+    ebt_warn("%s (first seen on %s)", what, path ? path : "-");
+}
+
+/* Say something to the user once per job (the first process that gets here), on stderr. */
+static void tell_user_once(const char *marker, const char *msg)
+{
+    char path[PATH_MAX];
+    if (ebt_rundir_file(ebt.cfg.run_dir, marker, path, sizeof(path)) == 0) {
+        int fd = ebt_sys_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno == EEXIST)
+            return;
+        if (fd >= 0)
+            ebt_sys_close(fd);
+    }
+    ebt_write_full(2, msg, strlen(msg));
+}
+
+static int daemon_reachable(void)
+{
+    char path[PATH_MAX];
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (ebt_rundir_file(ebt.cfg.run_dir, "ebtd.sock", path, sizeof(path)) < 0 ||
+        strlen(path) >= sizeof(sa.sun_path))
+        return 0;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    ebt_sys_close(fd);
+    return ok;
+}
+
+static void map_shared_state(void)
+{
+    char path[PATH_MAX];
+    if (ebt_rundir_file(ebt.cfg.run_dir, "state", path, sizeof(path)) < 0)
+        return;
+    int fd = ebt_sys_open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    struct stat st;
+    if (fd < 0)
+        return;
+    if (ebt_sys_fstat(fd, &st) == 0 && st.st_size < 4096)
+        ebt_sys_ftruncate(fd, 4096);
+    void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ebt_sys_close(fd);
+    if (p != MAP_FAILED)
+        ebt.shared = p;
+}
+
+/* The logical cwd: a physical cwd inside a layer maps back to its logical path. */
+void ebt_cwd_refresh(void)
+{
+    char phys[PATH_MAX];
+    if (!EBT_REAL(getcwd)(phys, sizeof(phys)))
+        return;
+    const char *roots[2] = {ebt.up_root, ebt.task_root};
+    for (int i = 0; i < 2; i++) {
+        size_t n = ebt_path_under(phys, roots[i]);
+        if (n) {
+            snprintf(ebt.cwd, sizeof(ebt.cwd), "%s", phys[n] ? phys + n : "/");
+            ebt.cwd_managed = 1;
+            return;
+        }
+    }
+    snprintf(ebt.cwd, sizeof(ebt.cwd), "%s", phys);
+    ebt.cwd_managed = ebt_is_managed_path(ebt.cwd);
+}
+
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&ebt.lock);
+}
+
+static void atfork_release(void)
+{
+    pthread_mutex_unlock(&ebt.lock);
+}
+
+static int set_roots(void)
+{
+    const char *run = ebt.cfg.run_dir;
+    return ebt_layer_root(run, NULL, ebt.up_root, sizeof(ebt.up_root)) |
+           ebt_layer_root(run, ebt.cfg.task_id, ebt.task_root, sizeof(ebt.task_root)) |
+           ebt_rundir_file(run, "stage", ebt.stage_dir, sizeof(ebt.stage_dir));
+}
+
+__attribute__((constructor)) void ebt_client_init(void)
+{
+    char err[256], msg[PATH_MAX + 256];
+    ebt_in_client = 1;
+    ebt_real_resolve_all();
+    if (ebt_config_load(&ebt.cfg, err, sizeof(err)) < 0) {
+        snprintf(msg, sizeof(msg), "ebt: %s; passing all I/O through\n", err);
+        ebt_write_full(2, msg, strlen(msg));
+        goto out;
+    }
+    if (!ebt.cfg.run_dir[0] || ebt.cfg.nprefixes == 0 || set_roots() != 0)
+        goto out;
+    char log[PATH_MAX];
+    ebt_log_level_now = ebt.cfg.log_level;
+    if (ebt_rundir_file(ebt.cfg.run_dir, "ebt.log", log, sizeof(log)) == 0)
+        ebt_log_open(log, "client");
+    if (!daemon_reachable()) {
+        snprintf(msg, sizeof(msg),
+                 "ebt: daemon not reachable in %s; I/O passes through to the file system\n",
+                 ebt.cfg.run_dir);
+        tell_user_once("warned-no-daemon", msg);
+        ebt_warn("daemon not reachable: pass-through");
+        goto out;
+    }
+    map_shared_state();
+    ebt_cwd_refresh();
+    pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+    ebt.enabled = 1;
+    ebt_exec_adopt();
+out:
+    ebt_in_client = 0;
+}
+
+__attribute__((destructor)) static void ebt_client_fini(void)
+{
+    if (!ebt.enabled)
+        return;
+    fflush(NULL); /* stdio buffers of managed FILEs must reach the files before we publish */
+    ebt_publish_all_at_exit();
+}

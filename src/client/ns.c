@@ -1,0 +1,277 @@
+/* ns.c - namespace operations on managed paths: mkdir, rmdir, unlink, rename, truncate. */
+#define _GNU_SOURCE
+#include "client.h"
+#include "log.h"
+#include "path.h"
+#include "rundir.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+static int layer_phys(const char *layer, const char *logical, char *phys)
+{
+    return ebt_layer_path(layer, logical, phys, PATH_MAX) < 0 ? -ENAMETOOLONG : 0;
+}
+
+static int parent_in_layer(const char *layer, const char *logical)
+{
+    char buf[PATH_MAX];
+    const char *dir, *name;
+    if (ebt_path_split(logical, buf, sizeof(buf), &dir, &name) < 0)
+        return -ENAMETOOLONG;
+    return ebt_view_layer_dir(layer, dir);
+}
+
+static void mark_opaque(const char *layer, const char *logical)
+{
+    char phys[PATH_MAX];
+    if (snprintf(phys, sizeof(phys), "%s%s/" EBT_OPAQUE_NAME, layer, logical) >= PATH_MAX)
+        return;
+    int fd = ebt_sys_open(phys, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        ebt_sys_close(fd);
+    if (ebt.shared)
+        __atomic_add_fetch(&ebt.shared->whiteouts, 1, __ATOMIC_ACQ_REL);
+}
+
+static int whiteout_present(const char *layer, const char *logical)
+{
+    char phys[PATH_MAX];
+    struct stat st;
+    return ebt_whiteout_path(layer, logical, phys, sizeof(phys)) == 0 &&
+           ebt_sys_lstat(phys, &st) == 0;
+}
+
+int ebt_ns_mkdir(const char *logical, mode_t mode)
+{
+    struct ebt_found f;
+    if (ebt_view_lookup(logical, 0, &f) == 0)
+        return -EEXIST;
+    int rc = ebt_view_parent_dir(logical);
+    const char *layer = ebt_layer_for_write(logical);
+    char phys[PATH_MAX];
+    if (rc == 0)
+        rc = layer_phys(layer, logical, phys);
+    if (rc == 0)
+        rc = parent_in_layer(layer, logical);
+    if (rc < 0)
+        return rc;
+    int hid_lower = whiteout_present(layer, logical);
+    if (ebt_sys_mkdir(phys, mode) < 0)
+        return -errno;
+    if (hid_lower) { /* it existed below and was removed: the new one starts empty */
+        ebt_view_whiteout_remove(layer, logical);
+        mark_opaque(layer, logical);
+    }
+    return 0;
+}
+
+int ebt_ns_rmdir(const char *logical)
+{
+    struct ebt_found f;
+    int rc = ebt_view_lookup(logical, 0, &f);
+    if (rc < 0)
+        return rc;
+    if (!S_ISDIR(f.st.st_mode))
+        return -ENOTDIR;
+    rc = ebt_view_dir_empty(logical);
+    if (rc <= 0)
+        return rc < 0 ? rc : -ENOTEMPTY;
+    const char *layer = ebt_layer_for_write(logical);
+    char phys[PATH_MAX];
+    if ((rc = layer_phys(layer, logical, phys)) < 0)
+        return rc;
+    if ((rc = ebt_remove_tree(phys)) < 0) /* holds only whiteouts and markers */
+        return rc;
+    if (ebt_view_exists_below(layer, logical))
+        return ebt_view_whiteout_add(layer, logical);
+    return 0;
+}
+
+static void unlink_layer_file(const char *phys)
+{
+    struct stat st;
+    char meta[PATH_MAX];
+    if (ebt_sys_lstat(phys, &st) < 0)
+        return;
+    if (ebt_sys_unlink(phys) == 0 &&
+        ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) == 0)
+        ebt_sys_unlink(meta);
+}
+
+int ebt_ns_unlink(const char *logical)
+{
+    struct ebt_found f;
+    int rc = ebt_view_lookup(logical, 0, &f);
+    if (rc < 0)
+        return rc;
+    if (S_ISDIR(f.st.st_mode))
+        return -EISDIR;
+    ebt_stage_mark_unlinked(logical);
+    const char *layer = ebt_layer_for_write(logical);
+    char phys[PATH_MAX];
+    if ((rc = layer_phys(layer, logical, phys)) < 0)
+        return rc;
+    unlink_layer_file(phys);
+    if (ebt_view_exists_below(layer, logical))
+        return ebt_view_whiteout_add(layer, logical);
+    return 0;
+}
+
+/* Copy a lower file whole into the layer under a new name (rename of a PFS file). */
+static int copy_whole_to(const struct ebt_found *f, const char *phys)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s/mv%d.%p", ebt.stage_dir, (int)getpid(), (void *)f) >=
+        PATH_MAX)
+        return -ENAMETOOLONG;
+    int in = ebt_sys_open(f->phys, O_RDONLY | O_CLOEXEC, 0);
+    if (in < 0)
+        return -errno;
+    int out = ebt_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = out < 0 ? -errno : ebt_copy_range(in, out, 0, f->st.st_size);
+    if (rc == 0 && ebt_sys_fchmod(out, f->st.st_mode & 07777) < 0)
+        rc = -errno;
+    ebt_sys_close(in);
+    if (out >= 0)
+        ebt_sys_close(out);
+    if (rc == 0 && ebt_sys_rename(tmp, phys) < 0)
+        rc = -errno;
+    if (rc < 0)
+        ebt_sys_unlink(tmp);
+    return rc;
+}
+
+static int rename_check(const char *from, const char *to, const struct ebt_found *fs,
+                        const struct ebt_found *ft, int to_exists, unsigned flags)
+{
+    if (flags & ~RENAME_NOREPLACE) {
+        ebt_warn_once("renameat2 flags other than RENAME_NOREPLACE are not supported", from);
+        return -ENOTSUP;
+    }
+    if (to_exists && (flags & RENAME_NOREPLACE))
+        return -EEXIST;
+    if (S_ISDIR(fs->st.st_mode)) {
+        size_t n = strlen(from);
+        if (strncmp(to, from, n) == 0 && to[n] == '/')
+            return -EINVAL;
+        if (to_exists && !S_ISDIR(ft->st.st_mode))
+            return -ENOTDIR;
+        if (to_exists && ebt_view_dir_empty(to) != 1)
+            return -ENOTEMPTY;
+    } else if (to_exists && S_ISDIR(ft->st.st_mode)) {
+        return -EISDIR;
+    }
+    return ebt_view_parent_dir(to);
+}
+
+/* Move the source's layer entry (or a whole copy of a lower file) to the target name. */
+static int rename_move(const char *layer, const char *from, const char *to,
+                       const struct ebt_found *fs)
+{
+    char pf[PATH_MAX], pt[PATH_MAX];
+    int rc = layer_phys(layer, from, pf);
+    if (rc == 0)
+        rc = layer_phys(layer, to, pt);
+    if (rc == 0)
+        rc = parent_in_layer(layer, to);
+    if (rc < 0)
+        return rc;
+    struct stat st;
+    if (ebt_sys_lstat(pt, &st) == 0) { /* replaced entry: drop its layer copy */
+        if (S_ISDIR(st.st_mode))
+            ebt_remove_tree(pt);
+        else
+            unlink_layer_file(pt);
+    }
+    if (ebt_sys_lstat(pf, &st) == 0) {
+        if (ebt_sys_rename(pf, pt) < 0)
+            return -errno;
+        char meta[PATH_MAX]; /* its extent log described the old name's PFS file */
+        if (!S_ISDIR(st.st_mode) &&
+            ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) == 0)
+            ebt_sys_unlink(meta);
+        return 0;
+    }
+    if (S_ISDIR(fs->st.st_mode))
+        return -EXDEV;
+    return copy_whole_to(fs, pt);
+}
+
+int ebt_ns_rename(const char *from, const char *to, unsigned flags)
+{
+    struct ebt_found fs, ft;
+    int rc = ebt_view_lookup(from, 0, &fs);
+    if (rc < 0)
+        return rc;
+    int to_exists = ebt_view_lookup(to, 0, &ft) == 0;
+    if (strcmp(from, to) == 0)
+        return 0;
+    if ((rc = rename_check(from, to, &fs, &ft, to_exists, flags)) < 0)
+        return rc;
+    const char *layer = ebt_layer_for_write(from);
+    if (layer != ebt_layer_for_write(to))
+        return -EXDEV; /* different visibility rules on each side */
+    if (S_ISDIR(fs.st.st_mode) && ebt_view_exists_below(layer, from))
+        return -EXDEV; /* a PFS directory: mv falls back to copy and remove */
+    struct ebt_stage *s = ebt_stage_find(from);
+    if (s && !s->published) { /* still private to this process: just retarget it */
+        ebt_stage_rename(from, to);
+        s->based = 0;
+        rc = 0;
+        if (to_exists)
+            rc = ebt_ns_unlink(to);
+    } else {
+        rc = rename_move(layer, from, to, &fs);
+        if (s)
+            ebt_stage_rename(from, to);
+    }
+    if (rc < 0)
+        return rc;
+    int to_hid_lower = whiteout_present(layer, to);
+    ebt_view_whiteout_remove(layer, to);
+    if (S_ISDIR(fs.st.st_mode) && (to_hid_lower || ebt_view_exists_below(layer, to)))
+        mark_opaque(layer, to);
+    if (ebt_view_exists_below(layer, from))
+        return ebt_view_whiteout_add(layer, from);
+    return 0;
+}
+
+int ebt_ns_truncate(const char *logical, off_t len)
+{
+    if (len < 0)
+        return -EINVAL;
+    int fd = ebt_open_managed(logical, O_WRONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fd;
+    int rc = ebt_sys_ftruncate(fd, len) < 0 ? -errno : 0;
+    if (rc == 0)
+        ebt_record_trunc(fd, (uint64_t)len);
+    int crc = ebt_close_managed(fd);
+    return rc < 0 ? rc : crc;
+}
+
+/* The physical path an attribute change (chmod, utimes, chown) must be applied to. */
+int ebt_ns_attr_target(const char *logical, int follow, char *phys)
+{
+    struct ebt_found f;
+    int rc = ebt_view_lookup(logical, follow, &f);
+    if (rc < 0)
+        return rc;
+    const char *layer = ebt_layer_for_write(logical);
+    if (f.where == EBT_W_STAGE || (f.where != EBT_W_PFS && layer_phys(layer, logical, phys) == 0 &&
+                                   strcmp(phys, f.phys) == 0)) {
+        snprintf(phys, PATH_MAX, "%s", f.phys);
+        return 0;
+    }
+    if ((rc = layer_phys(layer, logical, phys)) < 0)
+        return rc;
+    if (S_ISDIR(f.st.st_mode))
+        return ebt_view_layer_dir(layer, logical);
+    if (!S_ISREG(f.st.st_mode))
+        return -ENOTSUP;
+    return ebt_copy_up_file(layer, logical, &f);
+}

@@ -1,0 +1,286 @@
+/* publish.c - make a writer's data visible: stage -> layer at close/fsync/exit, extent records. */
+#define _GNU_SOURCE
+#include "client.h"
+#include "log.h"
+#include "real.h"
+#include "rundir.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Records describing what this ofd changed; the caller frees. */
+static struct ebt_ext_rec *ofd_records(struct ebt_ofd *o, uint32_t last, size_t *n)
+{
+    struct ebt_ext_rec *r = calloc(o->ext.n + 4, sizeof(*r));
+    uint32_t pid = (uint32_t)getpid();
+    size_t k = 0;
+    if (!r)
+        return NULL;
+    if (o->untracked_writes)
+        r[k++] = (struct ebt_ext_rec){EBT_EXT_FULL, pid, 0, 0};
+    if (o->trunc_set)
+        r[k++] = (struct ebt_ext_rec){EBT_EXT_TRUNC, pid, o->trunc_min, 0};
+    for (size_t i = 0; i < o->ext.n; i++)
+        r[k++] = (struct ebt_ext_rec){EBT_EXT_WRITE, pid, o->ext.iv[i][0],
+                                      o->ext.iv[i][1] - o->ext.iv[i][0]};
+    if (last)
+        r[k++] = (struct ebt_ext_rec){last, pid, 0, 0};
+    *n = k;
+    return r;
+}
+
+static void ofd_forget_changes(struct ebt_ofd *o)
+{
+    o->ext.n = 0;
+    o->trunc_set = 0;
+    o->untracked_writes = 0;
+}
+
+/* A layer file with an extent log: append what this ofd changed (and CLOSE when final). */
+static int flush_layer_records(struct ebt_ofd *o, int final)
+{
+    size_t n;
+    struct ebt_ext_rec *r = ofd_records(o, final ? EBT_EXT_CLOSE : 0, &n);
+    if (!r)
+        return -ENOMEM;
+    int rc = n ? ebt_meta_append(o->meta_ino, r, n) : 0;
+    free(r);
+    ofd_forget_changes(o);
+    return rc;
+}
+
+static int open_own_data(int fd)
+{
+    char self[64];
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+    int in = ebt_sys_open(self, O_RDONLY | O_CLOEXEC, 0);
+    return in < 0 ? -errno : in;
+}
+
+/* First publication of a stage whose target does not exist: install the whole stage. */
+static int install_whole(struct ebt_ofd *o, int fd, const char *target, int final)
+{
+    struct ebt_stage *s = o->stage;
+    char tmp[PATH_MAX];
+    const char *from = s->phys;
+    int rc = ebt_mkdirs(target, 0755, 1);
+    if (rc < 0)
+        return rc;
+    if (!final || s->users > 1) { /* others still write the stage: publish a copy */
+        if (snprintf(tmp, sizeof(tmp), "%s.pub", s->phys) >= (int)sizeof(tmp))
+            return -ENAMETOOLONG;
+        int in = open_own_data(fd), out = -1;
+        struct stat st;
+        if (in < 0)
+            return in;
+        rc = ebt_sys_fstat(in, &st) < 0 ? -errno : 0;
+        if (rc == 0 && (out = ebt_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                                           st.st_mode & 07777)) < 0)
+            rc = -errno;
+        if (rc == 0)
+            rc = ebt_copy_range(in, out, 0, st.st_size);
+        if (rc == 0 && ebt_sys_fchmod(out, st.st_mode & 07777) < 0)
+            rc = -errno;
+        ebt_sys_close(in);
+        if (out >= 0)
+            ebt_sys_close(out);
+        if (rc < 0)
+            return rc;
+        from = tmp;
+    }
+    struct stat st;
+    if (ebt_sys_lstat(from, &st) < 0)
+        return -errno;
+    if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, target, RENAME_NOREPLACE) < 0) {
+        rc = -errno;
+        if (from != s->phys)
+            ebt_sys_unlink(from);
+        return rc;
+    }
+    if (from == s->phys)
+        s->phys[0] = '\0'; /* the stage itself became the layer file */
+    ebt_view_whiteout_remove(s->layer, s->logical);
+    if (s->based) { /* the layer file started as the PFS copy: say what changed */
+        struct ebt_ext_rec base = {EBT_EXT_BASE, (uint32_t)getpid(), 0, s->base_size};
+        size_t n;
+        struct ebt_ext_rec *r = ofd_records(o, 0, &n);
+        rc = ebt_meta_append(st.st_ino, &base, 1);
+        if (rc == 0 && r && n)
+            rc = ebt_meta_append(st.st_ino, r, n);
+        free(r);
+    }
+    ofd_forget_changes(o);
+    return rc;
+}
+
+/* Later publications, or a target created meanwhile: apply this writer's changes to it. */
+static int merge_into(struct ebt_ofd *o, int fd, int tfd)
+{
+    struct stat sst, tst;
+    int in = open_own_data(fd);
+    if (in < 0)
+        return in;
+    int rc = (ebt_sys_fstat(in, &sst) < 0 || ebt_sys_fstat(tfd, &tst) < 0) ? -errno : 0;
+    if (rc == 0 && sst.st_ino == tst.st_ino && sst.st_dev == tst.st_dev) {
+        ebt_sys_close(in); /* the stage already is the layer file */
+        ofd_forget_changes(o);
+        return 0;
+    }
+    if (rc == 0 && o->untracked_writes) {
+        o->trunc_set = 1;
+        o->trunc_min = 0;
+        o->ext.n = 0;
+        ebt_ivs_add(&o->ext, 0, (uint64_t)sst.st_size);
+    }
+    if (rc == 0 && o->trunc_set && ebt_sys_ftruncate(tfd, (off_t)o->trunc_min) < 0)
+        rc = -errno;
+    for (size_t i = 0; rc == 0 && i < o->ext.n; i++) {
+        uint64_t a = o->ext.iv[i][0], b = o->ext.iv[i][1];
+        if (b > (uint64_t)sst.st_size)
+            b = (uint64_t)sst.st_size;
+        if (a < b)
+            rc = ebt_copy_range(in, tfd, (off_t)a, (off_t)(b - a));
+    }
+    off_t tsize = o->trunc_set ? (off_t)o->trunc_min : tst.st_size;
+    off_t want = o->trunc_set ? sst.st_size : (sst.st_size > tsize ? sst.st_size : tsize);
+    if (rc == 0 && ebt_sys_fstat(tfd, &tst) == 0 && tst.st_size != want &&
+        ebt_sys_ftruncate(tfd, want) < 0)
+        rc = -errno;
+    if (rc == 0 && (tst.st_mode & 07777) != (sst.st_mode & 07777))
+        ebt_sys_fchmod(tfd, sst.st_mode & 07777);
+    if (rc == 0 && ebt_meta_exists(tst.st_ino)) {
+        size_t n;
+        struct ebt_ext_rec *r = ofd_records(o, 0, &n);
+        rc = r ? ebt_meta_append(tst.st_ino, r, n) : -ENOMEM;
+        free(r);
+    }
+    ebt_sys_close(in);
+    if (rc == 0)
+        ofd_forget_changes(o);
+    return rc;
+}
+
+static int publish_stage(struct ebt_ofd *o, int fd, int final)
+{
+    struct ebt_stage *s = o->stage;
+    char target[PATH_MAX];
+    if (s->unlinked)
+        return 0;
+    if (ebt_layer_path(s->layer, s->logical, target, sizeof(target)) < 0)
+        return -ENAMETOOLONG;
+    int tfd = ebt_sys_open(target, O_WRONLY | O_CLOEXEC, 0);
+    if (tfd < 0 && errno == ENOENT && s->published)
+        return 0; /* published, then removed by the job: like writing to an unlinked file */
+    int rc;
+    if (tfd < 0 && errno == ENOENT) {
+        rc = install_whole(o, fd, target, final);
+        if (rc == -EEXIST) /* created meanwhile by another writer */
+            return publish_stage(o, fd, final);
+    } else if (tfd < 0) {
+        rc = -errno;
+    } else {
+        rc = merge_into(o, fd, tfd);
+        ebt_sys_close(tfd);
+    }
+    if (rc == 0)
+        s->published = 1;
+    else
+        ebt_error("publish of %s failed: %s", s->logical, strerror(-rc));
+    return rc;
+}
+
+/* Publish or record what an ofd changed; final = the last fd of it in this process goes away. */
+static int ofd_sync(struct ebt_ofd *o, int fd, int final)
+{
+    int rc = 0;
+    pthread_mutex_lock(&o->lock);
+    if (o->kind == EBT_OFD_STAGE)
+        rc = publish_stage(o, fd, final && o->stage->users == 1);
+    else if (o->kind == EBT_OFD_LAYER && o->track)
+        rc = flush_layer_records(o, final);
+    pthread_mutex_unlock(&o->lock);
+    return rc;
+}
+
+static void ofd_destroy(struct ebt_ofd *o)
+{
+    struct ebt_stage *s = o->stage;
+    if (s && __atomic_sub_fetch(&s->users, 1, __ATOMIC_ACQ_REL) == 0) {
+        if (s->phys[0])
+            ebt_sys_unlink(s->phys);
+        ebt_stage_forget(s);
+    }
+    ebt_ivs_free(&o->ext);
+    pthread_mutex_destroy(&o->lock);
+    free(o);
+}
+
+int ebt_release_fd(int fd, int (*closer)(void *ctx), void *ctx)
+{
+    struct ebt_ofd *o = ebt_fd_take(fd);
+    int rc = 0;
+    if (o && __atomic_load_n(&o->refs, __ATOMIC_ACQUIRE) == 1)
+        rc = ofd_sync(o, fd, 1);
+    int crc = closer(ctx);
+    if (o && __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        ofd_destroy(o);
+    if (crc < 0)
+        return crc;
+    if (rc < 0) { /* the data is safe in the stage's layer copy attempt; report like EIO */
+        errno = -rc;
+        return -1;
+    }
+    return crc;
+}
+
+static int close_raw(void *ctx)
+{
+    return ebt_sys_close(*(int *)ctx);
+}
+
+int ebt_close_managed(int fd)
+{
+    int rc = ebt_release_fd(fd, close_raw, &fd);
+    return rc < 0 ? -errno : rc;
+}
+
+void ebt_ofd_release(struct ebt_ofd *o, int fd_still_open_elsewhere)
+{
+    if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        ofd_destroy(o);
+}
+
+int ebt_sync_managed(int fd)
+{
+    struct ebt_ofd *o = ebt_fd_get(fd);
+    return o ? ofd_sync(o, fd, 0) : 0;
+}
+
+/* At process exit (and before exec) publish what is still open, as a close would. */
+void ebt_publish_all_at_exit(void)
+{
+    int n = ebt_fd_table_size();
+    for (int fd = 0; fd < n; fd++) {
+        struct ebt_ofd *o = ebt_fd_get(fd);
+        if (o && (o->kind == EBT_OFD_STAGE || (o->kind == EBT_OFD_LAYER && o->track)))
+            ofd_sync(o, fd, 0);
+    }
+}
+
+void ebt_stage_mark_unlinked(const char *logical)
+{
+    struct ebt_stage *s;
+    while ((s = ebt_stage_find(logical)) != NULL)
+        s->unlinked = 1;
+}
+
+void ebt_stage_rename(const char *from, const char *to)
+{
+    struct ebt_stage *s = ebt_stage_find(from);
+    if (s)
+        snprintf(s->logical, sizeof(s->logical), "%s", to);
+}

@@ -1,0 +1,240 @@
+/* view.c - managed-path resolution and the layered view: stage, task layer, up layer, PFS. */
+#define _GNU_SOURCE
+#include "client.h"
+#include "path.h"
+#include "real.h"
+#include "rundir.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+int ebt_is_managed_path(char *canonical)
+{
+    for (int i = 0; i < ebt.cfg.nprefixes; i++) {
+        const struct ebt_prefix *p = &ebt.cfg.prefixes[i];
+        if (ebt_path_under(canonical, p->path))
+            return 1;
+        size_t n = p->alias[0] ? ebt_path_under(canonical, p->alias) : 0;
+        if (n) { /* rewrite the alias spelling to the canonical prefix */
+            char rest[PATH_MAX];
+            snprintf(rest, sizeof(rest), "%s", canonical + n);
+            if (snprintf(canonical, PATH_MAX, "%s%s", p->path, rest) >= PATH_MAX)
+                return 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *dirfd_path(int dirfd, char *buf)
+{
+    struct ebt_ofd *o = ebt_fd_get(dirfd);
+    if (o)
+        return o->logical;
+    char link[64];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+    ssize_t n = ebt_sys_readlink(link, buf, PATH_MAX - 1);
+    if (n <= 0 || buf[0] != '/')
+        return NULL;
+    buf[n] = '\0';
+    return buf;
+}
+
+int ebt_resolve(int dirfd, const char *path, char *out)
+{
+    if (!ebt.enabled || !path || !path[0] || ebt_in_client)
+        return 0;
+    char buf[PATH_MAX];
+    const char *base = "/";
+    if (path[0] != '/') {
+        base = dirfd == AT_FDCWD ? ebt.cwd : dirfd_path(dirfd, buf);
+        if (!base)
+            return 0;
+    }
+    if (ebt_path_normalize(base, path, out, PATH_MAX) < 0)
+        return 0;
+    return ebt_is_managed_path(out);
+}
+
+int ebt_vis_for(const char *logical)
+{
+    if (ebt.cfg.nvis == 0)
+        return ebt.cfg.visibility;
+    return ebt_config_visibility_for(&ebt.cfg, logical);
+}
+
+const char *ebt_layer_for_write(const char *logical)
+{
+    return ebt_vis_for(logical) == EBT_VIS_TASK ? ebt.task_root : ebt.up_root;
+}
+
+static int any_whiteouts(void)
+{
+    return ebt.shared && __atomic_load_n(&ebt.shared->whiteouts, __ATOMIC_ACQUIRE) > 0;
+}
+
+static size_t managed_prefix_len(const char *logical)
+{
+    for (int i = 0; i < ebt.cfg.nprefixes; i++) {
+        size_t n = ebt_path_under(logical, ebt.cfg.prefixes[i].path);
+        if (n)
+            return n;
+    }
+    return 0;
+}
+
+/* Walk the ancestors of logical below its managed prefix: a whiteout on any of them (or the
+ * path itself) hides it (-ENOENT); an opaque ancestor hides the layers below (returns 1). */
+static int layer_hides(const char *layer, const char *logical)
+{
+    char part[PATH_MAX], probe[PATH_MAX];
+    struct stat st;
+    size_t len = strlen(logical), start = managed_prefix_len(logical);
+    int opaque = 0;
+    for (size_t i = start + 1; i <= len; i++) {
+        if (logical[i] != '/' && logical[i] != '\0')
+            continue;
+        memcpy(part, logical, i);
+        part[i] = '\0';
+        if (ebt_whiteout_path(layer, part, probe, sizeof(probe)) == 0 &&
+            ebt_sys_lstat(probe, &st) == 0)
+            return -ENOENT;
+        if (i < len && snprintf(probe, sizeof(probe), "%s%s/" EBT_OPAQUE_NAME, layer, part) <
+                           (int)sizeof(probe) &&
+            ebt_sys_lstat(probe, &st) == 0)
+            opaque = 1;
+    }
+    return opaque;
+}
+
+static int layers_for(const char *logical, const char **layers)
+{
+    int n = 0;
+    if (ebt_vis_for(logical) == EBT_VIS_TASK)
+        layers[n++] = ebt.task_root;
+    layers[n++] = ebt.up_root;
+    return n;
+}
+
+/* Look up logical starting at layer index `from` (the PFS is the last, implicit layer). */
+static int lookup_from(const char *logical, int from, int follow, struct ebt_found *f)
+{
+    const char *layers[2];
+    int n = layers_for(logical, layers);
+    int check_hidden = any_whiteouts();
+    for (int i = from; i < n; i++) {
+        int hidden = check_hidden ? layer_hides(layers[i], logical) : 0;
+        if (hidden < 0)
+            return hidden;
+        if (ebt_layer_path(layers[i], logical, f->phys, sizeof(f->phys)) < 0)
+            return -ENAMETOOLONG;
+        if (ebt_sys_lstat(f->phys, &f->st) == 0) {
+            f->where = layers[i] == ebt.up_root ? EBT_W_UP : EBT_W_TASK;
+            return 0;
+        }
+        if (hidden)
+            return -ENOENT;
+    }
+    snprintf(f->phys, sizeof(f->phys), "%s", logical);
+    int rc = follow ? ebt_sys_stat(logical, &f->st) : ebt_sys_lstat(logical, &f->st);
+    if (rc < 0)
+        return -errno;
+    f->where = EBT_W_PFS;
+    return 0;
+}
+
+int ebt_view_lookup(const char *logical, int follow, struct ebt_found *f)
+{
+    memset(f, 0, sizeof(*f));
+    struct ebt_stage *s = ebt_stage_find(logical);
+    if (s && ebt_sys_stat(s->phys, &f->st) == 0) {
+        f->where = EBT_W_STAGE;
+        snprintf(f->phys, sizeof(f->phys), "%s", s->phys);
+        return 0;
+    }
+    return lookup_from(logical, 0, follow, f);
+}
+
+int ebt_view_exists_below(const char *layer, const char *logical)
+{
+    const char *layers[2];
+    int n = layers_for(logical, layers), from = n;
+    for (int i = 0; i < n; i++)
+        if (layers[i] == layer)
+            from = i + 1;
+    struct ebt_found f;
+    return lookup_from(logical, from, 0, &f) == 0;
+}
+
+int ebt_view_layer_dir(const char *layer, const char *logical)
+{
+    char phys[PATH_MAX];
+    if (ebt_layer_path(layer, logical, phys, sizeof(phys)) < 0)
+        return -ENAMETOOLONG;
+    return ebt_mkdirs(phys, 0755, 0);
+}
+
+int ebt_view_whiteout_add(const char *layer, const char *logical)
+{
+    char phys[PATH_MAX];
+    if (ebt_whiteout_path(layer, logical, phys, sizeof(phys)) < 0)
+        return -ENAMETOOLONG;
+    int rc = ebt_mkdirs(phys, 0755, 1);
+    if (rc < 0)
+        return rc;
+    int fd = ebt_sys_open(phys, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    ebt_sys_close(fd);
+    if (ebt.shared)
+        __atomic_add_fetch(&ebt.shared->whiteouts, 1, __ATOMIC_ACQ_REL);
+    return 0;
+}
+
+void ebt_view_whiteout_remove(const char *layer, const char *logical)
+{
+    char phys[PATH_MAX];
+    if (any_whiteouts() && ebt_whiteout_path(layer, logical, phys, sizeof(phys)) == 0)
+        ebt_sys_unlink(phys);
+}
+
+int ebt_view_parent_dir(const char *logical)
+{
+    char buf[PATH_MAX];
+    const char *dir, *name;
+    struct ebt_found pf;
+    if (ebt_path_split(logical, buf, sizeof(buf), &dir, &name) < 0)
+        return -ENAMETOOLONG;
+    int rc = ebt_view_lookup(dir, 1, &pf);
+    if (rc < 0)
+        return rc;
+    return S_ISDIR(pf.st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int ebt_view_dir_sources(const char *logical, char phys[][PATH_MAX], int max)
+{
+    const char *layers[2];
+    int n = layers_for(logical, layers), k = 0, check_hidden = any_whiteouts();
+    struct stat st;
+    for (int i = 0; i < n && k < max; i++) {
+        int hidden = check_hidden ? layer_hides(layers[i], logical) : 0;
+        if (hidden < 0)
+            return k;
+        if (ebt_layer_path(layers[i], logical, phys[k], PATH_MAX) == 0 &&
+            ebt_sys_lstat(phys[k], &st) == 0 && S_ISDIR(st.st_mode)) {
+            k++;
+            char marker[PATH_MAX];
+            if (snprintf(marker, sizeof(marker), "%s/" EBT_OPAQUE_NAME, phys[k - 1]) < PATH_MAX &&
+                ebt_sys_lstat(marker, &st) == 0)
+                return k;
+        }
+        if (hidden)
+            return k;
+    }
+    if (k < max && ebt_sys_stat(logical, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(phys[k++], PATH_MAX, "%s", logical);
+    return k;
+}

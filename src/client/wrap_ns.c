@@ -1,0 +1,284 @@
+/* wrap_ns.c - wrappers that change names or attributes: unlink, rename, mkdir, rmdir, truncate,
+ * chmod/chown/utimes, links, and the working directory (chdir, fchdir, getcwd). */
+#define _GNU_SOURCE
+#include "client.h"
+#include "path.h"
+#include "real.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <utime.h>
+
+void ebt_cwd_refresh(void);
+
+/* glibc declares these arguments nonnull, but programs do pass NULL: test outside the wrapper. */
+static int ebt_path_empty(const char *p)
+{
+    return !p || !p[0];
+}
+int ebt_ns_attr_target(const char *logical, int follow, char *phys);
+
+int unlink(const char *p)
+{
+    char l[PATH_MAX];
+    if (ebt_resolve(AT_FDCWD, p, l) <= 0)
+        return EBT_REAL(unlink)(p);
+    return ebt_libc_status(ebt_ns_unlink(l));
+}
+
+int unlinkat(int d, const char *p, int fl)
+{
+    char l[PATH_MAX];
+    if (ebt_resolve(d, p, l) <= 0)
+        return EBT_REAL(unlinkat)(d, p, fl);
+    return ebt_libc_status((fl & AT_REMOVEDIR) ? ebt_ns_rmdir(l) : ebt_ns_unlink(l));
+}
+
+int rmdir(const char *p)
+{
+    char l[PATH_MAX];
+    if (ebt_resolve(AT_FDCWD, p, l) <= 0)
+        return EBT_REAL(rmdir)(p);
+    return ebt_libc_status(ebt_ns_rmdir(l));
+}
+
+int mkdir(const char *p, mode_t mode)
+{
+    char l[PATH_MAX];
+    if (ebt_resolve(AT_FDCWD, p, l) <= 0)
+        return EBT_REAL(mkdir)(p, mode);
+    return ebt_libc_status(ebt_ns_mkdir(l, mode));
+}
+
+int mkdirat(int d, const char *p, mode_t mode)
+{
+    char l[PATH_MAX];
+    if (ebt_resolve(d, p, l) <= 0)
+        return EBT_REAL(mkdirat)(d, p, mode);
+    return ebt_libc_status(ebt_ns_mkdir(l, mode));
+}
+
+/* Both names managed: EBT renames. One of them only: the kernel would copy, so say EXDEV. */
+static int rename_common(int fd1, const char *p1, int fd2, const char *p2, unsigned fl, int *done)
+{
+    char l1[PATH_MAX], l2[PATH_MAX];
+    int m1 = ebt_resolve(fd1, p1, l1) > 0, m2 = ebt_resolve(fd2, p2, l2) > 0;
+    *done = m1 || m2;
+    if (!*done)
+        return 0;
+    if (m1 != m2)
+        return ebt_libc_status(-EXDEV);
+    return ebt_libc_status(ebt_ns_rename(l1, l2, fl));
+}
+
+int rename(const char *a, const char *b)
+{
+    int done, rc = rename_common(AT_FDCWD, a, AT_FDCWD, b, 0, &done);
+    return done ? rc : EBT_REAL(rename)(a, b);
+}
+
+int renameat(int da, const char *a, int db, const char *b)
+{
+    int done, rc = rename_common(da, a, db, b, 0, &done);
+    return done ? rc : EBT_REAL(renameat)(da, a, db, b);
+}
+
+int renameat2(int da, const char *a, int db, const char *b, unsigned fl)
+{
+    int done, rc = rename_common(da, a, db, b, fl, &done);
+    return done ? rc : EBT_REAL(renameat2)(da, a, db, b, fl);
+}
+
+int truncate(const char *p, off_t len)
+{
+    char l[PATH_MAX];
+    if (ebt_resolve(AT_FDCWD, p, l) <= 0)
+        return EBT_REAL(truncate)(p, len);
+    return ebt_libc_status(ebt_ns_truncate(l, len));
+}
+
+int truncate64(const char *p, off64_t len)
+{
+    char l[PATH_MAX];
+    if (ebt_resolve(AT_FDCWD, p, l) <= 0)
+        return EBT_REAL(truncate64)(p, len);
+    return ebt_libc_status(ebt_ns_truncate(l, len));
+}
+
+/* Attribute changes go to the layer copy (made if needed); the flush applies them last. */
+static int attr_target(int dirfd, const char *p, int follow, char *phys, int *managed)
+{
+    char l[PATH_MAX];
+    *managed = p && ebt_resolve(dirfd, p, l) > 0;
+    return *managed ? ebt_ns_attr_target(l, follow, phys) : 0;
+}
+
+int chmod(const char *p, mode_t mode)
+{
+    char phys[PATH_MAX];
+    int m, rc = attr_target(AT_FDCWD, p, 1, phys, &m);
+    if (!m)
+        return EBT_REAL(chmod)(p, mode);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(chmod)(phys, mode);
+}
+
+int fchmodat(int d, const char *p, mode_t mode, int fl)
+{
+    char phys[PATH_MAX];
+    int m, rc = attr_target(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &m);
+    if (!m)
+        return EBT_REAL(fchmodat)(d, p, mode, fl);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(fchmodat)(AT_FDCWD, phys, mode, fl);
+}
+
+int chown(const char *p, uid_t u, gid_t g)
+{
+    char phys[PATH_MAX];
+    int m, rc = attr_target(AT_FDCWD, p, 1, phys, &m);
+    if (!m)
+        return EBT_REAL(chown)(p, u, g);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(chown)(phys, u, g);
+}
+
+int lchown(const char *p, uid_t u, gid_t g)
+{
+    char phys[PATH_MAX];
+    int m, rc = attr_target(AT_FDCWD, p, 0, phys, &m);
+    if (!m)
+        return EBT_REAL(lchown)(p, u, g);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(lchown)(phys, u, g);
+}
+
+int fchownat(int d, const char *p, uid_t u, gid_t g, int fl)
+{
+    char phys[PATH_MAX];
+    if ((fl & AT_EMPTY_PATH) && ebt_path_empty(p))
+        return EBT_REAL(fchownat)(d, p, u, g, fl);
+    int m, rc = attr_target(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &m);
+    if (!m)
+        return EBT_REAL(fchownat)(d, p, u, g, fl);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(fchownat)(AT_FDCWD, phys, u, g, fl);
+}
+
+int utimensat(int d, const char *p, const struct timespec ts[2], int fl)
+{
+    char phys[PATH_MAX];
+    int m, rc = attr_target(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &m);
+    if (!m) /* includes p == NULL: futimens on the fd itself */
+        return EBT_REAL(utimensat)(d, p, ts, fl);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(utimensat)(AT_FDCWD, phys, ts, fl);
+}
+
+int utimes(const char *p, const struct timeval tv[2])
+{
+    char phys[PATH_MAX];
+    int m, rc = attr_target(AT_FDCWD, p, 1, phys, &m);
+    if (!m)
+        return EBT_REAL(utimes)(p, tv);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(utimes)(phys, tv);
+}
+
+int utime(const char *p, const struct utimbuf *t)
+{
+    char phys[PATH_MAX];
+    int m, rc = attr_target(AT_FDCWD, p, 1, phys, &m);
+    if (!m)
+        return EBT_REAL(utime)(p, t);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(utime)(phys, t);
+}
+
+/* Links inside managed trees are not supported yet: refuse clearly, never touch the PFS. */
+static int refuse_link(int dirfd, const char *p, const char *what, int *managed)
+{
+    char l[PATH_MAX];
+    *managed = ebt_resolve(dirfd, p, l) > 0;
+    if (*managed)
+        ebt_warn_once(what, l);
+    return *managed ? ebt_libc_status(-ENOTSUP) : 0;
+}
+
+int symlink(const char *target, const char *p)
+{
+    int m, rc = refuse_link(AT_FDCWD, p, "symlink creation in managed trees is not supported", &m);
+    return m ? rc : EBT_REAL(symlink)(target, p);
+}
+
+int symlinkat(const char *target, int d, const char *p)
+{
+    int m, rc = refuse_link(d, p, "symlink creation in managed trees is not supported", &m);
+    return m ? rc : EBT_REAL(symlinkat)(target, d, p);
+}
+
+int link(const char *a, const char *b)
+{
+    int m1, m2, rc = refuse_link(AT_FDCWD, b, "hard links in managed trees are not supported", &m1);
+    if (!m1)
+        rc = refuse_link(AT_FDCWD, a, "hard links in managed trees are not supported", &m2);
+    return (m1 || m2) ? rc : EBT_REAL(link)(a, b);
+}
+
+int linkat(int da, const char *a, int db, const char *b, int fl)
+{
+    int m1, m2 = 0, rc = refuse_link(db, b, "hard links in managed trees are not supported", &m1);
+    if (!m1 && !ebt_path_empty(a))
+        rc = refuse_link(da, a, "hard links in managed trees are not supported", &m2);
+    return (m1 || m2) ? rc : EBT_REAL(linkat)(da, a, db, b, fl);
+}
+
+/* ---- working directory: the kernel's cwd is a physical directory, ours is logical ---- */
+
+int chdir(const char *p)
+{
+    char l[PATH_MAX], top[1][PATH_MAX];
+    if (ebt_resolve(AT_FDCWD, p, l) <= 0) {
+        int rc = EBT_REAL(chdir)(p);
+        if (rc == 0 && ebt.enabled)
+            ebt_cwd_refresh();
+        return rc;
+    }
+    struct ebt_found f;
+    int rc = ebt_view_lookup(l, 1, &f);
+    if (rc == 0 && !S_ISDIR(f.st.st_mode))
+        rc = -ENOTDIR;
+    if (rc == 0 && ebt_view_dir_sources(l, top, 1) != 1)
+        rc = -ENOENT;
+    if (rc == 0 && EBT_REAL(chdir)(top[0]) < 0)
+        rc = -errno;
+    if (rc == 0) {
+        memcpy(ebt.cwd, l, strlen(l) + 1);
+        ebt.cwd_managed = 1;
+    }
+    return ebt_libc_status(rc);
+}
+
+int fchdir(int fd)
+{
+    struct ebt_ofd *o = ebt_fd_get(fd);
+    int rc = EBT_REAL(fchdir)(fd);
+    if (rc == 0 && o) {
+        snprintf(ebt.cwd, sizeof(ebt.cwd), "%s", o->logical);
+        ebt.cwd_managed = 1;
+    } else if (rc == 0 && ebt.enabled) {
+        ebt_cwd_refresh();
+    }
+    return rc;
+}
+
+char *getcwd(char *buf, size_t size)
+{
+    if (!ebt.enabled || !ebt.cwd_managed)
+        return EBT_REAL(getcwd)(buf, size);
+    size_t n = strlen(ebt.cwd) + 1;
+    if (!buf)
+        return strdup(ebt.cwd);
+    if (size < n) {
+        errno = size == 0 ? EINVAL : ERANGE;
+        return NULL;
+    }
+    memcpy(buf, ebt.cwd, n);
+    return buf;
+}

@@ -1,0 +1,193 @@
+/* wrap_open.c - wrappers: the open family, creat, close, dup/dup2/dup3 and fcntl. */
+#define _GNU_SOURCE
+#include "client.h"
+#include "real.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+
+/* The mode argument exists only when the flags create a file. */
+#define EBT_OPEN_MODE(flags, last, out)                                                            \
+    do {                                                                                           \
+        va_list ap_;                                                                               \
+        va_start(ap_, last);                                                                       \
+        out = ((flags) & (O_CREAT | __O_TMPFILE)) ? va_arg(ap_, mode_t) : 0;                       \
+        va_end(ap_);                                                                               \
+    } while (0)
+
+static int open_at(int dirfd, const char *path, int flags, mode_t mode, int *managed)
+{
+    char logical[PATH_MAX];
+    *managed = ebt_resolve(dirfd, path, logical) > 0;
+    if (!*managed)
+        return 0;
+    if ((flags & __O_TMPFILE) == __O_TMPFILE) {
+        ebt_warn_once("O_TMPFILE is not supported on managed paths", logical);
+        return -EOPNOTSUPP;
+    }
+    return ebt_open_managed(logical, flags, mode);
+}
+
+int open(const char *path, int flags, ...)
+{
+    mode_t mode;
+    int managed;
+    EBT_OPEN_MODE(flags, flags, mode);
+    int rc = open_at(AT_FDCWD, path, flags, mode, &managed);
+    return managed ? ebt_libc_status(rc) : EBT_REAL(open)(path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...)
+{
+    mode_t mode;
+    int managed;
+    EBT_OPEN_MODE(flags, flags, mode);
+    int rc = open_at(AT_FDCWD, path, flags, mode, &managed);
+    return managed ? ebt_libc_status(rc) : EBT_REAL(open64)(path, flags, mode);
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+    mode_t mode;
+    int managed;
+    EBT_OPEN_MODE(flags, flags, mode);
+    int rc = open_at(dirfd, path, flags, mode, &managed);
+    return managed ? ebt_libc_status(rc) : EBT_REAL(openat)(dirfd, path, flags, mode);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+    mode_t mode;
+    int managed;
+    EBT_OPEN_MODE(flags, flags, mode);
+    int rc = open_at(dirfd, path, flags, mode, &managed);
+    return managed ? ebt_libc_status(rc) : EBT_REAL(openat64)(dirfd, path, flags, mode);
+}
+
+/* Fortified variants (_FORTIFY_SOURCE): no mode argument, the flags never create. */
+int __open_2(const char *path, int flags)
+{
+    int managed, rc = open_at(AT_FDCWD, path, flags, 0, &managed);
+    return managed ? ebt_libc_status(rc) : EBT_REAL(__open_2)(path, flags);
+}
+
+int __open64_2(const char *path, int flags)
+{
+    int managed, rc = open_at(AT_FDCWD, path, flags, 0, &managed);
+    return managed ? ebt_libc_status(rc) : EBT_REAL(__open64_2)(path, flags);
+}
+
+int __openat_2(int dirfd, const char *path, int flags)
+{
+    int managed, rc = open_at(dirfd, path, flags, 0, &managed);
+    return managed ? ebt_libc_status(rc) : EBT_REAL(__openat_2)(dirfd, path, flags);
+}
+
+int __openat64_2(int dirfd, const char *path, int flags)
+{
+    int managed, rc = open_at(dirfd, path, flags, 0, &managed);
+    return managed ? ebt_libc_status(rc) : EBT_REAL(__openat64_2)(dirfd, path, flags);
+}
+
+int creat(const char *path, mode_t mode)
+{
+    return open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+}
+
+int creat64(const char *path, mode_t mode)
+{
+    return open64(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+}
+
+int close(int fd)
+{
+    if (!ebt_fd_get(fd))
+        return EBT_REAL(close)(fd);
+    return ebt_libc_status(ebt_close_managed(fd));
+}
+
+/* ---- duplication: the new number shares the open-file record ---- */
+
+static int share_record(int oldfd, int newfd)
+{
+    struct ebt_ofd *o = ebt_fd_get(oldfd);
+    if (newfd >= 0 && o) {
+        ebt_ofd_ref(o);
+        ebt_fd_set(newfd, o);
+    }
+    return newfd;
+}
+
+int dup(int fd)
+{
+    return share_record(fd, EBT_REAL(dup)(fd));
+}
+
+/* dup2/dup3 close newfd first: publish it while it is still open, then duplicate. */
+static int dup_onto(int oldfd, int newfd, int flags, int use_dup3)
+{
+    if (syscall(SYS_fcntl, oldfd, F_GETFD) < 0)
+        return -1; /* EBADF, as the real call would say */
+    if (oldfd == newfd)
+        return use_dup3 ? (errno = EINVAL, -1) : newfd;
+    struct ebt_ofd *victim = ebt_fd_get(newfd);
+    if (victim)
+        ebt_sync_managed(newfd);
+    int rc = use_dup3 ? EBT_REAL(dup3)(oldfd, newfd, flags) : EBT_REAL(dup2)(oldfd, newfd);
+    if (rc < 0)
+        return rc;
+    victim = ebt_fd_take(newfd);
+    if (victim)
+        ebt_ofd_release(victim, 0);
+    return share_record(oldfd, rc);
+}
+
+int dup2(int oldfd, int newfd)
+{
+    if (!ebt_fd_get(oldfd) && !ebt_fd_get(newfd))
+        return EBT_REAL(dup2)(oldfd, newfd);
+    return dup_onto(oldfd, newfd, 0, 0);
+}
+
+int dup3(int oldfd, int newfd, int flags)
+{
+    if (!ebt_fd_get(oldfd) && !ebt_fd_get(newfd))
+        return EBT_REAL(dup3)(oldfd, newfd, flags);
+    return dup_onto(oldfd, newfd, flags, 1);
+}
+
+static int fcntl_managed(int fd, int cmd, void *arg, int rc)
+{
+    struct ebt_ofd *o = ebt_fd_get(fd);
+    if (rc < 0 || !o)
+        return rc;
+    if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+        return share_record(fd, rc);
+    if (cmd == F_SETFL) { /* the kernel keeps O_APPEND; we need it to record appends right */
+        pthread_mutex_lock(&o->lock);
+        o->flags = (o->flags & ~O_APPEND) | ((int)(long)arg & O_APPEND);
+        pthread_mutex_unlock(&o->lock);
+    }
+    return rc;
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl_managed(fd, cmd, arg, EBT_REAL(fcntl)(fd, cmd, arg));
+}
+
+int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl_managed(fd, cmd, arg, EBT_REAL(fcntl64)(fd, cmd, arg));
+}

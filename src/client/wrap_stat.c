@@ -1,0 +1,196 @@
+/* wrap_stat.c - wrappers that look names up: the stat families, statx, access, statfs,
+ * readlink and realpath. fd-based calls (fstat) need none: a managed fd is a real file. */
+#define _GNU_SOURCE
+#include "client.h"
+#include "path.h"
+#include "real.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+
+_Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat and stat64 differ here");
+
+static int stat_logical(const char *logical, int follow, void *st)
+{
+    struct ebt_found f;
+    int rc = ebt_view_lookup(logical, follow, &f);
+    if (rc == 0)
+        memcpy(st, &f.st, sizeof(struct stat));
+    return ebt_libc_status(rc);
+}
+
+/* Managed? then answer from the view; the macro keeps every stat wrapper one line long. */
+#define EBT_STAT_AT(dirfd, path, follow, st, passthrough)                                          \
+    ({                                                                                             \
+        char l_[PATH_MAX];                                                                         \
+        ebt_resolve((dirfd), (path), l_) > 0 ? stat_logical(l_, (follow), (st)) : (passthrough);   \
+    })
+
+int stat(const char *p, struct stat *st)
+{
+    return EBT_STAT_AT(AT_FDCWD, p, 1, st, EBT_REAL(stat)(p, st));
+}
+int stat64(const char *p, struct stat64 *st)
+{
+    return EBT_STAT_AT(AT_FDCWD, p, 1, st, EBT_REAL(stat64)(p, st));
+}
+int lstat(const char *p, struct stat *st)
+{
+    return EBT_STAT_AT(AT_FDCWD, p, 0, st, EBT_REAL(lstat)(p, st));
+}
+int lstat64(const char *p, struct stat64 *st)
+{
+    return EBT_STAT_AT(AT_FDCWD, p, 0, st, EBT_REAL(lstat64)(p, st));
+}
+int __xstat(int v, const char *p, struct stat *st)
+{
+    return EBT_STAT_AT(AT_FDCWD, p, 1, st, EBT_REAL(__xstat)(v, p, st));
+}
+int __xstat64(int v, const char *p, struct stat64 *st)
+{
+    return EBT_STAT_AT(AT_FDCWD, p, 1, st, EBT_REAL(__xstat64)(v, p, st));
+}
+int __lxstat(int v, const char *p, struct stat *st)
+{
+    return EBT_STAT_AT(AT_FDCWD, p, 0, st, EBT_REAL(__lxstat)(v, p, st));
+}
+int __lxstat64(int v, const char *p, struct stat64 *st)
+{
+    return EBT_STAT_AT(AT_FDCWD, p, 0, st, EBT_REAL(__lxstat64)(v, p, st));
+}
+
+/* *at variants: an empty path with AT_EMPTY_PATH means the fd itself. */
+static int fd_itself(const char *p, int flags)
+{
+    return (flags & AT_EMPTY_PATH) && p && !p[0];
+}
+
+int fstatat(int d, const char *p, struct stat *st, int fl)
+{
+    if (fd_itself(p, fl))
+        return EBT_REAL(fstatat)(d, p, st, fl);
+    return EBT_STAT_AT(d, p, !(fl & AT_SYMLINK_NOFOLLOW), st, EBT_REAL(fstatat)(d, p, st, fl));
+}
+int fstatat64(int d, const char *p, struct stat64 *st, int fl)
+{
+    if (fd_itself(p, fl))
+        return EBT_REAL(fstatat64)(d, p, st, fl);
+    return EBT_STAT_AT(d, p, !(fl & AT_SYMLINK_NOFOLLOW), st, EBT_REAL(fstatat64)(d, p, st, fl));
+}
+int __fxstatat(int v, int d, const char *p, struct stat *st, int fl)
+{
+    if (fd_itself(p, fl))
+        return EBT_REAL(__fxstatat)(v, d, p, st, fl);
+    return EBT_STAT_AT(d, p, !(fl & AT_SYMLINK_NOFOLLOW), st,
+                       EBT_REAL(__fxstatat)(v, d, p, st, fl));
+}
+int __fxstatat64(int v, int d, const char *p, struct stat64 *st, int fl)
+{
+    if (fd_itself(p, fl))
+        return EBT_REAL(__fxstatat64)(v, d, p, st, fl);
+    return EBT_STAT_AT(d, p, !(fl & AT_SYMLINK_NOFOLLOW), st,
+                       EBT_REAL(__fxstatat64)(v, d, p, st, fl));
+}
+
+/* Calls that only need the physical path of the name: look it up, then ask the kernel. */
+static int physical(int dirfd, const char *path, int follow, char *phys, int *managed)
+{
+    char logical[PATH_MAX];
+    *managed = !fd_itself(path, AT_EMPTY_PATH) && ebt_resolve(dirfd, path, logical) > 0;
+    if (!*managed)
+        return 0;
+    struct ebt_found f;
+    int rc = ebt_view_lookup(logical, follow, &f);
+    if (rc == 0)
+        memcpy(phys, f.phys, strlen(f.phys) + 1);
+    return rc;
+}
+
+int statx(int d, const char *p, int fl, unsigned mask, struct statx *stx)
+{
+    char phys[PATH_MAX];
+    int managed, rc = fd_itself(p, fl) ? 0 : physical(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys,
+                                                       &managed);
+    if (fd_itself(p, fl) || !managed)
+        return EBT_REAL(statx)(d, p, fl, mask, stx);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(statx)(AT_FDCWD, phys, fl, mask, stx);
+}
+
+int access(const char *p, int mode)
+{
+    char phys[PATH_MAX];
+    int managed, rc = physical(AT_FDCWD, p, 1, phys, &managed);
+    if (!managed)
+        return EBT_REAL(access)(p, mode);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(access)(phys, mode);
+}
+
+int faccessat(int d, const char *p, int mode, int fl)
+{
+    char phys[PATH_MAX];
+    int managed, rc = physical(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &managed);
+    if (!managed)
+        return EBT_REAL(faccessat)(d, p, mode, fl);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(faccessat)(AT_FDCWD, phys, mode, fl);
+}
+
+ssize_t readlink(const char *p, char *buf, size_t n)
+{
+    char phys[PATH_MAX];
+    int managed, rc = physical(AT_FDCWD, p, 0, phys, &managed);
+    if (!managed)
+        return EBT_REAL(readlink)(p, buf, n);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(readlink)(phys, buf, n);
+}
+
+/* Managed trees are resolved lexically (docs/semantics.md): the answer is the logical path. */
+char *realpath(const char *p, char *resolved)
+{
+    char logical[PATH_MAX];
+    struct ebt_found f;
+    if (ebt_resolve(AT_FDCWD, p, logical) <= 0)
+        return EBT_REAL(realpath)(p, resolved);
+    int rc = ebt_view_lookup(logical, 1, &f);
+    if (rc < 0) {
+        errno = -rc;
+        return NULL;
+    }
+    if (!resolved)
+        return strdup(logical);
+    memcpy(resolved, logical, strlen(logical) + 1);
+    return resolved;
+}
+
+/* The nearest existing PFS directory above a logical path reports the space that matters. */
+int ebt_statfs_logical(const char *logical, struct statfs *buf)
+{
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof(probe), "%s", logical);
+    for (;;) {
+        if (syscall(SYS_statfs, probe, buf) == 0)
+            return 0;
+        char *slash = strrchr(probe, '/');
+        if (!slash || slash == probe)
+            return (int)syscall(SYS_statfs, "/", buf);
+        *slash = '\0';
+    }
+}
+
+int statfs(const char *p, struct statfs *buf)
+{
+    char logical[PATH_MAX];
+    struct ebt_found f;
+    if (ebt_resolve(AT_FDCWD, p, logical) <= 0)
+        return EBT_REAL(statfs)(p, buf);
+    int rc = ebt_view_lookup(logical, 1, &f);
+    return rc < 0 ? ebt_libc_status(rc) : ebt_statfs_logical(logical, buf);
+}
+
+int statfs64(const char *p, struct statfs64 *buf)
+{
+    return statfs(p, (struct statfs *)buf);
+}
