@@ -92,6 +92,14 @@ struct timeval;
     X(int, linkat, (int, const char *, int, const char *, int))                                    \
     X(ssize_t, readlink, (const char *, char *, size_t))                                           \
     X(char *, realpath, (const char *, char *))                                                    \
+    X(ssize_t, getxattr, (const char *, const char *, void *, size_t))                             \
+    X(ssize_t, lgetxattr, (const char *, const char *, void *, size_t))                            \
+    X(ssize_t, listxattr, (const char *, char *, size_t))                                          \
+    X(ssize_t, llistxattr, (const char *, char *, size_t))                                         \
+    X(int, setxattr, (const char *, const char *, const void *, size_t, int))                      \
+    X(int, lsetxattr, (const char *, const char *, const void *, size_t, int))                     \
+    X(int, removexattr, (const char *, const char *))                                              \
+    X(int, lremovexattr, (const char *, const char *))                                                    \
     X(int, chdir, (const char *))                                                                  \
     X(int, fchdir, (int))                                                                          \
     X(char *, getcwd, (char *, size_t))                                                            \

@@ -194,3 +194,74 @@ int statfs64(const char *p, struct statfs64 *buf)
 {
     return statfs(p, (struct statfs *)buf);
 }
+
+/* Extended attributes: read from wherever the name lives; changes are not carried to the PFS
+ * yet, so they are refused on managed paths rather than silently lost. */
+ssize_t getxattr(const char *p, const char *name, void *v, size_t n)
+{
+    char phys[PATH_MAX];
+    int managed, rc = physical(AT_FDCWD, p, 1, phys, &managed);
+    if (!managed)
+        return EBT_REAL(getxattr)(p, name, v, n);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(getxattr)(phys, name, v, n);
+}
+
+ssize_t lgetxattr(const char *p, const char *name, void *v, size_t n)
+{
+    char phys[PATH_MAX];
+    int managed, rc = physical(AT_FDCWD, p, 0, phys, &managed);
+    if (!managed)
+        return EBT_REAL(lgetxattr)(p, name, v, n);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(lgetxattr)(phys, name, v, n);
+}
+
+ssize_t listxattr(const char *p, char *list, size_t n)
+{
+    char phys[PATH_MAX];
+    int managed, rc = physical(AT_FDCWD, p, 1, phys, &managed);
+    if (!managed)
+        return EBT_REAL(listxattr)(p, list, n);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(listxattr)(phys, list, n);
+}
+
+ssize_t llistxattr(const char *p, char *list, size_t n)
+{
+    char phys[PATH_MAX];
+    int managed, rc = physical(AT_FDCWD, p, 0, phys, &managed);
+    if (!managed)
+        return EBT_REAL(llistxattr)(p, list, n);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(llistxattr)(phys, list, n);
+}
+
+static int refuse_xattr_change(const char *p, int *managed)
+{
+    char l[PATH_MAX];
+    *managed = ebt_resolve(AT_FDCWD, p, l) > 0;
+    if (*managed)
+        ebt_warn_once("extended attribute changes on managed paths are not supported", l);
+    return ebt_libc_status(-ENOTSUP);
+}
+
+int setxattr(const char *p, const char *name, const void *v, size_t n, int fl)
+{
+    int managed, rc = refuse_xattr_change(p, &managed);
+    return managed ? rc : EBT_REAL(setxattr)(p, name, v, n, fl);
+}
+
+int lsetxattr(const char *p, const char *name, const void *v, size_t n, int fl)
+{
+    int managed, rc = refuse_xattr_change(p, &managed);
+    return managed ? rc : EBT_REAL(lsetxattr)(p, name, v, n, fl);
+}
+
+int removexattr(const char *p, const char *name)
+{
+    int managed, rc = refuse_xattr_change(p, &managed);
+    return managed ? rc : EBT_REAL(removexattr)(p, name);
+}
+
+int lremovexattr(const char *p, const char *name)
+{
+    int managed, rc = refuse_xattr_change(p, &managed);
+    return managed ? rc : EBT_REAL(lremovexattr)(p, name);
+}
