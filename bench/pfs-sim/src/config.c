@@ -32,12 +32,15 @@ static const struct opt_def opt_table[] = {
      "default stripe count, -1 = all OSTs [1]"},
     {"mds-threads", OPT_INT, FIELD(mds_threads), 1, 4096, "MDS worker slots [4]"},
     {"oss-threads", OPT_INT, FIELD(oss_threads), 1, 4096, "worker slots per OST [4]"},
+    {"fuse-threads", OPT_INT, FIELD(fuse_threads), 1, 100000,
+     "max FUSE threads per node mount (libfuse >= 3.12) [64]"},
     {"mds-latency-us", OPT_U64, FIELD(mds_latency_us), 0, 60000000, "sleep per MDS op [0]"},
     {"oss-latency-us", OPT_U64, FIELD(oss_latency_us), 0, 60000000,
      "sleep per OST op (per stripe piece) [0]"},
     {"mds-busy-us", OPT_U64, FIELD(mds_busy_us), 0, 60000000, "CPU burnt per MDS op [0]"},
     {"oss-busy-us", OPT_U64, FIELD(oss_busy_us), 0, 60000000, "CPU burnt per OST op [0]"},
-    {"ost-bw-mbs", OPT_U64, FIELD(ost_bw_mbs), 0, 1000000, "bandwidth cap per OST, MB/s, 0=none [0]"},
+    {"ost-bw-mbs", OPT_U64, FIELD(ost_bw_mbs), 0, 1000000,
+     "bandwidth cap per OST, MB/s, 0=none [0]"},
     {"lock-penalty-us", OPT_U64, FIELD(lock_penalty_us), 0, 60000000,
      "extent-lock revocation penalty [0]"},
     {"stats", OPT_FILE, FIELD(stats_file), 0, 0, "JSON stats written on SIGUSR1 and at exit"},
@@ -182,6 +185,7 @@ static void set_defaults(struct pfs_config *cfg)
     cfg->stripe_count = 1;
     cfg->mds_threads = 4;
     cfg->oss_threads = 4;
+    cfg->fuse_threads = 64;
 }
 
 /* Parses argv[*i] (and maybe argv[*i + 1]). Returns 0, 1 (help) or -1. */

@@ -11,22 +11,23 @@
 #define PFS_MIN_STRIPE_SIZE 65536u /* Lustre's LOV_MIN_STRIPE_SIZE: sizes are multiples of it */
 
 struct pfs_config {
-    char backing[PATH_MAX];  /* backing directory (absolute) */
-    char mnt[PATH_MAX];      /* parent of the node mount points node0, node1, ... */
+    char backing[PATH_MAX];    /* backing directory (absolute) */
+    char mnt[PATH_MAX];        /* parent of the node mount points node0, node1, ... */
     char stats_file[PATH_MAX]; /* "" = no file */
     int nodes;
     int osts;
     uint32_t stripe_size;
-    int stripe_count;        /* -1 = all OSTs */
-    int mds_threads;         /* MDS worker slots */
-    int oss_threads;         /* worker slots per OST */
-    uint64_t mds_latency_us; /* slept while holding an MDS slot */
-    uint64_t oss_latency_us; /* slept while holding an OST slot */
-    uint64_t mds_busy_us;    /* CPU burnt while holding an MDS slot */
-    uint64_t oss_busy_us;    /* CPU burnt while holding an OST slot */
-    uint64_t ost_bw_mbs;     /* per-OST bandwidth cap in MB/s (10^6 B/s), 0 = none */
+    int stripe_count;         /* -1 = all OSTs */
+    int mds_threads;          /* MDS worker slots */
+    int oss_threads;          /* worker slots per OST */
+    int fuse_threads;         /* max FUSE worker threads per node (libfuse >= 3.12) */
+    uint64_t mds_latency_us;  /* slept while holding an MDS slot */
+    uint64_t oss_latency_us;  /* slept while holding an OST slot */
+    uint64_t mds_busy_us;     /* CPU burnt while holding an MDS slot */
+    uint64_t oss_busy_us;     /* CPU burnt while holding an OST slot */
+    uint64_t ost_bw_mbs;      /* per-OST bandwidth cap in MB/s (10^6 B/s), 0 = none */
     uint64_t lock_penalty_us; /* extent-lock revocation cost */
-    int cached;              /* 1: use the kernel page cache (no direct_io) */
+    int cached;               /* 1: use the kernel page cache (no direct_io) */
     int allow_other;
     int fuse_debug;
 };

@@ -2,7 +2,11 @@
 #ifndef PFS_SIM_FS_H
 #define PFS_SIM_FS_H
 
-#define FUSE_USE_VERSION 35
+/* CMake passes 312 when libfuse >= 3.12 (configurable thread limit), else the 3.5 API. */
+#ifndef PFS_FUSE_USE_VERSION
+#define PFS_FUSE_USE_VERSION 35
+#endif
+#define FUSE_USE_VERSION PFS_FUSE_USE_VERSION
 #include <dirent.h>
 #include <fuse.h>
 #include <stdint.h>
@@ -17,15 +21,15 @@ enum pfs_handle_kind { H_FILE, H_DIR, H_CTL_FILE, H_CTL_DIR };
 struct pfs_handle {
     enum pfs_handle_kind kind;
     int fd;
-    int append;         /* opened O_APPEND: writes go to the current end of file */
-    int is_root;        /* directory handle of the mount root */
+    int append;  /* opened O_APPEND: writes go to the current end of file */
+    int is_root; /* directory handle of the mount root */
     DIR *dir;
     uint64_t dev, ino;  /* backing inode, for the stripe-object table */
     pthread_mutex_t mu; /* guards the layout cache below */
     uint64_t layout_epoch;
     int have_layout;
     struct pfs_layout layout; /* cached; reloaded when sim->layout_epoch changes */
-    char *ctl_data;     /* control file snapshot */
+    char *ctl_data;           /* control file snapshot */
     size_t ctl_len;
 };
 

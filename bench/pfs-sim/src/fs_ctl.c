@@ -64,8 +64,7 @@ int pfs_ctl_write(struct pfs_handle *h, const char *buf, size_t size)
     size_t n = sizeof(reset) - 1;
     if (h->kind != H_CTL_FILE)
         return -EBADF;
-    if (size < n || memcmp(buf, reset, n) != 0 ||
-        (size > n && buf[n] != '\n' && buf[n] != '\0'))
+    if (size < n || memcmp(buf, reset, n) != 0 || (size > n && buf[n] != '\n' && buf[n] != '\0'))
         return -EINVAL;
     pfs_sim_reset(pfs_current_node()->sim);
     return (int)size;

@@ -132,8 +132,7 @@ static void count_bytes(struct pfs_sim *sim, int node, int ost, int is_write, ui
     pfs_stats_add(is_write ? &st->node[node].write_bytes : &st->node[node].read_bytes, n);
 }
 
-static int pfs_read(const char *path, char *buf, size_t size, off_t off,
-                    struct fuse_file_info *fi)
+static int pfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
     struct pfs_handle *h = pfs_handle_of(fi);
     if (h != NULL && h->kind == H_CTL_FILE)
@@ -226,8 +225,8 @@ static int pfs_write(const char *path, const char *buf, size_t size, off_t off,
         return write_pieces(sim, h, node->id, buf, size, off);
     struct stat st;
     pthread_mutex_lock(&sim->append_mu);
-    int rc = fstat(h->fd, &st) == 0 ? write_pieces(sim, h, node->id, buf, size, st.st_size)
-                                    : -errno;
+    int rc =
+        fstat(h->fd, &st) == 0 ? write_pieces(sim, h, node->id, buf, size, st.st_size) : -errno;
     pthread_mutex_unlock(&sim->append_mu);
     return rc;
 }
@@ -299,8 +298,7 @@ static int pfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
     return charge_all_osts(sim, &layout, OSS_SYNC, do_sync, &a);
 }
 
-static int truncate_backing(struct pfs_sim *sim, const char *path, struct pfs_handle *h,
-                            off_t size)
+static int truncate_backing(struct pfs_sim *sim, const char *path, struct pfs_handle *h, off_t size)
 {
     char full[PATH_MAX];
     if (h != NULL)

@@ -163,8 +163,7 @@ static int pfs_rename(const char *from, const char *to, unsigned int flags)
     struct pfs_service sv;
     struct pfs_sim *sim = mds_begin(OP_RENAME, &sv);
     int last = !(flags & RENAME_EXCHANGE) && last_link_of(sim, pfs_rel(to), &st);
-    int rc = result(renameat2(sim->backing_fd, pfs_rel(from), sim->backing_fd, pfs_rel(to),
-                              flags));
+    int rc = result(renameat2(sim->backing_fd, pfs_rel(from), sim->backing_fd, pfs_rel(to), flags));
     if (rc == 0 && last)
         pfs_objects_forget(&sim->objs, st.st_dev, st.st_ino);
     pfs_service_end(sim, &sv);
@@ -202,9 +201,9 @@ static int pfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_in
         return -EPERM;
     struct pfs_service sv;
     struct pfs_sim *sim = mds_begin(OP_CHOWN, &sv);
-    int rc = h != NULL ? result(fchown(h->fd, uid, gid))
-                       : result(fchownat(sim->backing_fd, pfs_rel(path), uid, gid,
-                                         AT_SYMLINK_NOFOLLOW));
+    int rc = h != NULL
+                 ? result(fchown(h->fd, uid, gid))
+                 : result(fchownat(sim->backing_fd, pfs_rel(path), uid, gid, AT_SYMLINK_NOFOLLOW));
     pfs_service_end(sim, &sv);
     return rc;
 }
@@ -217,8 +216,7 @@ static int pfs_utimens(const char *path, const struct timespec tv[2], struct fus
     struct pfs_service sv;
     struct pfs_sim *sim = mds_begin(OP_UTIMENS, &sv);
     int rc = h != NULL ? result(futimens(h->fd, tv))
-                       : result(utimensat(sim->backing_fd, pfs_rel(path), tv,
-                                          AT_SYMLINK_NOFOLLOW));
+                       : result(utimensat(sim->backing_fd, pfs_rel(path), tv, AT_SYMLINK_NOFOLLOW));
     pfs_service_end(sim, &sv);
     return rc;
 }

@@ -54,8 +54,7 @@ void pfs_layout_for_inode(struct pfs_sim *sim, uint64_t ino, struct pfs_layout *
     memset(lo, 0, sizeof(*lo));
     lo->magic = LOV_USER_MAGIC_V1;
     lo->stripe_size = sim->cfg.stripe_size;
-    fill_osts(lo, (unsigned)(ino % (uint64_t)sim->cfg.osts), resolve_count(sim, 0),
-              sim->cfg.osts);
+    fill_osts(lo, (unsigned)(ino % (uint64_t)sim->cfg.osts), resolve_count(sim, 0), sim->cfg.osts);
 }
 
 static void default_request(struct lov_request *rq)
@@ -86,8 +85,8 @@ static int decode_stored(struct pfs_sim *sim, const unsigned char *buf, ssize_t 
 
 int pfs_layout_load_fd(struct pfs_sim *sim, int fd, struct pfs_layout *lo)
 {
-    unsigned char buf[sizeof(struct lov_user_md_v3_hdr) +
-                      PFS_MAX_OSTS * sizeof(struct lov_user_ost_data)];
+    unsigned char
+        buf[sizeof(struct lov_user_md_v3_hdr) + PFS_MAX_OSTS * sizeof(struct lov_user_ost_data)];
     ssize_t n = fgetxattr(fd, PFS_XATTR_FILE_LAYOUT, buf, sizeof(buf));
     if (n > 0 && decode_stored(sim, buf, n, lo) == 0)
         return 0;
@@ -103,8 +102,8 @@ int pfs_layout_load_fd(struct pfs_sim *sim, int fd, struct pfs_layout *lo)
 int pfs_layout_load_path(struct pfs_sim *sim, const char *rel, struct pfs_layout *lo)
 {
     char path[PATH_MAX];
-    unsigned char buf[sizeof(struct lov_user_md_v3_hdr) +
-                      PFS_MAX_OSTS * sizeof(struct lov_user_ost_data)];
+    unsigned char
+        buf[sizeof(struct lov_user_md_v3_hdr) + PFS_MAX_OSTS * sizeof(struct lov_user_ost_data)];
     if (pfs_full_path(sim, rel, path, sizeof(path)) != 0)
         return -ENAMETOOLONG;
     ssize_t n = lgetxattr(path, PFS_XATTR_FILE_LAYOUT, buf, sizeof(buf));
@@ -121,8 +120,8 @@ int pfs_layout_load_path(struct pfs_sim *sim, const char *rel, struct pfs_layout
 
 int pfs_layout_store_fd(int fd, const struct pfs_layout *lo)
 {
-    unsigned char buf[sizeof(struct lov_user_md_v3_hdr) +
-                      PFS_MAX_OSTS * sizeof(struct lov_user_ost_data)];
+    unsigned char
+        buf[sizeof(struct lov_user_md_v3_hdr) + PFS_MAX_OSTS * sizeof(struct lov_user_ost_data)];
     long n = lov_encode(lo, 0, buf, sizeof(buf));
     if (n < 0)
         return (int)n;
@@ -132,8 +131,8 @@ int pfs_layout_store_fd(int fd, const struct pfs_layout *lo)
 int pfs_layout_store_path(struct pfs_sim *sim, const char *rel, const struct pfs_layout *lo)
 {
     char path[PATH_MAX];
-    unsigned char buf[sizeof(struct lov_user_md_v3_hdr) +
-                      PFS_MAX_OSTS * sizeof(struct lov_user_ost_data)];
+    unsigned char
+        buf[sizeof(struct lov_user_md_v3_hdr) + PFS_MAX_OSTS * sizeof(struct lov_user_ost_data)];
     if (pfs_full_path(sim, rel, path, sizeof(path)) != 0)
         return -ENAMETOOLONG;
     long n = lov_encode(lo, 0, buf, sizeof(buf));

@@ -42,8 +42,7 @@ long lov_encode(const struct pfs_layout *lo, uint64_t file_id, void *buf, size_t
     if (cap < need)
         return -ERANGE;
     unsigned char *p = buf;
-    put_header(lo->magic, file_id, lo->stripe_size, lo->stripe_count, lo->layout_gen, lo->pool,
-               p);
+    put_header(lo->magic, file_id, lo->stripe_size, lo->stripe_count, lo->layout_gen, lo->pool, p);
     p += header_size(lo->magic);
     for (unsigned i = 0; i < lo->stripe_count; i++) {
         struct lov_user_ost_data d;
@@ -64,8 +63,7 @@ long lov_encode_request(const struct lov_request *rq, void *buf, size_t cap)
         return (long)need;
     if (cap < need)
         return -ERANGE;
-    put_header(rq->magic, 0, rq->stripe_size, rq->stripe_count, rq->stripe_offset, rq->pool,
-               buf);
+    put_header(rq->magic, 0, rq->stripe_size, rq->stripe_count, rq->stripe_offset, rq->pool, buf);
     return (long)need;
 }
 
@@ -103,8 +101,7 @@ int lov_decode_layout(const void *buf, size_t len, int nosts, struct pfs_layout 
     if (lov_parse_request(buf, len, &rq) != 0)
         return -EINVAL;
     unsigned n = rq.stripe_count;
-    if (n == 0 || n > PFS_MAX_OSTS || rq.stripe_size == 0 ||
-        len < lov_encoded_size(rq.magic, n))
+    if (n == 0 || n > PFS_MAX_OSTS || rq.stripe_size == 0 || len < lov_encoded_size(rq.magic, n))
         return -EINVAL;
     memset(lo, 0, sizeof(*lo));
     lo->magic = rq.magic;

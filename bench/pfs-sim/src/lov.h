@@ -10,7 +10,7 @@
 #define LOV_USER_MAGIC_V1 0x0BD10BD0u
 #define LOV_USER_MAGIC_V3 0x0BD30BD0u
 #define LOV_PATTERN_RAID0 0x001u
-#define LOV_POOL_NAME_LEN 16 /* LOV_MAXPOOLNAME (15) + NUL */
+#define LOV_POOL_NAME_LEN 16   /* LOV_MAXPOOLNAME (15) + NUL */
 #define LOV_OFFSET_ANY 0xffffu /* stripe_offset -1 */
 #define LOV_COUNT_ALL 0xffffu  /* stripe_count -1 */
 
@@ -46,7 +46,7 @@ _Static_assert(sizeof(struct lov_user_md_v3_hdr) == 48, "lov_user_md_v3 is 48 by
 
 /* A file's layout as the simulator uses it (RAID0 striping over an explicit OST list). */
 struct pfs_layout {
-    uint32_t magic;       /* LOV_USER_MAGIC_V1 or _V3: what getxattr returns */
+    uint32_t magic; /* LOV_USER_MAGIC_V1 or _V3: what getxattr returns */
     uint32_t stripe_size;
     uint16_t stripe_count;
     uint16_t layout_gen;

@@ -23,10 +23,10 @@ static void *pfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
     struct pfs_node *node = fuse_get_context()->private_data;
     cfg->use_ino = 1;
-    cfg->attr_timeout = 0;     /* every node sees the others' changes at once */
+    cfg->attr_timeout = 0; /* every node sees the others' changes at once */
     cfg->entry_timeout = 0;
     cfg->negative_timeout = 0;
-    cfg->hard_remove = 1;      /* no .fuse_hidden files in the shared backing dir */
+    cfg->hard_remove = 1; /* no .fuse_hidden files in the shared backing dir */
     cfg->nullpath_ok = 1;
     cfg->direct_io = !node->sim->cfg.cached;
     return node;
@@ -111,8 +111,20 @@ static void *signal_thread(void *arg)
 static void *loop_thread(void *arg)
 {
     struct pfs_node *node = arg;
+#if FUSE_USE_VERSION >= FUSE_MAKE_VERSION(3, 12)
+    struct fuse_loop_config *lc = fuse_loop_cfg_create();
+    if (lc == NULL) {
+        node->loop_rc = -1;
+        return NULL;
+    }
+    fuse_loop_cfg_set_max_threads(lc, (unsigned)node->sim->cfg.fuse_threads);
+    fuse_loop_cfg_set_idle_threads(lc, 16);
+    node->loop_rc = fuse_loop_mt(node->fuse, lc);
+    fuse_loop_cfg_destroy(lc);
+#else
     struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = 16};
     node->loop_rc = fuse_loop_mt(node->fuse, &lc);
+#endif
     return NULL;
 }
 
@@ -134,8 +146,7 @@ static int mount_node(struct pfs_sim *sim, struct pfs_node *node, const struct f
         return -1;
     }
     if (fuse_mount(node->fuse, node->mnt) != 0) {
-        fprintf(stderr, "pfs-sim: mounting %s failed (see the libfuse message above)\n",
-                node->mnt);
+        fprintf(stderr, "pfs-sim: mounting %s failed (see the libfuse message above)\n", node->mnt);
         fuse_destroy(node->fuse);
         node->fuse = NULL;
         return -1;
@@ -189,8 +200,8 @@ static int serve(struct pfs_sim *sim)
             break;
         }
     }
-    fprintf(stderr, "pfs-sim: serving %d node(s) under %s, backing %s, %d OSTs\n",
-            sim->cfg.nodes, sim->cfg.mnt, sim->cfg.backing, sim->cfg.osts);
+    fprintf(stderr, "pfs-sim: serving %d node(s) under %s, backing %s, %d OSTs\n", sim->cfg.nodes,
+            sim->cfg.mnt, sim->cfg.backing, sim->cfg.osts);
     for (int i = 0; i < started; i++) {
         pthread_join(sim->node[i].thread, NULL);
         if (sim->node[i].loop_rc != 0)

@@ -17,8 +17,8 @@ struct pfs_objects {
 
 /* Summary for the stats: objects written since the last reset by how many distinct nodes. */
 struct pfs_objects_summary {
-    uint64_t objects;                       /* objects with at least one writer */
-    uint64_t by_writers[65];                /* [k] = objects written by exactly k nodes */
+    uint64_t objects;        /* objects with at least one writer */
+    uint64_t by_writers[65]; /* [k] = objects written by exactly k nodes */
 };
 
 int pfs_objects_init(struct pfs_objects *t);

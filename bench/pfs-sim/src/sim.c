@@ -17,8 +17,10 @@ static int check_backing_xattrs(int fd, const char *path)
 {
     static const char probe[] = PFS_XATTR_PREFIX "probe";
     if (fsetxattr(fd, probe, "1", 1, 0) != 0) {
-        fprintf(stderr, "pfs-sim: backing dir %s cannot store user xattrs (needed for layouts): "
-                        "%s\n", path, strerror(errno));
+        fprintf(stderr,
+                "pfs-sim: backing dir %s cannot store user xattrs (needed for layouts): "
+                "%s\n",
+                path, strerror(errno));
         return -1;
     }
     fremovexattr(fd, probe);

@@ -8,10 +8,37 @@
 
 /* FUSE request kinds, as counted per node and in total. */
 enum pfs_op {
-    OP_GETATTR, OP_READLINK, OP_MKNOD, OP_MKDIR, OP_UNLINK, OP_RMDIR, OP_SYMLINK, OP_RENAME,
-    OP_LINK, OP_CHMOD, OP_CHOWN, OP_TRUNCATE, OP_OPEN, OP_READ, OP_WRITE, OP_STATFS, OP_FLUSH,
-    OP_RELEASE, OP_FSYNC, OP_SETXATTR, OP_GETXATTR, OP_LISTXATTR, OP_REMOVEXATTR, OP_OPENDIR,
-    OP_READDIR, OP_RELEASEDIR, OP_FSYNCDIR, OP_ACCESS, OP_CREATE, OP_UTIMENS, OP_FALLOCATE,
+    OP_GETATTR,
+    OP_READLINK,
+    OP_MKNOD,
+    OP_MKDIR,
+    OP_UNLINK,
+    OP_RMDIR,
+    OP_SYMLINK,
+    OP_RENAME,
+    OP_LINK,
+    OP_CHMOD,
+    OP_CHOWN,
+    OP_TRUNCATE,
+    OP_OPEN,
+    OP_READ,
+    OP_WRITE,
+    OP_STATFS,
+    OP_FLUSH,
+    OP_RELEASE,
+    OP_FSYNC,
+    OP_SETXATTR,
+    OP_GETXATTR,
+    OP_LISTXATTR,
+    OP_REMOVEXATTR,
+    OP_OPENDIR,
+    OP_READDIR,
+    OP_RELEASEDIR,
+    OP_FSYNCDIR,
+    OP_ACCESS,
+    OP_CREATE,
+    OP_UTIMENS,
+    OP_FALLOCATE,
     OP_COUNT
 };
 
@@ -31,7 +58,7 @@ struct pfs_node_stats {
 struct pfs_ost_stats {
     pfs_counter_t ops[OSS_COUNT];
     pfs_counter_t read_bytes, write_bytes;
-    pfs_counter_t writer_nodes;     /* bit mask of nodes that wrote to this OST */
+    pfs_counter_t writer_nodes; /* bit mask of nodes that wrote to this OST */
     pfs_counter_t lock_revocations;
     pfs_counter_t cpu_ns, wait_ns;
 };

@@ -14,12 +14,16 @@ static double secs(const pfs_counter_t *ns)
 
 static void put_config(FILE *f, const struct pfs_config *c)
 {
-    fprintf(f, "  \"config\": {\"nodes\": %d, \"osts\": %d, \"stripe_size\": %u, "
-               "\"stripe_count\": %d, \"mds_threads\": %d, \"oss_threads\": %d,\n",
-            c->nodes, c->osts, c->stripe_size, c->stripe_count, c->mds_threads, c->oss_threads);
-    fprintf(f, "    \"mds_latency_us\": %llu, \"oss_latency_us\": %llu, \"mds_busy_us\": %llu, "
-               "\"oss_busy_us\": %llu, \"ost_bw_mbs\": %llu, \"lock_penalty_us\": %llu, "
-               "\"cached\": %s},\n",
+    fprintf(
+        f,
+        "  \"config\": {\"nodes\": %d, \"osts\": %d, \"stripe_size\": %u, "
+        "\"stripe_count\": %d, \"mds_threads\": %d, \"oss_threads\": %d, \"fuse_threads\": %d,\n",
+        c->nodes, c->osts, c->stripe_size, c->stripe_count, c->mds_threads, c->oss_threads,
+        c->fuse_threads);
+    fprintf(f,
+            "    \"mds_latency_us\": %llu, \"oss_latency_us\": %llu, \"mds_busy_us\": %llu, "
+            "\"oss_busy_us\": %llu, \"ost_bw_mbs\": %llu, \"lock_penalty_us\": %llu, "
+            "\"cached\": %s},\n",
             (unsigned long long)c->mds_latency_us, (unsigned long long)c->oss_latency_us,
             (unsigned long long)c->mds_busy_us, (unsigned long long)c->oss_busy_us,
             (unsigned long long)c->ost_bw_mbs, (unsigned long long)c->lock_penalty_us,
@@ -47,8 +51,9 @@ static void put_nodes(FILE *f, const struct pfs_stats *st)
     fprintf(f, "  \"nodes\": [\n");
     for (int i = 0; i < st->nodes; i++) {
         const struct pfs_node_stats *n = &st->node[i];
-        fprintf(f, "    {\"node\": %d, \"read_bytes\": %llu, \"write_bytes\": %llu, "
-                   "\"lock_revocations\": %llu,\n     \"ops\": ",
+        fprintf(f,
+                "    {\"node\": %d, \"read_bytes\": %llu, \"write_bytes\": %llu, "
+                "\"lock_revocations\": %llu,\n     \"ops\": ",
                 i, (unsigned long long)pfs_stats_get(&n->read_bytes),
                 (unsigned long long)pfs_stats_get(&n->write_bytes),
                 (unsigned long long)pfs_stats_get(&n->lock_revocations));
@@ -73,8 +78,9 @@ static void put_writer_list(FILE *f, uint64_t mask)
 static void put_one_ost(FILE *f, const struct pfs_ost_stats *o, int i)
 {
     uint64_t mask = pfs_stats_get(&o->writer_nodes);
-    fprintf(f, "    {\"ost\": %d, \"read_bytes\": %llu, \"write_bytes\": %llu, "
-               "\"writer_nodes\": %d, \"writer_node_list\": ",
+    fprintf(f,
+            "    {\"ost\": %d, \"read_bytes\": %llu, \"write_bytes\": %llu, "
+            "\"writer_nodes\": %d, \"writer_node_list\": ",
             i, (unsigned long long)pfs_stats_get(&o->read_bytes),
             (unsigned long long)pfs_stats_get(&o->write_bytes), __builtin_popcountll(mask));
     put_writer_list(f, mask);
@@ -107,8 +113,7 @@ static void put_objects(FILE *f, struct pfs_objects *objs)
     for (int k = 1, first = 1; k <= 64; k++) {
         if (sum.by_writers[k] == 0)
             continue;
-        fprintf(f, "%s\"%d\": %llu", first ? "" : ", ", k,
-                (unsigned long long)sum.by_writers[k]);
+        fprintf(f, "%s\"%d\": %llu", first ? "" : ", ", k, (unsigned long long)sum.by_writers[k]);
         first = 0;
         max = k;
     }
