@@ -172,7 +172,7 @@ static void take_extent_lock(struct pfs_sim *sim, struct pfs_handle *h, int node
                              const struct piece *p)
 {
     struct pfs_stats *st = &sim->stats;
-    int revoked = pfs_objects_record_write(&sim->objs, h->dev, h->ino, p->stripe, node);
+    int revoked = pfs_objects_record_write(&sim->objs, h->dev, h->ino, p->stripe, p->ost, node);
     atomic_fetch_or(&st->ost[p->ost].writer_nodes, 1ull << node);
     if (revoked != 1)
         return;

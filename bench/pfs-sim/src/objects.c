@@ -8,6 +8,7 @@
 
 struct pfs_stripe_obj {
     int last_writer;
+    int ost;
     uint64_t writers;
 };
 
@@ -69,6 +70,7 @@ static int ensure_stripes(struct pfs_file_objs *f, unsigned stripe)
         return -1;
     for (unsigned i = f->nstripes; i < n; i++) {
         s[i].last_writer = NO_WRITER;
+        s[i].ost = 0;
         s[i].writers = 0;
     }
     f->stripe = s;
@@ -94,7 +96,7 @@ static struct pfs_file_objs *lookup_or_add(struct pfs_objects *t, unsigned b, ui
 }
 
 int pfs_objects_record_write(struct pfs_objects *t, uint64_t dev, uint64_t ino, unsigned stripe,
-                             int node)
+                             int ost, int node)
 {
     unsigned b = bucket_of(dev, ino);
     int revoked = -1;
@@ -104,6 +106,7 @@ int pfs_objects_record_write(struct pfs_objects *t, uint64_t dev, uint64_t ino, 
         struct pfs_stripe_obj *s = &f->stripe[stripe];
         revoked = s->last_writer != NO_WRITER && s->last_writer != node;
         s->last_writer = node;
+        s->ost = ost;
         s->writers |= 1ull << node;
     }
     pthread_mutex_unlock(lock_of(t, b));
@@ -138,17 +141,36 @@ void pfs_objects_reset_writers(struct pfs_objects *t)
     }
 }
 
+static void summarize_one(const struct pfs_file_objs *f, unsigned i,
+                          struct pfs_objects_summary *out)
+{
+    const struct pfs_stripe_obj *s = &f->stripe[i];
+    int k = __builtin_popcountll(s->writers);
+    out->by_writers[k]++;
+    if (k == 0)
+        return;
+    out->objects++;
+    out->ost_objects[s->ost]++;
+    if (k < 2)
+        return;
+    out->ost_shared[s->ost]++;
+    if (out->nsample < PFS_SHARED_SAMPLE) {
+        out->sample[out->nsample].ino = f->ino;
+        out->sample[out->nsample].writers = s->writers;
+        out->sample[out->nsample].stripe = i;
+        out->sample[out->nsample].ost = s->ost;
+        out->nsample++;
+    }
+}
+
 void pfs_objects_summarize(struct pfs_objects *t, struct pfs_objects_summary *out)
 {
     memset(out, 0, sizeof(*out));
     for (unsigned b = 0; b < PFS_OBJ_BUCKETS; b++) {
         pthread_mutex_lock(lock_of(t, b));
         for (struct pfs_file_objs *f = t->bucket[b]; f != NULL; f = f->next) {
-            for (unsigned i = 0; i < f->nstripes; i++) {
-                int k = __builtin_popcountll(f->stripe[i].writers);
-                out->objects += k > 0;
-                out->by_writers[k]++;
-            }
+            for (unsigned i = 0; i < f->nstripes; i++)
+                summarize_one(f, i, out);
         }
         pthread_mutex_unlock(lock_of(t, b));
     }

@@ -75,7 +75,8 @@ static void put_writer_list(FILE *f, uint64_t mask)
     fputc(']', f);
 }
 
-static void put_one_ost(FILE *f, const struct pfs_ost_stats *o, int i)
+static void put_one_ost(FILE *f, const struct pfs_ost_stats *o, int i,
+                        const struct pfs_objects_summary *sum)
 {
     uint64_t mask = pfs_stats_get(&o->writer_nodes);
     fprintf(f,
@@ -84,6 +85,8 @@ static void put_one_ost(FILE *f, const struct pfs_ost_stats *o, int i)
             i, (unsigned long long)pfs_stats_get(&o->read_bytes),
             (unsigned long long)pfs_stats_get(&o->write_bytes), __builtin_popcountll(mask));
     put_writer_list(f, mask);
+    fprintf(f, ", \"objects_written\": %llu, \"objects_multi_writer\": %llu",
+            (unsigned long long)sum->ost_objects[i], (unsigned long long)sum->ost_shared[i]);
     fprintf(f, ", \"lock_revocations\": %llu, \"cpu_s\": %.9f, \"wait_s\": %.9f,\n     \"ops\": {",
             (unsigned long long)pfs_stats_get(&o->lock_revocations), secs(&o->cpu_ns),
             secs(&o->wait_ns));
@@ -93,31 +96,43 @@ static void put_one_ost(FILE *f, const struct pfs_ost_stats *o, int i)
     fprintf(f, "}}");
 }
 
-static void put_osts(FILE *f, const struct pfs_stats *st)
+static void put_osts(FILE *f, const struct pfs_stats *st, const struct pfs_objects_summary *sum)
 {
     fprintf(f, "  \"osts\": [\n");
     for (int i = 0; i < st->osts; i++) {
-        put_one_ost(f, &st->ost[i], i);
+        put_one_ost(f, &st->ost[i], i, sum);
         fprintf(f, "%s\n", i + 1 < st->osts ? "," : "");
     }
     fprintf(f, "  ],\n");
 }
 
-static void put_objects(FILE *f, struct pfs_objects *objs)
+static void put_shared_sample(FILE *f, const struct pfs_objects_summary *sum)
 {
-    struct pfs_objects_summary sum;
+    fprintf(f, "\"multi_writer_sample\": [");
+    for (unsigned i = 0; i < sum->nsample; i++) {
+        fprintf(f, "%s{\"ino\": %llu, \"stripe\": %u, \"ost\": %d, \"writers\": ", i ? ", " : "",
+                (unsigned long long)sum->sample[i].ino, sum->sample[i].stripe, sum->sample[i].ost);
+        put_writer_list(f, sum->sample[i].writers);
+        fputc('}', f);
+    }
+    fputc(']', f);
+}
+
+static void put_objects(FILE *f, const struct pfs_objects_summary *sum)
+{
     int max = 0;
-    pfs_objects_summarize(objs, &sum);
     fprintf(f, "  \"objects\": {\"written\": %llu, \"by_writer_count\": {",
-            (unsigned long long)sum.objects);
+            (unsigned long long)sum->objects);
     for (int k = 1, first = 1; k <= 64; k++) {
-        if (sum.by_writers[k] == 0)
+        if (sum->by_writers[k] == 0)
             continue;
-        fprintf(f, "%s\"%d\": %llu", first ? "" : ", ", k, (unsigned long long)sum.by_writers[k]);
+        fprintf(f, "%s\"%d\": %llu", first ? "" : ", ", k, (unsigned long long)sum->by_writers[k]);
         first = 0;
         max = k;
     }
-    fprintf(f, "}, \"max_writers\": %d}\n", max);
+    fprintf(f, "}, \"max_writers\": %d,\n    ", max);
+    put_shared_sample(f, sum);
+    fprintf(f, "}\n");
 }
 
 static void put_totals(FILE *f, const struct pfs_stats *st)
@@ -136,9 +151,13 @@ char *pfs_sim_stats_json(struct pfs_sim *sim, size_t *len_p)
 {
     char *buf = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (f == NULL)
+    struct pfs_objects_summary *sum = calloc(1, sizeof(*sum));
+    FILE *f = sum != NULL ? open_memstream(&buf, &len) : NULL;
+    if (f == NULL) {
+        free(sum);
         return NULL;
+    }
+    pfs_objects_summarize(&sim->objs, sum);
     const struct pfs_stats *st = &sim->stats;
     double elapsed = (double)(pfs_mono_ns() - pfs_stats_get(&st->reset_mono_ns)) / NS_PER_S;
     fprintf(f, "{\n  \"format\": \"pfs-sim-stats-1\",\n  \"elapsed_s\": %.6f,\n", elapsed);
@@ -150,8 +169,9 @@ char *pfs_sim_stats_json(struct pfs_sim *sim, size_t *len_p)
     put_pool(f, "oss", &st->oss);
     put_totals(f, st);
     put_nodes(f, st);
-    put_osts(f, st);
-    put_objects(f, &sim->objs);
+    put_osts(f, st, sum);
+    put_objects(f, sum);
+    free(sum);
     fprintf(f, "}\n");
     if (fclose(f) != 0) {
         free(buf);

@@ -62,6 +62,7 @@ class Expect:
         self.node_bytes = [{"read": 0, "write": 0} for _ in range(nodes)]
         self.writers = [set() for _ in range(osts)]
         self.objects = {}       # (file, stripe index) -> set of writer nodes
+        self.object_ost = {}    # (file, stripe index) -> OST
         self.holder = {}        # (file, stripe index) -> last writer node
         self.revocations = [0] * nodes
         self.ost_revocations = [0] * osts
@@ -99,6 +100,7 @@ class Expect:
             self.ost_revocations[ost] += 1
         self.holder[key] = node
         self.objects.setdefault(key, set()).add(node)
+        self.object_ost[key] = ost
         self.writers[ost].add(node)
 
     def forget(self, name):
@@ -311,6 +313,14 @@ def check_objects_and_pools(w, s):
         by[str(len(writers))] = by.get(str(len(writers)), 0) + 1
     check(s["objects"]["by_writer_count"] == by, "objects %r, expected %r" % (s["objects"], by))
     check(s["objects"]["written"] == len(w.x.objects), "objects written")
+    for i, o in enumerate(s["osts"]):
+        mine = [k for k in w.x.objects if w.x.object_ost[k] == i]
+        shared = [k for k in mine if len(w.x.objects[k]) > 1]
+        check(o["objects_written"] == len(mine), "ost%d objects_written %d" % (i, o["objects_written"]))
+        check(o["objects_multi_writer"] == len(shared), "ost%d objects_multi_writer" % i)
+    want = sorted((k[1], w.x.object_ost[k], sorted(v)) for k, v in w.x.objects.items() if len(v) > 1)
+    got = sorted((e["stripe"], e["ost"], e["writers"]) for e in s["objects"]["multi_writer_sample"])
+    check(got == want, "multi_writer_sample %r, expected %r" % (got, want))
     oss_ops = sum(sum(o["ops"].values()) for o in s["osts"])
     check(s["oss"]["ops"] == oss_ops, "oss.ops %d != sum of OST ops %d" % (s["oss"]["ops"], oss_ops))
     mds_kinds = set(s["ops"]) - {"read", "write", "fsync", "fallocate", "flush"}
