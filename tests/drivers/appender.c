@@ -71,22 +71,26 @@ static int writer_main(int w, void *arg)
 }
 
 /* Check one record; update seen counts and per-writer order; return 0 if fine. */
-static int check_record(const struct job *j, const char *rec, long k, int *seen, int *last, int *pids)
+static int check_record(const struct job *j, const char *rec, long k, int *seen, int *last,
+                        int *pids)
 {
     int w, pid, seq, h = 0;
     if (rec[j->recsize - 1] != '\n' || sscanf(rec, "%2d:%10d/%8d/%n", &w, &pid, &seq, &h) != 3 ||
         h != HDR_LEN || w < 0 || w >= j->nproc || seq < 0 || seq >= j->nrec)
         return drv_err(0, "record %ld (offset %ld): bad header or terminator", k,
-                       k * (long)j->recsize), 1;
+                       k * (long)j->recsize),
+               1;
     for (size_t i = (size_t)h; i < j->recsize - 1; i++)
         if (rec[i] != payload_char(w, seq, i))
             return drv_err(0, "record %ld (writer %d seq %d): payload corrupt at byte %zu", k, w,
-                           seq, i), 1;
+                           seq, i),
+                   1;
     if (seen[(long)w * j->nrec + seq]++)
         return drv_err(0, "record writer %d seq %d appears twice (record %ld)", w, seq, k), 1;
     if (seq <= last[w])
         return drv_err(0, "writer %d: seq %d after seq %d (a writer's order lost)", w, seq,
-                       last[w]), 1;
+                       last[w]),
+               1;
     if (pids[w] && pids[w] != pid)
         return drv_err(0, "writer %d: records from two pids %d and %d", w, pids[w], pid), 1;
     last[w] = seq, pids[w] = pid;

@@ -15,9 +15,9 @@
 
 #define WHY_LEN 512
 
-static const char *g_dir;     /* managed directory (argument) */
+static const char *g_dir;          /* managed directory (argument) */
 static char g_unmanaged[PATH_MAX]; /* a file outside the managed tree */
-static char g_self[PATH_MAX]; /* this program, for re-exec */
+static char g_self[PATH_MAX];      /* this program, for re-exec */
 
 static int fail(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(char *why, const char *fmt, ...)
@@ -147,7 +147,8 @@ static int case_dup2_cross(char *why)
     if (write_str(mf, "via-m") < 0 || close(mf) < 0 || close(uf) < 0)
         return fail(why, "write through dup2'd fd");
     if (file_is(g_unmanaged, "via-mUUU\n") != 0)
-        return fail(why, "write via managed number after dup2(unmanaged) missed the unmanaged file");
+        return fail(why,
+                    "write via managed number after dup2(unmanaged) missed the unmanaged file");
     if (file_is(m, "MMMMMMMM\n") != 0)
         return fail(why, "managed file changed after its fd was replaced by dup2");
     mf = open(m, O_RDWR), uf = open(g_unmanaged, O_RDWR);
@@ -165,15 +166,17 @@ static int case_dup2_cross(char *why)
 static int check_pos(int fd, off_t want, const char *name, char *why)
 {
     off_t pos = lseek(fd, 0, SEEK_CUR);
-    return pos == want ? 0 : fail(why, "%s offset %lld, expected %lld", name, (long long)pos,
-                                  (long long)want);
+    return pos == want
+               ? 0
+               : fail(why, "%s offset %lld, expected %lld", name, (long long)pos, (long long)want);
 }
 
 static int check_cloexec(int fd, int want, const char *name, char *why)
 {
     int fl = fcntl(fd, F_GETFD);
     if (fl < 0 || !!(fl & FD_CLOEXEC) != want)
-        return fail(why, "%s: F_GETFD %d, FD_CLOEXEC expected %s", name, fl, want ? "set" : "clear");
+        return fail(why, "%s: F_GETFD %d, FD_CLOEXEC expected %s", name, fl,
+                    want ? "set" : "clear");
     return 0;
 }
 
@@ -380,10 +383,14 @@ struct fd_case {
 };
 
 static const struct fd_case cases[] = {
-    {"reuse_cycles", case_reuse},          {"reuse_by_unmanaged", case_reuse_unmanaged},
-    {"dup2_cross", case_dup2_cross},       {"dup_shared_offset", case_dup_offset},
-    {"fork_shared_offset", case_fork_offsets}, {"append_toggle", case_append_toggle},
-    {"cloexec_exec", case_cloexec},        {"exec_inherit", case_exec_inherit},
+    {"reuse_cycles", case_reuse},
+    {"reuse_by_unmanaged", case_reuse_unmanaged},
+    {"dup2_cross", case_dup2_cross},
+    {"dup_shared_offset", case_dup_offset},
+    {"fork_shared_offset", case_fork_offsets},
+    {"append_toggle", case_append_toggle},
+    {"cloexec_exec", case_cloexec},
+    {"exec_inherit", case_exec_inherit},
 };
 
 static void setup_paths(const char *dir)

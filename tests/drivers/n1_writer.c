@@ -1,4 +1,5 @@
-/* n1_writer - N-1 strided workload: NPROC processes pwrite disjoint blocks of one file (IOR-like). */
+/* n1_writer - N-1 strided workload: NPROC processes pwrite disjoint blocks of one file (IOR-like).
+ */
 #define _GNU_SOURCE
 #include "drv.h"
 
@@ -74,8 +75,8 @@ static int check_file(const struct job *j)
     if (fd < 0)
         return drv_err(errno, "open %s", j->file), free(buf), 1;
     if (fstat(fd, &st) < 0 || st.st_size != size)
-        bad = 1, drv_err(0, "%s: size %lld, expected %lld", j->file, (long long)st.st_size,
-                         (long long)size);
+        bad = 1,
+        drv_err(0, "%s: size %lld, expected %lld", j->file, (long long)st.st_size, (long long)size);
     for (off_t off = 0; off < size && !bad; off += (off_t)j->block)
         bad = verify_range(fd, off, j->block, buf, j->file);
     close(fd);

@@ -63,7 +63,8 @@ static int check_size(const char *path, int fd, size_t size)
         return drv_err(errno, "stat %s", path), 1;
     if ((size_t)a.st_size != size || (size_t)b.st_size != size)
         return drv_err(0, "%s: fstat size %lld, stat size %lld, expected %zu", path,
-                       (long long)a.st_size, (long long)b.st_size, size), 1;
+                       (long long)a.st_size, (long long)b.st_size, size),
+               1;
     return 0;
 }
 

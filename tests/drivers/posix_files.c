@@ -165,8 +165,10 @@ static void list_line(const char *dir, const char *want)
         closedir(d);
     qsort(names, (size_t)n, sizeof(names[0]), cmp_str);
     for (int i = 0; i < n; i++) {
-        snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s", i ? "," : "", names[i]);
-        snprintf(json + strlen(json), sizeof(json) - strlen(json), "%s\"%s\"", i ? "," : "", names[i]);
+        snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s", i ? "," : "",
+                 names[i]);
+        snprintf(json + strlen(json), sizeof(json) - strlen(json), "%s\"%s\"", i ? "," : "",
+                 names[i]);
         free(names[i]);
     }
     strcat(json, "]");
@@ -191,7 +193,8 @@ static void rename_lines(void)
     ps_ret("create d1/f1, d1/f2, d1/sub", r, errno, 0, NULL);
     r = rename("d1", "d2");
     ps_ret("rename a job-created directory", r, errno, 0, NULL);
-    ps_check("  file moved with it", ps_file_is("d2/f1", "f1 data\n") && access("d1", F_OK) < 0, NULL);
+    ps_check("  file moved with it", ps_file_is("d2/f1", "f1 data\n") && access("d1", F_OK) < 0,
+             NULL);
     r = rename("pre/sub", "pre/sub2");
     ps_ret("rename a pre-existing directory", r, errno, 0, NULL);
     ps_check("  its file moved with it", ps_file_is("pre/sub2/c.txt", "c\n"), NULL);

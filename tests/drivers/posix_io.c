@@ -27,8 +27,10 @@ static void vector_reads(int fd)
     struct iovec iv2[2] = {{c, 5}, {d, sizeof(d) - 1}};
     r = readv(fd, iv2, 2);
     ps_ret("readv 5+63 from 0 (short at EOF)", r, errno, 29, NULL);
-    ps_check("  readv data", !strcmp(c, "hello") && !memcmp(d, "worldXYZ", 8) && d[8] == 0 &&
-                                 !strcmp(d + 17, "pwritev"), NULL);
+    ps_check("  readv data",
+             !strcmp(c, "hello") && !memcmp(d, "worldXYZ", 8) && d[8] == 0 &&
+                 !strcmp(d + 17, "pwritev"),
+             NULL);
 }
 
 void ps_group_vector(void)
@@ -88,7 +90,8 @@ static void stdio_fdopen_lines(void)
     ps_ret("  fputs", r >= 0 ? 0 : -1, errno, 0, NULL);
     r = fseek(f, 0, SEEK_SET);
     ps_ret("  fseek 0", r, errno, 0, NULL);
-    ps_check("  fgets reads it back", fgets(line, sizeof(line), f) && !strcmp(line, "through fdopen\n"), NULL);
+    ps_check("  fgets reads it back",
+             fgets(line, sizeof(line), f) && !strcmp(line, "through fdopen\n"), NULL);
     r = fclose(f);
     ps_ret("  fclose", r, errno, 0, NULL);
     r = fcntl(fd, F_GETFD);
@@ -112,8 +115,10 @@ void ps_group_stdio(void)
     f = fopen("stdio.txt", "r+");
     r = f ? fseek(f, 5, SEEK_SET) + (fputc('#', f) == '#' ? 0 : -1) + fclose(f) : -1;
     ps_ret("fopen r+, fseek 5, fputc, fclose", r, errno, 0, NULL);
-    ps_check("  r+ overwrote one byte", ps_file_is("stdio.txt", "line # of 3\nline 2 of 3 ....\n"
-                                                                "line 3\nappended 42\n"), NULL);
+    ps_check("  r+ overwrote one byte",
+             ps_file_is("stdio.txt", "line # of 3\nline 2 of 3 ....\n"
+                                     "line 3\nappended 42\n"),
+             NULL);
     f = fopen("nosuchdir/x", "w");
     ps_err("fopen w in a missing directory", f ? 0 : -1, errno, ENOENT);
     stdio_fdopen_lines();
@@ -166,7 +171,8 @@ static void copy_lines(void)
     close(in), close(out);
     int fd = open("cfr.bin", O_RDONLY);
     r = drv_read_upto(fd, buf, sizeof(buf));
-    ps_check("  copy equals the source", r == 4096 && drv_verify(buf, 4096, PS_B_SEED, 0) < 0, NULL);
+    ps_check("  copy equals the source", r == 4096 && drv_verify(buf, 4096, PS_B_SEED, 0) < 0,
+             NULL);
     close(fd);
     in = open("vec.bin", O_RDONLY), out = open("sendfile.bin", O_CREAT | O_WRONLY | O_TRUNC, 0644);
     off_t off = 2;
@@ -186,9 +192,11 @@ static void statx_lines(void)
     struct statx sx;
     long r = statx(AT_FDCWD, "vec.bin", 0, STATX_SIZE | STATX_MODE | STATX_TYPE, &sx);
     ps_ret("statx size/mode", r, errno, 0, NULL);
-    ps_check("  statx values", (sx.stx_mask & (STATX_SIZE | STATX_MODE)) == (STATX_SIZE | STATX_MODE) &&
-                                   sx.stx_size == 29 && sx.stx_mode == (S_IFREG | 0644),
-             "\"size\":%llu,\"mode\":\"%o\"", (unsigned long long)sx.stx_size, (unsigned)sx.stx_mode);
+    ps_check("  statx values",
+             (sx.stx_mask & (STATX_SIZE | STATX_MODE)) == (STATX_SIZE | STATX_MODE) &&
+                 sx.stx_size == 29 && sx.stx_mode == (S_IFREG | 0644),
+             "\"size\":%llu,\"mode\":\"%o\"", (unsigned long long)sx.stx_size,
+             (unsigned)sx.stx_mode);
     int fd = open("hole.bin", O_RDONLY);
     r = statx(fd, "", AT_EMPTY_PATH, STATX_SIZE, &sx);
     ps_ret("statx(fd, \\\"\\\", AT_EMPTY_PATH)", r, errno, 0, NULL);
@@ -222,7 +230,8 @@ void ps_group_at(void)
     struct stat st;
     long r = fstatat(dfd, "exe.sh", &st, 0);
     ps_ret("fstatat(dirfd)", r, errno, 0, NULL);
-    ps_check("  mode 0755", st.st_mode == (S_IFREG | 0755), "\"mode\":\"%o\"", (unsigned)st.st_mode);
+    ps_check("  mode 0755", st.st_mode == (S_IFREG | 0755), "\"mode\":\"%o\"",
+             (unsigned)st.st_mode);
     r = mkdirat(dfd, "made_at", 0750);
     ps_ret("mkdirat", r, errno, 0, NULL);
     r = unlinkat(dfd, "sub2", 0);
@@ -239,6 +248,7 @@ void ps_group_at(void)
     r = utimensat(dfd, "at.txt", ts, 0);
     ps_ret("utimensat 2001-09-09", r, errno, 0, NULL);
     r = stat("pre/at.txt", &st);
-    ps_check("  mtime set", r == 0 && st.st_mtime == 1000000000, "\"mtime\":%lld", (long long)st.st_mtime);
+    ps_check("  mtime set", r == 0 && st.st_mtime == 1000000000, "\"mtime\":%lld",
+             (long long)st.st_mtime);
     close(dfd);
 }

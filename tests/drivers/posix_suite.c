@@ -1,4 +1,5 @@
-/* posix_suite - one POSIX call per output line (JSON: call, return, errno, ok), for native/EBT diffs. */
+/* posix_suite - one POSIX call per output line (JSON: call, return, errno, ok), for native/EBT
+ * diffs. */
 #define _GNU_SOURCE
 #include "drv.h"
 
@@ -24,7 +25,8 @@ const char *ps_errname(int err)
 
 /* One output line. ret_text is the normalised return value (fd numbers and pointers are not
    printed: they may legitimately differ under EBT). */
-static void emit(const char *call, const char *ret_text, long ret, int err, int ok, const char *extra)
+static void emit(const char *call, const char *ret_text, long ret, int err, int ok,
+                 const char *extra)
 {
     printf("{\"n\":%d,\"call\":\"%s\",\"ret\":%s,\"errno\":\"%s\"%s%s,\"ok\":%s}\n", ++g_n, call,
            ret_text, ret < 0 ? ps_errname(err) : "-", extra && *extra ? "," : "",

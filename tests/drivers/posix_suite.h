@@ -14,7 +14,8 @@
 void ps_ret(const char *call, long ret, int err, long want, const char *extra);
 void ps_fd(const char *call, long ret, int err);
 void ps_err(const char *call, long ret, int err, int want_err);
-void ps_check(const char *what, int cond, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ps_check(const char *what, int cond, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 const char *ps_errname(int err);
 
 int ps_put(const char *path, const char *s, mode_t mode);

@@ -137,7 +137,8 @@ static int writer_data(int *fd_new, int *fd_old, const struct ctx *c)
     *fd_old = open(c->oldp, O_RDWR);
     if (*fd_new < 0 || *fd_old < 0)
         return drv_err(errno, "writer: open"), 1;
-    if (drv_write_all(*fd_new, buf, NEW_SPLIT) || drv_write_all(*fd_new, buf + NEW_SPLIT, NEW_LEN - NEW_SPLIT))
+    if (drv_write_all(*fd_new, buf, NEW_SPLIT) ||
+        drv_write_all(*fd_new, buf + NEW_SPLIT, NEW_LEN - NEW_SPLIT))
         return drv_err(errno, "writer: write new.dat"), 1;
     drv_fill(buf, PATCH_LEN, PATCH_SEED, PATCH_OFF);
     if (drv_pwrite_all(*fd_old, buf, PATCH_LEN, PATCH_OFF))
