@@ -51,16 +51,10 @@ int ebt_pfs_remove(const char *path, uint64_t *ops)
 
 int ebt_pfs_mkdir(const char *path, mode_t mode, uint64_t *ops)
 {
-    struct stat st;
     count(ops);
-    if (ebt_sys_mkdir(path, mode & 07777) == 0)
-        return 0;
-    if (errno != EEXIST)
-        return -errno;
-    count(ops); /* EEXIST: fine if it is a directory (or a symlink to one) */
-    if (ebt_sys_stat(path, &st) < 0)
-        return -errno;
-    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+    /* EEXIST: taken as the directory (no extra stat); if it is a file, creating the files
+     * below it fails with ENOTDIR and names the path */
+    return ebt_sys_mkdir(path, mode & 07777) < 0 && errno != EEXIST ? -errno : 0;
 }
 
 static int pfs_symlink_once(const char *target, const char *path, uint64_t *ops)
