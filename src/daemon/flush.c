@@ -92,11 +92,13 @@ static int phase_dirs(struct flush *f)
 {
     if (f->j.dirs_done)
         return 0;
+    mode_t um = umask(0); /* read it; no other thread creates files during this phase */
+    umask(um);
     for (size_t i = 0; i < f->plan.dirs.n; i++) {
         const struct ebt_plan_item *d = &f->plan.dirs.v[i];
         if (above_prefix(f->cfg, d->path))
             continue;
-        int rc = ebt_pfs_mkdir(d->path, d->mode, &f->st->meta_ops);
+        int rc = ebt_pfs_mkdir(d->path, d->mode, um, &f->st->meta_ops);
         if (rc < 0)
             return flush_fail(f, d->path, "mkdir", rc);
         f->st->dirs++;
@@ -116,20 +118,22 @@ static int flush_symlink(struct flush *f, const char *src, const char *dst, uint
     return rc < 0 ? flush_fail(f, dst, "symlink", rc) : 0;
 }
 
-static void add_stats(struct flush *f, const struct ebt_xfer_stats *xs, int link)
+/* PFS operations count even when the file failed; files only when they made it. */
+static void add_stats(struct flush *f, const struct ebt_xfer_stats *xs, int link, int ok)
 {
     pthread_mutex_lock(&f->mu);
     f->st->meta_ops += xs->meta_ops;
     f->st->data_ops += xs->data_ops;
     f->st->bytes += xs->bytes;
-    if (link)
+    if (ok && link)
         f->st->symlinks++;
-    else
+    if (ok && !link) {
         f->st->files++;
-    if (!link && xs->whole)
-        f->st->whole_files++;
-    else if (!link)
-        f->st->partial_files++;
+        if (xs->whole)
+            f->st->whole_files++;
+        else
+            f->st->partial_files++;
+    }
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -154,7 +158,7 @@ static int flush_item(struct flush *f, const struct ebt_plan_item *it)
         if (rc < 0)
             flush_fail(f, it->path, step, rc);
     }
-    add_stats(f, &xs, link);
+    add_stats(f, &xs, link, rc == 0);
     if (rc == 0 && (rc = ebt_journal_file_done(&f->j, it->path)) < 0)
         flush_fail(f, EBT_JOURNAL_NAME, "append", rc);
     return rc;

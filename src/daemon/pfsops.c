@@ -49,12 +49,18 @@ int ebt_pfs_remove(const char *path, uint64_t *ops)
     return rc;
 }
 
-int ebt_pfs_mkdir(const char *path, mode_t mode, uint64_t *ops)
+int ebt_pfs_mkdir(const char *path, mode_t mode, mode_t umask_now, uint64_t *ops)
 {
+    mode &= 07777;
     count(ops);
     /* EEXIST: taken as the directory (no extra stat); if it is a file, creating the files
      * below it fails with ENOTDIR and names the path */
-    return ebt_sys_mkdir(path, mode & 07777) < 0 && errno != EEXIST ? -errno : 0;
+    if (ebt_sys_mkdir(path, mode) < 0)
+        return errno == EEXIST ? 0 : -errno;
+    if ((mode & ~umask_now) == mode)
+        return 0;
+    count(ops); /* the umask took bits the job's directory has */
+    return syscall(SYS_fchmodat, AT_FDCWD, path, mode) < 0 ? -errno : 0;
 }
 
 static int pfs_symlink_once(const char *target, const char *path, uint64_t *ops)
