@@ -157,6 +157,21 @@ static pid_t pid_from_file(const char *run)
     return (pid_t)atoi(text);
 }
 
+/* Has pid exited? A zombie counts as gone (its parent, maybe init, reaps it when it likes). */
+static int proc_gone(pid_t pid)
+{
+    char path[64], text[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    text[n > 0 ? n : 0] = '\0';
+    const char *paren = strrchr(text, ')');
+    return !paren || paren[1] == '\0' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
 /* Ask the daemon to exit and wait for it (5 s; then SIGKILL). */
 void ebt_daemon_shutdown(const char *run, pid_t child)
 {
@@ -164,7 +179,7 @@ void ebt_daemon_shutdown(const char *run, pid_t child)
     pid_t pid = child > 0 ? child : pid_from_file(run);
     daemon_call(run, EBT_OP_SHUTDOWN, reply, sizeof(reply), EBT_PROTO_TIMEOUT_MS);
     for (int i = 0; pid > 0 && i < 250; i++) {
-        if (child > 0 ? waitpid(child, NULL, WNOHANG) == child : kill(pid, 0) < 0)
+        if (child > 0 ? waitpid(child, NULL, WNOHANG) == child : proc_gone(pid))
             return;
         sleep_ms(20);
     }

@@ -23,14 +23,14 @@ static void usage(FILE *out)
 static void drop_preload(char **argv)
 {
     const char *pre = getenv("LD_PRELOAD");
-    if (!pre || !strstr(pre, "libebt") || getenv("EBT_TOOL_REEXEC"))
+    if (!pre || !strstr(pre, "libebt.") || getenv("EBT_TOOL_REEXEC"))
         return;
     char keep[8192] = "", buf[8192];
     snprintf(buf, sizeof(buf), "%s", pre);
     char *save = NULL;
     for (char *t = strtok_r(buf, ": ", &save); t; t = strtok_r(NULL, ": ", &save)) {
         const char *base = strrchr(t, '/') ? strrchr(t, '/') + 1 : t;
-        if (strncmp(base, "libebt", 6) != 0)
+        if (strncmp(base, "libebt.", 7) != 0)
             snprintf(keep + strlen(keep), sizeof(keep) - strlen(keep), "%s%s", *keep ? ":" : "", t);
     }
     if (*keep)

@@ -28,6 +28,15 @@ static const struct option opts_all[] = {
     {NULL, 0, NULL, 0},
 };
 
+static const char *opt_name(int c)
+{
+    static char name[32];
+    for (const struct option *o = opts_all; o->name; o++)
+        if (o->val == c)
+            snprintf(name, sizeof(name), "--%s", o->name);
+    return name;
+}
+
 /* Which options each subcommand takes. */
 static int opt_allowed(const char *cmd, int opt)
 {
@@ -151,7 +160,8 @@ int ebt_opts_parse(const char *cmd, int argc, char **argv, struct ebt_tool_opts 
         if (c == '?' || !opt_allowed(cmd, c)) {
             const char *what = c != '?' ? "option not valid here"
                                : optopt >= OPT_PFS ? "option needs a value" : "unknown option";
-            fprintf(stderr, "ebt %s: %s: '%s' (see 'ebt --help')\n", cmd, what, argv[optind - 1]);
+            fprintf(stderr, "ebt %s: %s: '%s' (see 'ebt --help')\n", cmd, what,
+                    c != '?' ? opt_name(c) : argv[optind - 1]);
             return -1;
         }
         if (opt_one(cmd, c, o) < 0)

@@ -1,7 +1,12 @@
 # lib.sh - shared helpers for the flush integration tests (sourced; bash, set -eu).
 set -eu
 W=$(mktemp -d /tmp/ebt-ftest.XXXXXX)
-cleanup() { chmod -R u+w "$W" 2>/dev/null || true; rm -rf "$W"; }
+cleanup() {
+    local f  # a failed test must not leave its daemons behind
+    for f in $(find "$W" -name ebtd.pid 2>/dev/null); do kill -9 "$(cat "$f")" 2>/dev/null || true; done
+    chmod -R u+w "$W" 2>/dev/null || true
+    rm -rf "$W"
+}
 trap cleanup EXIT
 export EBT_LIB="$EBT_TEST_LIB"
 unset EBT_RUN_DIR EBT_PATHS EBT_VISIBILITY LD_PRELOAD || true
