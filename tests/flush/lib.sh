@@ -41,3 +41,7 @@ same_tree() {
 drop_caps() {
     if [ "$(id -u)" = 0 ]; then setpriv --inh-caps=-all --bounding-set=-all "$@"; else "$@"; fi
 }
+# gone PID: the process exited (a zombie waiting for init to reap it counts as exited).
+gone() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) || return 0; [ "${s#Z}" != "$s" ]; }
+# wait_gone PID: up to 5 s.
+wait_gone() { local i; for i in $(seq 1 100); do gone "$1" && return 0; sleep 0.05; done; return 1; }

@@ -52,7 +52,7 @@ pid=$(cat "$RUN/ebtd.pid")
 rm -rf "$U/many"
 "$EBT" stop --run-dir "$RUN" 2> "$W/err" || { cat "$W/err"; fail "ebt stop"; }
 [ ! -e "$RUN" ] || fail "run dir not removed"
-! kill -0 "$pid" 2>/dev/null || fail "daemon still running"
+wait_gone "$pid" || fail "daemon still running"
 [ "$(cat "$P/upfile")" = abcdefgh ] && [ ! -e "$P/hidden" ] && [ "$(ls "$P/o")" = new ] ||
     fail "stop did not flush the layered changes"
 ok "ebt stat, ebt stop: flushed, daemon gone, run dir removed"

@@ -21,15 +21,13 @@ put "$U/two" "2"
 "$EBT" stop 2> "$W/err" || { cat "$W/err"; fail "stop"; }
 [ "$(cat "$P/two")" = 2 ] || fail "two not flushed by stop"
 [ ! -e "$RUN" ] || fail "run dir kept"
-for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-! kill -0 "$pid" 2>/dev/null || fail "daemon still running"
+wait_gone "$pid" || fail "daemon still running"
 ok "ebt stop: flushed, daemon stopped, run dir removed"
 
 # ebtd exits cleanly on SIGTERM and removes its socket and pid file
 eval "$("$EBT" start --pfs "$P" --cache "$C")"; unset LD_PRELOAD
 pid=$(cat "$EBT_RUN_DIR/ebtd.pid"); kill -TERM "$pid"
-for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-! kill -0 "$pid" 2>/dev/null || fail "SIGTERM ignored"
+wait_gone "$pid" || fail "SIGTERM ignored"
 [ ! -e "$EBT_RUN_DIR/ebtd.sock" ] && [ ! -e "$EBT_RUN_DIR/ebtd.pid" ] || fail "socket/pid left"
 "$EBT" stop 2> "$W/err" || { cat "$W/err"; fail "stop without daemon"; }
 grep -q "not running" "$W/err" || fail "offline stop not reported"
