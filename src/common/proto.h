@@ -48,6 +48,10 @@ struct ebt_proto_dirhdr {
     uint32_t more;
 };
 
+_Static_assert(sizeof(struct ebt_proto_hdr) == 20, "wire header is 20 bytes");
+_Static_assert(sizeof(struct ebt_proto_stat) == 104, "STAT reply is 104 bytes");
+_Static_assert(sizeof(struct ebt_proto_dirhdr) == 8, "READDIR header is 8 bytes");
+
 /* Client side (used by libebt.so and the tools). Neither raises SIGPIPE. */
 /* Connect to RUN/ebtd.sock with a timeout; returns a CLOEXEC fd or -errno. */
 int ebt_proto_connect(const char *run_dir);

@@ -46,3 +46,29 @@ lib=$(realpath "$EBT_TEST_LIB")
 grep -qx "$lib:$W/libother.so" "$W/env2" || fail "preload order: $(cat "$W/env2")"
 grep -q "cache kept in" "$W/err" && [ -n "$(ls -A "$C")" ] || fail "--keep-cache"
 ok "existing LD_PRELOAD kept after ours; --keep-cache keeps the run dir"
+
+# SIGTERM to ebt is forwarded to the command (which decides its own exit status)
+"$EBT" run --pfs "$P" --cache "$C" \
+    -- sh -c 'sleep 10 >/dev/null 2>&1 & trap "kill \$!; exit 42" TERM; wait' >/dev/null 2>&1 &
+epid=$!
+sleep 0.5
+kill -TERM $epid
+set +e; wait $epid; rc=$?; set -e
+[ $rc -eq 42 ] || fail "SIGTERM not forwarded (exit $rc)"
+ok "SIGTERM forwarded to the command"
+
+# a flush that fails at the end of ebt run: error, retry hint, cache kept, exit 4
+rm -rf "$C"/*; mkdir -p "$P/ro"; chmod 0555 "$P/ro"
+set +e
+PFS=$(realpath "$P") drop_caps "$EBT" run --pfs "$P" --cache "$C" -- \
+    sh -c 'mkdir -p "$EBT_RUN_DIR/up$PFS/ro"; echo keep > "$EBT_RUN_DIR/up$PFS/ro/x"' 2> "$W/err"
+rc=$?
+set -e
+[ $rc -eq 4 ] || { cat "$W/err"; fail "failed flush exited $rc, want 4"; }
+grep -q "ro/x: open: Permission denied" "$W/err" && grep -q "ebt flush --run-dir" "$W/err" ||
+    { cat "$W/err"; fail "no clear flush error / retry hint"; }
+run=$(ls -d "$C"/ebt.*); [ "$(cat "$run/up$(realpath "$P")/ro/x")" = keep ] || fail "cache lost"
+chmod 0755 "$P/ro"
+"$EBT" flush --run-dir "$run" 2>/dev/null || fail "retry failed"
+[ "$(cat "$P/ro/x")" = keep ] || fail "retry did not flush"
+ok "failed flush in ebt run: exit 4, hint, cache kept, retry completes"
