@@ -92,7 +92,7 @@ static int merge_rename(struct merge *m, const char *t, const char *u)
 
 static int merge_file(struct merge *m, const char *t, const char *u)
 {
-    struct stat tst, ust;
+    struct stat tst, ust = {0};
     char meta[PATH_MAX];
     struct ebt_ext_summary sum;
     if (ebt_sys_lstat(t, &tst) < 0)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,11 +43,13 @@ static int daemon_path(const char *cmd, char *out, size_t cap)
 }
 
 /* In the child: own session (a Ctrl-C for the job must not kill it), output to the log. */
-static void daemon_exec(const char *path, const char *run)
+static void daemon_exec(const char *path, const char *run, int detach)
 {
     char log[PATH_MAX + 16];
     snprintf(log, sizeof(log), "%s/ebt.log", run);
     setsid();
+    if (!detach) /* ebt run killed: ebtd exits cleanly, the cache stays for 'ebt flush' */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
     int in = open("/dev/null", O_RDONLY), out = open(log, O_WRONLY | O_APPEND | O_CREAT, 0600);
     if (in >= 0)
         dup2(in, 0);
@@ -69,10 +72,10 @@ pid_t ebt_daemon_spawn(const char *cmd, const char *run, int detach)
         return -1;
     }
     if (pid == 0 && !detach)
-        daemon_exec(path, run);
+        daemon_exec(path, run, 0);
     if (pid == 0) { /* detach: the grandchild is the daemon, reparented to init */
         if (fork() == 0)
-            daemon_exec(path, run);
+            daemon_exec(path, run, 1);
         _exit(0);
     }
     if (detach) {
