@@ -1,0 +1,79 @@
+/* proto.h - EBT wire protocol: length-prefixed binary messages on the daemon's Unix socket. */
+#ifndef EBT_PROTO_H
+#define EBT_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every message (request and reply) starts with this header, in host byte order (the socket is
+ * node-local). 'EBT1' is the magic read as a little-endian u32. See docs/protocol.md. */
+#define EBT_PROTO_MAGIC 0x31544245u /* "EBT1" */
+#define EBT_PROTO_VERSION 1
+#define EBT_PROTO_MAX_PAYLOAD (1u << 20)
+#define EBT_PROTO_SOCK_NAME "ebtd.sock"
+#define EBT_PROTO_TIMEOUT_MS 10000 /* default for connect and ebt_proto_call */
+
+struct ebt_proto_hdr {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t op;
+    uint32_t length; /* payload bytes following the header, <= EBT_PROTO_MAX_PAYLOAD */
+    uint32_t reqid;  /* echoed in the reply */
+    int32_t status;  /* replies: 0 or -errno; requests: 0 */
+};
+
+enum ebt_proto_op {
+    EBT_OP_HELLO = 1,    /* "pid=..\ntask=..\n" -> daemon version text */
+    EBT_OP_STAT = 2,     /* NUL-terminated logical path -> struct ebt_proto_stat */
+    EBT_OP_READDIR = 3,  /* path NUL [u32 start index] -> ebt_proto_dirhdr + entries */
+    EBT_OP_FLUSH = 4,    /* empty -> summary JSON */
+    EBT_OP_COUNTERS = 5, /* empty -> counters JSON */
+    EBT_OP_SHUTDOWN = 6, /* empty -> empty; the daemon exits after replying */
+    EBT_OP_MAX = 6,
+};
+
+/* STAT reply: the attributes of the logical file (lstat semantics: symlinks are not followed). */
+enum ebt_proto_layer { EBT_LAYER_UP = 0, EBT_LAYER_PFS = 1 };
+struct ebt_proto_stat {
+    uint64_t size, ino, nlink, blocks;
+    uint32_t mode, uid, gid, layer;
+    int64_t atime_sec, atime_nsec, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
+    uint32_t blksize, pad;
+};
+
+/* READDIR reply: this header, then nent entries of {u8 d_type, name, '\0'}; more != 0 means the
+ * reply was full: ask again with start index = previous start + nent. "." and ".." not listed. */
+struct ebt_proto_dirhdr {
+    uint32_t nent;
+    uint32_t more;
+};
+
+_Static_assert(sizeof(struct ebt_proto_hdr) == 20, "wire header is 20 bytes");
+_Static_assert(sizeof(struct ebt_proto_stat) == 104, "STAT reply is 104 bytes");
+_Static_assert(sizeof(struct ebt_proto_dirhdr) == 8, "READDIR header is 8 bytes");
+
+/* Client side (used by libebt.so and the tools). Neither raises SIGPIPE. */
+/* Connect to RUN/ebtd.sock with a timeout; returns a CLOEXEC fd or -errno. */
+int ebt_proto_connect(const char *run_dir);
+/* Send one request and wait for its reply (EBT_PROTO_TIMEOUT_MS). Returns the remote status
+ * (0 or -errno) or a local -errno (-ETIMEDOUT, -ECONNRESET, -EPROTO, -EMSGSIZE if the reply did
+ * not fit replycap: the excess is discarded). *replylen gets the bytes stored. One call at a time
+ * per fd. */
+int ebt_proto_call(int fd, uint16_t op, const void *req, uint32_t reqlen, void *reply,
+                   uint32_t replycap, uint32_t *replylen);
+/* The same with an explicit timeout in milliseconds (-1: wait forever, e.g. for FLUSH). */
+int ebt_proto_call_timeout(int fd, uint16_t op, const void *req, uint32_t reqlen, void *reply,
+                           uint32_t replycap, uint32_t *replylen, int timeout_ms);
+
+/* Shared by both sides. */
+/* Check a received header; 0, or -EPROTO (magic), -EPROTONOSUPPORT (version), -EMSGSIZE
+ * (length), -EOPNOTSUPP (op; only if check_op). */
+int ebt_proto_hdr_check(const struct ebt_proto_hdr *h, int check_op);
+/* Send header + payload in one sendmsg loop, waiting at most timeout_ms; 0 or -errno. */
+int ebt_proto_send(int fd, const struct ebt_proto_hdr *h, const void *payload, int timeout_ms);
+/* Validate a path payload: NUL inside len, absolute, shorter than PATH_MAX. Returns the path
+ * length or -EINVAL / -ENAMETOOLONG. */
+int ebt_proto_path_check(const void *payload, uint32_t len);
+const char *ebt_proto_op_name(unsigned op);
+
+#endif

@@ -1,0 +1,161 @@
+/* xfer.c - per-file transfer from the node-local cache to the PFS, on raw system calls. */
+#define _GNU_SOURCE
+#include "xfer.h"
+#include "extlog.h"
+#include "rundir.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct xfer {
+    int in, out;
+    struct stat sst;
+    char *buf;
+    struct ebt_xfer_stats *st;
+    const char **step_p;
+};
+
+static int xfer_fail(struct xfer *x, const char *step, int err)
+{
+    if (x->step_p)
+        *x->step_p = step;
+    return -err;
+}
+
+/* Copy [off, off+len) of in to out in EBT_XFER_CHUNK requests; a short source ends the copy. */
+static int xfer_range(struct xfer *x, uint64_t off, uint64_t len)
+{
+    while (len > 0) {
+        size_t want = len < EBT_XFER_CHUNK ? (size_t)len : EBT_XFER_CHUNK;
+        ssize_t r = ebt_sys_pread(x->in, x->buf, want, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return xfer_fail(x, "read cache", errno);
+        if (r == 0)
+            return 0;
+        for (ssize_t done = 0; done < r;) {
+            ssize_t w = ebt_sys_pwrite(x->out, x->buf + done, (size_t)(r - done), (off_t)off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            x->st->data_ops++;
+            if (w <= 0)
+                return xfer_fail(x, "pwrite", w < 0 ? errno : EIO);
+            x->st->bytes += (uint64_t)w;
+            done += w;
+            off += (uint64_t)w;
+        }
+        len -= (uint64_t)r;
+    }
+    return 0;
+}
+
+static int xfer_open(struct xfer *x, const char *dst, int flags)
+{
+    x->st->meta_ops++;
+    x->out = ebt_sys_open(dst, flags | O_WRONLY | O_CLOEXEC, x->sst.st_mode & 07777);
+    return x->out < 0 ? xfer_fail(x, "open", errno) : 0;
+}
+
+static int xfer_whole(struct xfer *x, const char *dst)
+{
+    x->st->whole = 1;
+    if (x->out < 0) {
+        int rc = xfer_open(x, dst, O_CREAT | O_TRUNC);
+        if (rc < 0)
+            return rc;
+    } else {
+        x->st->meta_ops++;
+        if (ebt_sys_ftruncate(x->out, 0) < 0)
+            return xfer_fail(x, "ftruncate", errno);
+    }
+    return xfer_range(x, 0, (uint64_t)x->sst.st_size);
+}
+
+/* Only the changed ranges; falls back to whole if dst is not the file the cache started from. */
+static int xfer_partial(struct xfer *x, const char *dst, struct ebt_ext_summary *sum)
+{
+    x->st->meta_ops++;
+    x->out = ebt_sys_open(dst, O_WRONLY | O_CLOEXEC, 0);
+    if (x->out < 0)
+        return errno == ENOENT ? xfer_whole(x, dst) : xfer_fail(x, "open", errno);
+    struct stat dst_st;
+    x->st->meta_ops++;
+    if (ebt_sys_fstat(x->out, &dst_st) < 0)
+        return xfer_fail(x, "fstat", errno);
+    if (!S_ISREG(dst_st.st_mode) || (uint64_t)dst_st.st_size != sum->base)
+        return xfer_whole(x, dst);
+    uint64_t size = (uint64_t)x->sst.st_size;
+    if (size > sum->base && ebt_ivs_add(&sum->changed, sum->base, size - sum->base) < 0)
+        return xfer_whole(x, dst);
+    ebt_ivs_clip(&sum->changed, size);
+    for (size_t i = 0; i < sum->changed.n; i++) {
+        int rc = xfer_range(x, sum->changed.iv[i][0], sum->changed.iv[i][1] - sum->changed.iv[i][0]);
+        if (rc < 0)
+            return rc;
+    }
+    x->st->meta_ops++;
+    if (ebt_sys_ftruncate(x->out, (off_t)size) < 0)
+        return xfer_fail(x, "ftruncate", errno);
+    return 0;
+}
+
+/* fsync, mode, then times: times last or the writes would overwrite them. */
+static int xfer_finish(struct xfer *x)
+{
+    struct timespec ts[2] = {x->sst.st_atim, x->sst.st_mtim};
+    x->st->meta_ops++;
+    if (ebt_sys_fsync(x->out) < 0)
+        return xfer_fail(x, "fsync", errno);
+    x->st->meta_ops++;
+    if (ebt_sys_fchmod(x->out, x->sst.st_mode & 07777) < 0)
+        return xfer_fail(x, "fchmod", errno);
+    x->st->meta_ops++;
+    if (syscall(SYS_utimensat, x->out, NULL, ts, 0) < 0)
+        return xfer_fail(x, "futimens", errno);
+    int fd = x->out;
+    x->out = -1;
+    if (ebt_sys_close(fd) < 0 && errno != EINTR)
+        return xfer_fail(x, "close", errno);
+    return 0;
+}
+
+static int xfer_body(struct xfer *x, const char *run_dir, const char *dst)
+{
+    struct ebt_ext_summary sum;
+    char meta[PATH_MAX];
+    int rc = 0;
+    memset(&sum, 0, sizeof(sum));
+    sum.whole = 1;
+    if (run_dir && ebt_meta_path(run_dir, (unsigned long long)x->sst.st_ino, meta,
+                                 sizeof(meta)) == 0)
+        rc = ebt_extlog_load(meta, &sum);
+    if (rc < 0)
+        return xfer_fail(x, "read extent log", -rc);
+    rc = sum.whole ? xfer_whole(x, dst) : xfer_partial(x, dst, &sum);
+    ebt_extlog_summary_free(&sum);
+    return rc < 0 ? rc : xfer_finish(x);
+}
+
+int ebt_xfer_file(const char *run_dir, const char *src, const char *dst, struct ebt_xfer_stats *st,
+                  const char **step_p)
+{
+    struct xfer x = {.in = -1, .out = -1, .st = st, .step_p = step_p};
+    memset(st, 0, sizeof(*st));
+    x.in = ebt_sys_open(src, O_RDONLY | O_CLOEXEC, 0);
+    if (x.in < 0)
+        return xfer_fail(&x, "open cache file", errno);
+    int rc = ebt_sys_fstat(x.in, &x.sst) < 0 ? xfer_fail(&x, "stat cache file", errno) : 0;
+    if (rc == 0 && !(x.buf = malloc(EBT_XFER_CHUNK)))
+        rc = xfer_fail(&x, "allocate buffer", ENOMEM);
+    if (rc == 0)
+        rc = xfer_body(&x, run_dir, dst);
+    if (x.out >= 0)
+        ebt_sys_close(x.out);
+    ebt_sys_close(x.in);
+    free(x.buf);
+    return rc;
+}

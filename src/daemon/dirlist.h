@@ -1,0 +1,24 @@
+/* dirlist.h - read a whole directory (raw getdents64), sorted by name, with entry types. */
+#ifndef EBTD_DIRLIST_H
+#define EBTD_DIRLIST_H
+
+#include <stddef.h>
+
+struct ebt_dirent {
+    char *name;
+    unsigned char type; /* DT_REG, DT_DIR, DT_LNK, ... (resolved with lstat if the FS says
+                           DT_UNKNOWN) */
+};
+
+struct ebt_dirlist {
+    struct ebt_dirent *e;
+    size_t n, cap;
+};
+
+/* Fill out with the entries of path except "." and ".."; 0 or -errno. Owns the names. */
+int ebt_dirlist_read(const char *path, struct ebt_dirlist *out);
+void ebt_dirlist_free(struct ebt_dirlist *l);
+/* Binary search by name; NULL if absent. */
+const struct ebt_dirent *ebt_dirlist_find(const struct ebt_dirlist *l, const char *name);
+
+#endif

@@ -1,0 +1,273 @@
+/* flush.c - the bulk flush: whiteouts, directories, then files on a thread pool, journaled. */
+#define _GNU_SOURCE
+#include "flush.h"
+#include "journal.h"
+#include "json.h"
+#include "log.h"
+#include "path.h"
+#include "pfsops.h"
+#include "plan.h"
+#include "rundir.h"
+#include "sys.h"
+#include "xfer.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct flush {
+    const char *run;
+    const struct ebt_config *cfg;
+    char up[PATH_MAX];
+    struct ebt_journal j;
+    struct ebt_plan plan;
+    struct ebt_flush_stats *st;
+    pthread_mutex_t mu; /* guards st and err */
+    char *err;
+    size_t errcap;
+    int failed;
+    size_t next; /* next file index (atomic) */
+    long delay_us;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Record the first failure; later ones only go to the log. */
+static int flush_fail(struct flush *f, const char *path, const char *step, int rc)
+{
+    pthread_mutex_lock(&f->mu);
+    if (!f->failed)
+        snprintf(f->err, f->errcap, "flush failed: %s: %s: %s", path, step, strerror(-rc));
+    f->failed = 1;
+    pthread_mutex_unlock(&f->mu);
+    ebt_error("flush: %s: %s: %s", path, step, strerror(-rc));
+    return rc;
+}
+
+/* Phase 1: opaque directories lose their PFS content, whited-out names are removed. */
+static int phase_whiteouts(struct flush *f)
+{
+    if (f->j.wh_done)
+        return 0;
+    for (size_t i = 0; i < f->plan.opaques.n; i++) {
+        const char *p = f->plan.opaques.v[i].path;
+        int rc = ebt_pfs_clear(p, &f->st->meta_ops);
+        if (rc < 0)
+            return flush_fail(f, p, "clear opaque directory", rc);
+        f->st->opaques++;
+    }
+    for (size_t i = 0; i < f->plan.whiteouts.n; i++) {
+        const char *p = f->plan.whiteouts.v[i].path;
+        int rc = ebt_pfs_remove(p, &f->st->meta_ops);
+        if (rc < 0)
+            return flush_fail(f, p, "remove", rc);
+        f->st->whiteouts++;
+    }
+    int rc = ebt_journal_mark(&f->j, "W");
+    return rc < 0 ? flush_fail(f, EBT_JOURNAL_NAME, "append", rc) : 0;
+}
+
+/* A directory above a managed prefix exists already (the prefix does): no PFS call for it. */
+static int above_prefix(const struct ebt_config *cfg, const char *dir)
+{
+    for (int i = 0; i < cfg->nprefixes; i++) {
+        const char *p = cfg->prefixes[i].path;
+        if (strlen(dir) < strlen(p) && ebt_path_under(p, dir))
+            return 1;
+    }
+    return 0;
+}
+
+/* Phase 2: directories, parents first, with the mode the job gave them. */
+static int phase_dirs(struct flush *f)
+{
+    if (f->j.dirs_done)
+        return 0;
+    mode_t um = umask(0); /* read it; no other thread creates files during this phase */
+    umask(um);
+    for (size_t i = 0; i < f->plan.dirs.n; i++) {
+        const struct ebt_plan_item *d = &f->plan.dirs.v[i];
+        if (above_prefix(f->cfg, d->path))
+            continue;
+        int rc = ebt_pfs_mkdir(d->path, d->mode, um, &f->st->meta_ops);
+        if (rc < 0)
+            return flush_fail(f, d->path, "mkdir", rc);
+        f->st->dirs++;
+    }
+    int rc = ebt_journal_mark(&f->j, "D");
+    return rc < 0 ? flush_fail(f, EBT_JOURNAL_NAME, "append", rc) : 0;
+}
+
+static int flush_symlink(struct flush *f, const char *src, const char *dst, uint64_t *ops)
+{
+    char target[PATH_MAX];
+    ssize_t n = ebt_sys_readlink(src, target, sizeof(target) - 1);
+    if (n < 0)
+        return flush_fail(f, dst, "read cached symlink", -errno);
+    target[n] = '\0';
+    int rc = ebt_pfs_symlink(target, dst, ops);
+    return rc < 0 ? flush_fail(f, dst, "symlink", rc) : 0;
+}
+
+/* PFS operations count even when the file failed; files only when they made it. */
+static void add_stats(struct flush *f, const struct ebt_xfer_stats *xs, int link, int ok)
+{
+    pthread_mutex_lock(&f->mu);
+    f->st->meta_ops += xs->meta_ops;
+    f->st->data_ops += xs->data_ops;
+    f->st->bytes += xs->bytes;
+    if (ok && link)
+        f->st->symlinks++;
+    if (ok && !link) {
+        f->st->files++;
+        if (xs->whole)
+            f->st->whole_files++;
+        else
+            f->st->partial_files++;
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
+static int flush_item(struct flush *f, const struct ebt_plan_item *it)
+{
+    char src[PATH_MAX];
+    struct ebt_xfer_stats xs = {0};
+    const char *step = "?";
+    if (ebt_journal_has(&f->j, it->path)) {
+        __atomic_add_fetch(&f->st->skipped, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    if (f->delay_us > 0)
+        nanosleep(&(struct timespec){f->delay_us / 1000000, (f->delay_us % 1000000) * 1000}, NULL);
+    if (snprintf(src, sizeof(src), "%s%s", f->up, it->path) >= (int)sizeof(src))
+        return flush_fail(f, it->path, "path", -ENAMETOOLONG);
+    int link = S_ISLNK(it->mode), rc;
+    if (link) {
+        rc = flush_symlink(f, src, it->path, &xs.meta_ops);
+    } else {
+        rc = ebt_xfer_file(f->run, src, it->path, &xs, &step);
+        if (rc < 0)
+            flush_fail(f, it->path, step, rc);
+    }
+    add_stats(f, &xs, link, rc == 0);
+    if (rc == 0 && (rc = ebt_journal_file_done(&f->j, it->path)) < 0)
+        flush_fail(f, EBT_JOURNAL_NAME, "append", rc);
+    return rc;
+}
+
+static void *flush_worker(void *arg)
+{
+    struct flush *f = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED);
+        if (i >= f->plan.files.n || __atomic_load_n(&f->failed, __ATOMIC_RELAXED))
+            return NULL;
+        if (flush_item(f, &f->plan.files.v[i]) < 0)
+            return NULL;
+    }
+}
+
+/* Phase 3: files and symlinks, EBT_FLUSH_THREADS at a time; each journaled after its fsync. */
+static int phase_files(struct flush *f)
+{
+    int n = f->cfg->flush_threads > 0 ? f->cfg->flush_threads : 4;
+    if ((size_t)n > f->plan.files.n)
+        n = f->plan.files.n ? (int)f->plan.files.n : 1;
+    pthread_t tids[256];
+    int started = 0;
+    for (int i = 0; i < n && i < 256; i++)
+        if (pthread_create(&tids[started], NULL, flush_worker, f) == 0)
+            started++;
+    if (started == 0)
+        flush_worker(f);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    return f->failed ? -EIO : 0;
+}
+
+static int flush_phases(struct flush *f)
+{
+    int rc = phase_whiteouts(f);
+    if (rc == 0)
+        rc = phase_dirs(f);
+    if (rc == 0)
+        rc = phase_files(f);
+    if (rc == 0 && (rc = ebt_journal_mark(&f->j, "DONE")) < 0)
+        flush_fail(f, EBT_JOURNAL_NAME, "append", rc);
+    if (rc == 0)
+        f->st->complete = 1;
+    return rc;
+}
+
+static int flush_prepare(struct flush *f)
+{
+    int rc = ebt_journal_open(f->run, &f->j); /* locks out a concurrent flush, merge included */
+    if (rc < 0)
+        return flush_fail(f, f->run, rc == -EBUSY ? "another flush is running" : "open journal",
+                          rc);
+    rc = ebt_merge_tasks(f->run, &f->st->merge, f->err, f->errcap);
+    if (rc < 0)
+        f->failed = 1;
+    else if ((rc = ebt_plan_scan(f->up, &f->plan)) < 0)
+        flush_fail(f, f->up, "scan cache", rc);
+    if (rc < 0)
+        ebt_journal_close(&f->j);
+    return rc;
+}
+
+int ebt_flush_run(const char *run_dir, const struct ebt_config *cfg, struct ebt_flush_stats *st,
+                  char *err, size_t errcap)
+{
+    struct flush f = {.run = run_dir, .cfg = cfg, .st = st, .err = err, .errcap = errcap};
+    const char *delay = getenv("EBT_TEST_FLUSH_DELAY_US");
+    double t0 = now_s();
+    memset(st, 0, sizeof(*st));
+    err[0] = '\0';
+    f.delay_us = delay ? atol(delay) : 0;
+    pthread_mutex_init(&f.mu, NULL);
+    ebt_layer_root(run_dir, NULL, f.up, sizeof(f.up));
+    int rc = flush_prepare(&f);
+    if (rc == 0) {
+        ebt_info("flush: %zu files, %zu dirs, %zu whiteouts to do", f.plan.files.n, f.plan.dirs.n,
+                 f.plan.whiteouts.n);
+        rc = flush_phases(&f);
+        ebt_plan_free(&f.plan);
+        ebt_journal_close(&f.j);
+    }
+    pthread_mutex_destroy(&f.mu);
+    st->seconds = now_s() - t0;
+    if (rc == 0)
+        ebt_info("flush: done: %llu files, %llu bytes in %.3f s", (unsigned long long)st->files,
+                 (unsigned long long)st->bytes, st->seconds);
+    return rc;
+}
+
+int ebt_flush_json(const struct ebt_flush_stats *st, int status, const char *err, char *out,
+                   size_t cap)
+{
+    char e[1024];
+    ebt_json_escape(err ? err : "", e, sizeof(e));
+    int n = snprintf(out, cap,
+                     "{\"status\":%d,\"error\":\"%s\",\"complete\":%s,\"files\":%llu,"
+                     "\"bytes\":%llu,\"meta_ops\":%llu,\"data_ops\":%llu,\"seconds\":%.6f,"
+                     "\"symlinks\":%llu,\"dirs\":%llu,\"whiteouts\":%llu,\"opaques\":%llu,"
+                     "\"skipped\":%llu,\"whole_files\":%llu,\"partial_files\":%llu,"
+                     "\"tasks_merged\":%llu}",
+                     status, e, st->complete ? "true" : "false", (unsigned long long)st->files,
+                     (unsigned long long)st->bytes, (unsigned long long)st->meta_ops,
+                     (unsigned long long)st->data_ops, st->seconds,
+                     (unsigned long long)st->symlinks, (unsigned long long)st->dirs,
+                     (unsigned long long)st->whiteouts, (unsigned long long)st->opaques,
+                     (unsigned long long)st->skipped, (unsigned long long)st->whole_files,
+                     (unsigned long long)st->partial_files, (unsigned long long)st->merge.tasks);
+    return n < 0 ? 0 : (n >= (int)cap ? (int)cap - 1 : n);
+}

@@ -1,0 +1,224 @@
+/* journal.c - append-only flush journal with an in-memory set of finished paths. */
+#define _GNU_SOURCE
+#include "journal.h"
+#include "rundir.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+
+int ebt_journal_escape(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *in; in++) {
+        int two = *in == '\\' || *in == '\n';
+        if (o + 2 + 1 > cap)
+            return -ENAMETOOLONG;
+        if (two) {
+            out[o++] = '\\';
+            out[o++] = *in == '\n' ? 'n' : '\\';
+        } else {
+            out[o++] = *in;
+        }
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+int ebt_journal_unescape(const char *in, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (o + 1 >= cap)
+            return -ENAMETOOLONG;
+        if (in[i] == '\\' && i + 1 < n) {
+            i++;
+            out[o++] = in[i] == 'n' ? '\n' : in[i];
+        } else {
+            out[o++] = in[i];
+        }
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static char **set_slot(char **slots, size_t nslots, const char *s)
+{
+    size_t i = hash_str(s) & (nslots - 1);
+    while (slots[i] && strcmp(slots[i], s) != 0)
+        i = (i + 1) & (nslots - 1);
+    return &slots[i];
+}
+
+static int set_grow(struct ebt_journal *j)
+{
+    size_t n = j->nslots ? j->nslots * 2 : 1024;
+    char **s = calloc(n, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    for (size_t i = 0; i < j->nslots; i++)
+        if (j->slots[i])
+            *set_slot(s, n, j->slots[i]) = j->slots[i];
+    free(j->slots);
+    j->slots = s;
+    j->nslots = n;
+    return 0;
+}
+
+static int set_add(struct ebt_journal *j, const char *path)
+{
+    if ((j->nused + 1) * 2 > j->nslots && set_grow(j) < 0)
+        return -ENOMEM;
+    char **slot = set_slot(j->slots, j->nslots, path);
+    if (*slot)
+        return 0;
+    if (!(*slot = strdup(path)))
+        return -ENOMEM;
+    j->nused++;
+    return 0;
+}
+
+static void set_clear(struct ebt_journal *j)
+{
+    for (size_t i = 0; i < j->nslots; i++)
+        free(j->slots[i]);
+    free(j->slots);
+    j->slots = NULL;
+    j->nslots = j->nused = 0;
+}
+
+static int journal_line(struct ebt_journal *j, const char *line, size_t n)
+{
+    char path[PATH_MAX];
+    if (n == 4 && !memcmp(line, "DONE", 4))
+        j->complete = 1;
+    else if (n == 1 && line[0] == 'W')
+        j->wh_done = 1;
+    else if (n == 1 && line[0] == 'D')
+        j->dirs_done = 1;
+    else if (n > 2 && line[0] == 'F' && line[1] == ' ' &&
+             ebt_journal_unescape(line + 2, n - 2, path, sizeof(path)) == 0)
+        return set_add(j, path);
+    return 0; /* unknown or torn lines are ignored: their step is simply redone */
+}
+
+static int journal_load(struct ebt_journal *j)
+{
+    struct stat st;
+    if (ebt_sys_fstat(j->fd, &st) < 0)
+        return -errno;
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf)
+        return -ENOMEM;
+    ssize_t got = 0;
+    while (got < st.st_size) {
+        ssize_t r = ebt_sys_pread(j->fd, buf + got, (size_t)(st.st_size - got), got);
+        if (r <= 0)
+            break;
+        got += r;
+    }
+    int rc = 0;
+    for (char *p = buf, *end = buf + got; p < end && rc == 0;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break; /* torn last line: not finished */
+        rc = journal_line(j, p, (size_t)(nl - p));
+        p = nl + 1;
+    }
+    free(buf);
+    return rc;
+}
+
+/* A journal of a completed flush is history: start a new one. */
+static int journal_restart(struct ebt_journal *j)
+{
+    set_clear(j);
+    j->wh_done = j->dirs_done = j->complete = 0;
+    return ebt_sys_ftruncate(j->fd, 0) < 0 ? -errno : 0;
+}
+
+int ebt_journal_open(const char *run_dir, struct ebt_journal *j)
+{
+    char path[PATH_MAX];
+    memset(j, 0, sizeof(*j));
+    if (ebt_rundir_file(run_dir, EBT_JOURNAL_NAME, path, sizeof(path)) < 0)
+        return -ENAMETOOLONG;
+    j->fd = ebt_sys_open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (j->fd < 0)
+        return -errno;
+    int rc = syscall(SYS_flock, j->fd, LOCK_EX | LOCK_NB) < 0
+                 ? (errno == EWOULDBLOCK ? -EBUSY : -errno) : 0;
+    if (rc == 0)
+        rc = journal_load(j);
+    if (rc == 0 && j->complete)
+        rc = journal_restart(j);
+    if (rc < 0) {
+        ebt_journal_close(j);
+        return rc;
+    }
+    pthread_mutex_init(&j->mu, NULL);
+    return 0;
+}
+
+void ebt_journal_close(struct ebt_journal *j)
+{
+    if (j->fd >= 0)
+        ebt_sys_close(j->fd);
+    j->fd = -1;
+    set_clear(j);
+}
+
+int ebt_journal_has(struct ebt_journal *j, const char *path)
+{
+    if (j->nslots == 0)
+        return 0;
+    pthread_mutex_lock(&j->mu);
+    int has = *set_slot(j->slots, j->nslots, path) != NULL;
+    pthread_mutex_unlock(&j->mu);
+    return has;
+}
+
+int ebt_journal_file_done(struct ebt_journal *j, const char *path)
+{
+    char line[PATH_MAX * 2 + 4];
+    line[0] = 'F';
+    line[1] = ' ';
+    if (ebt_journal_escape(path, line + 2, sizeof(line) - 3) < 0)
+        return -ENAMETOOLONG;
+    size_t n = strlen(line);
+    line[n++] = '\n';
+    pthread_mutex_lock(&j->mu);
+    int rc = ebt_write_full(j->fd, line, n);
+    if (rc == 0)
+        rc = set_add(j, path);
+    pthread_mutex_unlock(&j->mu);
+    return rc;
+}
+
+int ebt_journal_mark(struct ebt_journal *j, const char *tag)
+{
+    char line[16];
+    size_t n = strlen(tag);
+    if (n + 2 > sizeof(line))
+        return -EINVAL;
+    memcpy(line, tag, n);
+    line[n++] = '\n';
+    pthread_mutex_lock(&j->mu);
+    int rc = ebt_write_full(j->fd, line, n);
+    pthread_mutex_unlock(&j->mu);
+    if (rc == 0 && !strcmp(tag, "DONE"))
+        j->complete = 1;
+    return rc;
+}

@@ -1,0 +1,89 @@
+/* pfsops.c - PFS metadata operations for the flush phases, each counted. */
+#define _GNU_SOURCE
+#include "pfsops.h"
+#include "dirlist.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+static void count(uint64_t *ops)
+{
+    __atomic_add_fetch(ops, 1, __ATOMIC_RELAXED);
+}
+
+int ebt_pfs_clear(const char *dir, uint64_t *ops)
+{
+    struct ebt_dirlist l;
+    char child[PATH_MAX];
+    count(ops); /* open + getdents of the directory */
+    int rc = ebt_dirlist_read(dir, &l);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    for (size_t i = 0; i < l.n && rc == 0; i++) {
+        if (snprintf(child, sizeof(child), "%s/%s", dir, l.e[i].name) >= (int)sizeof(child))
+            rc = -ENAMETOOLONG;
+        else
+            rc = ebt_pfs_remove(child, ops);
+    }
+    ebt_dirlist_free(&l);
+    return rc;
+}
+
+int ebt_pfs_remove(const char *path, uint64_t *ops)
+{
+    struct stat st;
+    count(ops);
+    if (ebt_sys_lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (!S_ISDIR(st.st_mode)) {
+        count(ops);
+        return ebt_sys_unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+    }
+    int rc = ebt_pfs_clear(path, ops);
+    count(ops);
+    if (rc == 0 && ebt_sys_rmdir(path) < 0 && errno != ENOENT)
+        rc = -errno;
+    return rc;
+}
+
+int ebt_pfs_mkdir(const char *path, mode_t mode, mode_t umask_now, uint64_t *ops)
+{
+    mode &= 07777;
+    count(ops);
+    /* EEXIST: taken as the directory (no extra stat); if it is a file, creating the files
+     * below it fails with ENOTDIR and names the path */
+    if (ebt_sys_mkdir(path, mode) < 0)
+        return errno == EEXIST ? 0 : -errno;
+    if ((mode & ~umask_now) == mode)
+        return 0;
+    count(ops); /* the umask took bits the job's directory has */
+    return syscall(SYS_fchmodat, AT_FDCWD, path, mode) < 0 ? -errno : 0;
+}
+
+static int pfs_symlink_once(const char *target, const char *path, uint64_t *ops)
+{
+    count(ops);
+    return syscall(SYS_symlinkat, target, AT_FDCWD, path) < 0 ? -errno : 0;
+}
+
+int ebt_pfs_symlink(const char *target, const char *path, uint64_t *ops)
+{
+    int rc = pfs_symlink_once(target, path, ops);
+    if (rc != -EEXIST)
+        return rc;
+    char cur[PATH_MAX];
+    count(ops);
+    ssize_t n = ebt_sys_readlink(path, cur, sizeof(cur) - 1);
+    if (n >= 0) {
+        cur[n] = '\0';
+        if (!strcmp(cur, target))
+            return 0; /* already there: a resumed flush */
+    }
+    count(ops);
+    if (ebt_sys_unlink(path) < 0)
+        return -errno; /* EISDIR: a directory is in the way and the job did not remove it */
+    return pfs_symlink_once(target, path, ops);
+}

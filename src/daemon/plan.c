@@ -1,0 +1,127 @@
+/* plan.c - walk the upper layer once and sort what the flush must do into phase lists. */
+#define _GNU_SOURCE
+#include "plan.h"
+#include "dirlist.h"
+#include "log.h"
+#include "rundir.h"
+#include "sys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int list_push(struct ebt_plan_list *l, const char *path, mode_t mode)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        void *p = realloc(l->v, cap * sizeof(*l->v));
+        if (!p)
+            return -ENOMEM;
+        l->v = p;
+        l->cap = cap;
+    }
+    char *copy = strdup(path);
+    if (!copy)
+        return -ENOMEM;
+    l->v[l->n++] = (struct ebt_plan_item){copy, mode};
+    return 0;
+}
+
+static void list_free(struct ebt_plan_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].path);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+int ebt_plan_depth(const char *path)
+{
+    int d = 0;
+    for (; *path; path++)
+        d += *path == '/';
+    return d;
+}
+
+static int scan_dir(const char *root, const char *rel, struct ebt_plan *p);
+
+static int scan_entry(const char *root, const char *rel, const struct ebt_dirent *e,
+                      struct ebt_plan *p)
+{
+    char logical[PATH_MAX], real[PATH_MAX];
+    struct stat st;
+    if (!strcmp(e->name, EBT_OPAQUE_NAME))
+        return list_push(&p->opaques, *rel ? rel : "/", 0);
+    if (!strncmp(e->name, EBT_WHITEOUT_PREFIX, strlen(EBT_WHITEOUT_PREFIX))) {
+        if (snprintf(logical, sizeof(logical), "%s/%s", rel,
+                     e->name + strlen(EBT_WHITEOUT_PREFIX)) >= (int)sizeof(logical))
+            return -ENAMETOOLONG;
+        return list_push(&p->whiteouts, logical, 0);
+    }
+    if (ebt_name_reserved(e->name))
+        return 0;
+    if (snprintf(logical, sizeof(logical), "%s/%s", rel, e->name) >= (int)sizeof(logical) ||
+        snprintf(real, sizeof(real), "%s%s", root, logical) >= (int)sizeof(real))
+        return -ENAMETOOLONG;
+    if (ebt_sys_lstat(real, &st) < 0)
+        return -errno;
+    if (S_ISDIR(st.st_mode)) {
+        int rc = list_push(&p->dirs, logical, st.st_mode);
+        return rc < 0 ? rc : scan_dir(root, logical, p);
+    }
+    if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+        return list_push(&p->files, logical, st.st_mode);
+    ebt_warn("flush: skipping %s: not a regular file, directory or symlink", real);
+    return 0;
+}
+
+static int scan_dir(const char *root, const char *rel, struct ebt_plan *p)
+{
+    char dir[PATH_MAX];
+    struct ebt_dirlist l;
+    if (snprintf(dir, sizeof(dir), "%s%s", root, rel) >= (int)sizeof(dir))
+        return -ENAMETOOLONG;
+    int rc = ebt_dirlist_read(dir, &l);
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        rc = scan_entry(root, rel, &l.e[i], p);
+    ebt_dirlist_free(&l);
+    return rc;
+}
+
+static int cmp_deepest_first(const void *a, const void *b)
+{
+    const struct ebt_plan_item *x = a, *y = b;
+    int dx = ebt_plan_depth(x->path), dy = ebt_plan_depth(y->path);
+    return dx != dy ? dy - dx : strcmp(x->path, y->path);
+}
+
+static int cmp_shallow_first(const void *a, const void *b)
+{
+    return -cmp_deepest_first(a, b);
+}
+
+int ebt_plan_scan(const char *up_root, struct ebt_plan *p)
+{
+    memset(p, 0, sizeof(*p));
+    int rc = scan_dir(up_root, "", p);
+    if (rc < 0) {
+        ebt_plan_free(p);
+        return rc == -ENOENT ? 0 : rc;
+    }
+    if (p->whiteouts.n > 1)
+        qsort(p->whiteouts.v, p->whiteouts.n, sizeof(*p->whiteouts.v), cmp_deepest_first);
+    if (p->opaques.n > 1)
+        qsort(p->opaques.v, p->opaques.n, sizeof(*p->opaques.v), cmp_shallow_first);
+    return 0;
+}
+
+void ebt_plan_free(struct ebt_plan *p)
+{
+    list_free(&p->opaques);
+    list_free(&p->whiteouts);
+    list_free(&p->dirs);
+    list_free(&p->files);
+}

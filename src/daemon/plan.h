@@ -1,0 +1,31 @@
+/* plan.h - scan RUN/up into the lists the flush phases work on. */
+#ifndef EBTD_PLAN_H
+#define EBTD_PLAN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct ebt_plan_item {
+    char *path; /* logical (= PFS) path */
+    mode_t mode;
+};
+
+struct ebt_plan_list {
+    struct ebt_plan_item *v;
+    size_t n, cap;
+};
+
+struct ebt_plan {
+    struct ebt_plan_list opaques;   /* directories whose PFS content is gone, shallow first */
+    struct ebt_plan_list whiteouts; /* removed PFS names, deepest first */
+    struct ebt_plan_list dirs;      /* parents first */
+    struct ebt_plan_list files;     /* regular files and symlinks (mode tells which) */
+};
+
+/* Scan the layer rooted at up_root (logical "/" = up_root). 0 or -errno. */
+int ebt_plan_scan(const char *up_root, struct ebt_plan *p);
+void ebt_plan_free(struct ebt_plan *p);
+/* Count the components of a path ("/a/b" -> 2). */
+int ebt_plan_depth(const char *path);
+
+#endif

@@ -1,0 +1,20 @@
+/* runcfg.h - the run directory's config file (RUN/config, KEY=VALUE lines) and its loading. */
+#ifndef EBTD_RUNCFG_H
+#define EBTD_RUNCFG_H
+
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EBT_RUNCFG_NAME "config"
+
+/* Put the known keys of RUN/config into the environment (the file wins over the environment for
+ * the keys it holds), set EBT_RUN_DIR=run_dir, then ebt_config_load(). 0 or -errno with a
+ * one-line reason in err. */
+int ebt_runcfg_load(const char *run_dir, struct ebt_config *cfg, char *err, size_t errcap);
+/* Write RUN/config with the job's settings (mode 0600). 0 or -errno. */
+int ebt_runcfg_write(const char *run_dir, const char *paths, const char *visibility,
+                     uint64_t cache_bytes);
+
+#endif

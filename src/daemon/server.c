@@ -1,0 +1,208 @@
+/* server.c - ebtd's socket, connection acceptance (owner uid only), signals and main loop. */
+#define _GNU_SOURCE
+#include "server.h"
+#include "log.h"
+#include "rundir.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void conn_close(struct ebtd *d, struct ebt_conn *c)
+{
+    ebt_loop_del(&d->loop, c->fd);
+    ebt_sys_close(c->fd);
+    ebt_conn_free(c);
+    free(c);
+}
+
+static void on_conn(struct ebt_loop *loop, int fd, short revents, void *data)
+{
+    struct ebt_conn *c = data;
+    struct ebtd *d = (struct ebtd *)((char *)loop - offsetof(struct ebtd, loop));
+    int rc = ebt_conn_readable(c, ebtd_handle, d);
+    d->c.bad_messages += c->bad;
+    c->bad = 0;
+    if (rc < 0) {
+        if (rc != -ECONNRESET)
+            ebt_info("closing client fd %d: %s", fd, strerror(-rc));
+        conn_close(d, c);
+    }
+}
+
+/* Only processes of the daemon's own uid may talk to it. */
+static int peer_allowed(int fd)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+        return 0;
+    return cred.uid == geteuid();
+}
+
+static void on_accept(struct ebt_loop *loop, int lfd, short revents, void *data)
+{
+    struct ebtd *d = data;
+    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (!peer_allowed(fd)) {
+        d->c.rejected++;
+        ebt_warn("rejected a connection from another user");
+        ebt_sys_close(fd);
+        return;
+    }
+    struct ebt_conn *c = malloc(sizeof(*c));
+    if (!c || ebt_loop_add(loop, fd, POLLIN, on_conn, c) < 0) {
+        free(c);
+        ebt_sys_close(fd);
+        return;
+    }
+    ebt_conn_init(c, fd, d->reply, EBT_PROTO_MAX_PAYLOAD);
+    d->c.clients++;
+}
+
+static void on_signal(struct ebt_loop *loop, int fd, short revents, void *data)
+{
+    struct signalfd_siginfo si;
+    if (ebt_sys_read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        ebt_info("signal %u: exiting", si.ssi_signo);
+        ebt_loop_stop(loop);
+    }
+}
+
+static int sock_addr(const char *run_dir, struct sockaddr_un *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    int n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", run_dir, EBT_PROTO_SOCK_NAME);
+    return n < 0 || (size_t)n >= sizeof(sa->sun_path) ? -ENAMETOOLONG : 0;
+}
+
+static int listen_sock(struct ebtd *d)
+{
+    struct sockaddr_un sa;
+    int rc = sock_addr(d->run_dir, &sa);
+    if (rc < 0)
+        return rc;
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        rc = -EADDRINUSE; /* a live daemon already serves this run directory */
+    if (probe >= 0)
+        ebt_sys_close(probe);
+    if (rc < 0)
+        return rc;
+    ebt_sys_unlink(sa.sun_path);
+    d->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (d->lfd < 0)
+        return -errno;
+    mode_t old = umask(0077);
+    rc = bind(d->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+    umask(old);
+    if (rc == 0 && chmod(sa.sun_path, 0600) < 0)
+        rc = -errno;
+    if (rc == 0 && listen(d->lfd, 128) < 0)
+        rc = -errno;
+    return rc;
+}
+
+static int signals_init(struct ebtd *d)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    signal(SIGPIPE, SIG_IGN);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -errno;
+    d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    return d->sigfd < 0 ? -errno : 0;
+}
+
+static int write_pid(const char *run_dir)
+{
+    char path[PATH_MAX], text[32];
+    if (ebt_rundir_file(run_dir, "ebtd.pid", path, sizeof(path)) < 0)
+        return -ENAMETOOLONG;
+    int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+    int fd = ebt_sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    int rc = ebt_write_full(fd, text, (size_t)n);
+    ebt_sys_close(fd);
+    return rc;
+}
+
+int ebtd_init(struct ebtd *d, const char *run_dir, struct ebt_config *cfg)
+{
+    memset(d, 0, sizeof(*d));
+    d->lfd = d->sigfd = -1;
+    d->cfg = cfg;
+    d->started = now_s();
+    snprintf(d->run_dir, sizeof(d->run_dir), "%s", run_dir);
+    ebt_loop_init(&d->loop);
+    d->reply = malloc(EBT_PROTO_MAX_PAYLOAD);
+    int rc = d->reply ? 0 : -ENOMEM;
+    if (rc == 0)
+        rc = signals_init(d);
+    if (rc == 0)
+        rc = listen_sock(d);
+    if (rc == 0)
+        rc = write_pid(run_dir);
+    if (rc == 0)
+        rc = ebt_loop_add(&d->loop, d->lfd, POLLIN, on_accept, d);
+    if (rc == 0)
+        rc = ebt_loop_add(&d->loop, d->sigfd, POLLIN, on_signal, d);
+    if (rc < 0)
+        ebt_error("ebtd: cannot start in %s: %s", run_dir, strerror(-rc));
+    return rc;
+}
+
+int ebtd_serve(struct ebtd *d)
+{
+    ebt_info("ebtd %s serving %s (pid %d)", EBTD_VERSION, d->run_dir, (int)getpid());
+    int rc = ebt_loop_run(&d->loop);
+    if (rc < 0)
+        ebt_error("ebtd: event loop: %s", strerror(-rc));
+    return rc;
+}
+
+void ebtd_fini(struct ebtd *d)
+{
+    char path[PATH_MAX];
+    if (d->lfd >= 0) {
+        ebt_rundir_file(d->run_dir, EBT_PROTO_SOCK_NAME, path, sizeof(path));
+        ebt_sys_unlink(path);
+        ebt_rundir_file(d->run_dir, "ebtd.pid", path, sizeof(path));
+        ebt_sys_unlink(path);
+        ebt_sys_close(d->lfd);
+    }
+    for (size_t i = 0; i < d->loop.n; i++) {
+        struct ebt_loop_entry *e = &d->loop.ent[i];
+        if (e->fn == on_conn && d->loop.pfd[i].fd >= 0) {
+            ebt_sys_close(d->loop.pfd[i].fd);
+            ebt_conn_free(e->data);
+            free(e->data);
+        }
+    }
+    if (d->sigfd >= 0)
+        ebt_sys_close(d->sigfd);
+    ebt_loop_free(&d->loop);
+    free(d->reply);
+    ebt_info("ebtd exiting");
+}

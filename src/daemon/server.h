@@ -1,0 +1,40 @@
+/* server.h - ebtd: the per-node daemon that owns a run directory (socket, ops, counters). */
+#ifndef EBTD_SERVER_H
+#define EBTD_SERVER_H
+
+#include "config.h"
+#include "conn.h"
+#include "loop.h"
+
+#include <limits.h>
+#include <stdint.h>
+
+#define EBTD_VERSION "0.1.0"
+
+struct ebtd_counters {
+    uint64_t clients, hellos, requests, rejected, bad_messages;
+    uint64_t flush_ops, flush_failures, flush_files, flush_bytes, flush_meta_ops, flush_data_ops;
+    double flush_seconds;
+};
+
+struct ebtd {
+    char run_dir[PATH_MAX];
+    struct ebt_config *cfg;
+    struct ebt_loop loop;
+    int lfd, sigfd;
+    char *reply; /* EBT_PROTO_MAX_PAYLOAD bytes, shared by all connections */
+    struct ebtd_counters c;
+    double started;
+};
+
+/* Bind RUN/ebtd.sock (0600), write RUN/ebtd.pid, set up signals; 0 or -errno (logged). */
+int ebtd_init(struct ebtd *d, const char *run_dir, struct ebt_config *cfg);
+/* Serve until SIGTERM/SIGINT or SHUTDOWN; then remove the socket and pid file. */
+int ebtd_serve(struct ebtd *d);
+void ebtd_fini(struct ebtd *d);
+
+/* Request dispatch (ops.c): an ebt_conn_handler with ctx = struct ebtd. */
+int ebtd_handle(void *ctx, const struct ebt_proto_hdr *h, const char *payload, char *reply,
+                uint32_t cap, uint32_t *replylen);
+
+#endif

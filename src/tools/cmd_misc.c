@@ -1,0 +1,131 @@
+/* cmd_misc.c - ebt start, stop, flush and stat: a run directory that outlives one command. */
+#define _GNU_SOURCE
+#include "tool.h"
+#include "json.h"
+#include "layer.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Print a value as a single-quoted shell word. */
+static void shell_quote(const char *s)
+{
+    putchar('\'');
+    for (; *s; s++)
+        if (*s == '\'')
+            fputs("'\\''", stdout);
+        else
+            putchar(*s);
+    putchar('\'');
+}
+
+static void export_line(const char *name, const char *value)
+{
+    printf("export %s=", name);
+    shell_quote(value);
+    putchar('\n');
+}
+
+int ebt_cmd_start(int argc, char **argv)
+{
+    struct ebt_tool_opts o;
+    char run[PATH_MAX], lib[PATH_MAX];
+    int first = ebt_opts_parse("start", argc, argv, &o);
+    if (first < 0)
+        return EBT_EXIT_USAGE;
+    if (first < argc || o.npfs == 0) {
+        fprintf(stderr, "ebt start: %s\n", first < argc ? "unexpected argument"
+                                                        : "no --pfs DIR given");
+        return EBT_EXIT_USAGE;
+    }
+    if (ebt_session_lib("start", lib, sizeof(lib)) < 0 ||
+        ebt_session_create("start", &o, run, sizeof(run)) < 0)
+        return EBT_EXIT_USAGE;
+    if (ebt_daemon_spawn("start", run, 1) < 0 || ebt_daemon_wait_ready("start", run, 0, 10000) < 0) {
+        ebt_remove_tree(run);
+        return EBT_EXIT_USAGE;
+    }
+    ebt_session_env(&o, run, lib);
+    static const char *const vars[] = {"EBT_RUN_DIR", "EBT_PATHS", "EBT_VISIBILITY",
+                                       "EBT_CACHE_BYTES", "LD_PRELOAD"};
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        export_line(vars[i], getenv(vars[i]));
+    return 0;
+}
+
+/* Flush via the daemon if it answers, else in this process. Prints the summary. */
+static int flush_any(const char *cmd, const char *run, int as_json, int *complete)
+{
+    static char json[65536];
+    int rc = ebt_daemon_flush(run, json, sizeof(json));
+    int offline = rc == -ENOTCONN;
+    if (offline) {
+        fprintf(stderr, "ebt %s: ebtd is not running; flushing %s in this process\n", cmd, run);
+        rc = ebt_offline_flush(run, json, sizeof(json));
+    }
+    ebt_report_flush(json, -1, as_json, offline ? "\"offline\":true" : "\"offline\":false");
+    *complete = strstr(json, "\"complete\":true") != NULL;
+    if (rc < 0) {
+        char err[1024] = "";
+        ebt_json_get_str(json, "error", err, sizeof(err));
+        fprintf(stderr, "ebt %s: %s\nebt %s: the cache is kept; retry with: ebt flush --run-dir %s\n",
+                cmd, err[0] ? err : strerror(-rc), cmd, run);
+        return EBT_EXIT_FLUSH_FAILED;
+    }
+    return 0;
+}
+
+static int misc_run_dir(const char *cmd, int argc, char **argv, struct ebt_tool_opts *o)
+{
+    int first = ebt_opts_parse(cmd, argc, argv, o);
+    if (first < 0)
+        return -1;
+    if (first < argc) {
+        fprintf(stderr, "ebt %s: unexpected argument '%s'\n", cmd, argv[first]);
+        return -1;
+    }
+    return ebt_opts_run_dir(cmd, o);
+}
+
+int ebt_cmd_flush(int argc, char **argv)
+{
+    struct ebt_tool_opts o;
+    int complete;
+    if (misc_run_dir("flush", argc, argv, &o) < 0)
+        return EBT_EXIT_USAGE;
+    return flush_any("flush", o.run_dir, o.json, &complete);
+}
+
+int ebt_cmd_stop(int argc, char **argv)
+{
+    struct ebt_tool_opts o;
+    int complete = 0;
+    if (misc_run_dir("stop", argc, argv, &o) < 0)
+        return EBT_EXIT_USAGE;
+    int rc = flush_any("stop", o.run_dir, o.json, &complete);
+    ebt_daemon_shutdown(o.run_dir, 0);
+    if (rc == 0 && complete && ebt_remove_tree(o.run_dir) < 0)
+        fprintf(stderr, "ebt stop: warning: could not remove %s\n", o.run_dir);
+    return rc;
+}
+
+int ebt_cmd_stat(int argc, char **argv)
+{
+    struct ebt_tool_opts o;
+    char json[4096], up[PATH_MAX + 8];
+    if (misc_run_dir("stat", argc, argv, &o) < 0)
+        return EBT_EXIT_USAGE;
+    if (ebt_daemon_counters(o.run_dir, json, sizeof(json)) < 0) {
+        unsigned long long files = 0, bytes = 0;
+        snprintf(up, sizeof(up), "%s/up", o.run_dir);
+        ebt_layer_usage(up, &files, &bytes);
+        snprintf(up, sizeof(up), "%s/task", o.run_dir);
+        ebt_layer_usage(up, &files, &bytes);
+        snprintf(json, sizeof(json), "{\"daemon\":false,\"cache_files\":%llu,\"cache_bytes\":%llu}",
+                 files, bytes);
+    }
+    return ebt_report_stat(o.run_dir, json, o.json);
+}

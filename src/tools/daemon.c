@@ -1,0 +1,213 @@
+/* daemon.c - start ebtd, wait until it answers, ask it to flush or stop; offline flush. */
+#define _GNU_SOURCE
+#include "tool.h"
+#include "flush.h"
+#include "log.h"
+#include "proto.h"
+#include "runcfg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void sleep_ms(long ms)
+{
+    nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000}, NULL);
+}
+
+static int daemon_path(const char *cmd, char *out, size_t cap)
+{
+    char exe[PATH_MAX];
+    const char *env = getenv("EBT_DAEMON");
+    ssize_t n;
+    if (env && *env) {
+        snprintf(out, cap, "%s", env);
+    } else if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+        exe[n] = '\0';
+        snprintf(out, cap, "%s/ebtd", dirname(exe));
+    }
+    if (access(out, X_OK) < 0) {
+        fprintf(stderr, "ebt %s: daemon %s not executable (%s); set EBT_DAEMON\n", cmd, out,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* In the child: own session (a Ctrl-C for the job must not kill it), output to the log. */
+static void daemon_exec(const char *path, const char *run, int detach)
+{
+    char log[PATH_MAX + 16];
+    snprintf(log, sizeof(log), "%s/ebt.log", run);
+    setsid();
+    if (!detach) /* ebt run killed: ebtd exits cleanly, the cache stays for 'ebt flush' */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+    int in = open("/dev/null", O_RDONLY), out = open(log, O_WRONLY | O_APPEND | O_CREAT, 0600);
+    if (in >= 0)
+        dup2(in, 0);
+    if (out >= 0) {
+        dup2(out, 1);
+        dup2(out, 2);
+    }
+    execl(path, "ebtd", "--run-dir", run, (char *)NULL);
+    _exit(127);
+}
+
+pid_t ebt_daemon_spawn(const char *cmd, const char *run, int detach)
+{
+    char path[PATH_MAX] = "";
+    if (daemon_path(cmd, path, sizeof(path)) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "ebt %s: fork: %s\n", cmd, strerror(errno));
+        return -1;
+    }
+    if (pid == 0 && !detach)
+        daemon_exec(path, run, 0);
+    if (pid == 0) { /* detach: the grandchild is the daemon, reparented to init */
+        if (fork() == 0)
+            daemon_exec(path, run, 1);
+        _exit(0);
+    }
+    if (detach) {
+        waitpid(pid, NULL, 0);
+        return 0;
+    }
+    return pid;
+}
+
+static int daemon_hello(const char *run)
+{
+    char req[64], reply[128];
+    uint32_t len;
+    int fd = ebt_proto_connect(run);
+    if (fd < 0)
+        return fd;
+    snprintf(req, sizeof(req), "pid=%d\ntask=ebt\n", (int)getpid());
+    int rc = ebt_proto_call(fd, EBT_OP_HELLO, req, (uint32_t)strlen(req), reply, sizeof(reply),
+                            &len);
+    close(fd);
+    return rc;
+}
+
+int ebt_daemon_wait_ready(const char *cmd, const char *run, pid_t child, int timeout_ms)
+{
+    int status, rc = -ETIMEDOUT;
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+        if ((rc = daemon_hello(run)) == 0)
+            return 0;
+        if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
+            fprintf(stderr, "ebt %s: ebtd exited during start-up (status %d); see %s/ebt.log\n",
+                    cmd, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), run);
+            return -1;
+        }
+        sleep_ms(20);
+    }
+    fprintf(stderr, "ebt %s: ebtd did not answer within %d s (%s); see %s/ebt.log\n", cmd,
+            timeout_ms / 1000, strerror(-rc), run);
+    return -1;
+}
+
+int ebt_daemon_alive(const char *run)
+{
+    return daemon_hello(run) == 0;
+}
+
+static int daemon_call(const char *run, uint16_t op, char *out, size_t cap, int timeout_ms)
+{
+    uint32_t len = 0;
+    int fd = ebt_proto_connect(run);
+    if (fd < 0)
+        return -ENOTCONN;
+    int rc = ebt_proto_call_timeout(fd, op, NULL, 0, out, (uint32_t)cap - 1, &len, timeout_ms);
+    close(fd);
+    out[len] = '\0';
+    /* a local transport error means the daemon is gone (or went mid-request) */
+    if (rc == -ECONNRESET || rc == -EPIPE || rc == -ETIMEDOUT || (rc == -EPROTO && len == 0))
+        return -ENOTCONN;
+    return rc;
+}
+
+int ebt_daemon_flush(const char *run, char *json, size_t cap)
+{
+    return daemon_call(run, EBT_OP_FLUSH, json, cap, -1);
+}
+
+int ebt_daemon_counters(const char *run, char *json, size_t cap)
+{
+    return daemon_call(run, EBT_OP_COUNTERS, json, cap, EBT_PROTO_TIMEOUT_MS);
+}
+
+static pid_t pid_from_file(const char *run)
+{
+    char path[PATH_MAX + 16], text[32] = "";
+    snprintf(path, sizeof(path), "%s/ebtd.pid", run);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    text[n > 0 ? n : 0] = '\0';
+    return (pid_t)atoi(text);
+}
+
+/* Has pid exited? A zombie counts as gone (its parent, maybe init, reaps it when it likes). */
+static int proc_gone(pid_t pid)
+{
+    char path[64], text[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    text[n > 0 ? n : 0] = '\0';
+    const char *paren = strrchr(text, ')');
+    return !paren || paren[1] == '\0' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
+/* Ask the daemon to exit and wait for it (5 s; then SIGKILL). */
+void ebt_daemon_shutdown(const char *run, pid_t child)
+{
+    char reply[64];
+    pid_t pid = child > 0 ? child : pid_from_file(run);
+    daemon_call(run, EBT_OP_SHUTDOWN, reply, sizeof(reply), EBT_PROTO_TIMEOUT_MS);
+    for (int i = 0; pid > 0 && i < 250; i++) {
+        if (child > 0 ? waitpid(child, NULL, WNOHANG) == child : proc_gone(pid))
+            return;
+        sleep_ms(20);
+    }
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        if (child > 0)
+            waitpid(child, NULL, 0);
+    }
+}
+
+int ebt_offline_flush(const char *run, char *json, size_t cap)
+{
+    static struct ebt_config cfg;
+    struct ebt_flush_stats st;
+    char err[1024], log[PATH_MAX + 16];
+    snprintf(log, sizeof(log), "%s/ebt.log", run);
+    ebt_log_open(log, "ebt");
+    int rc = ebt_runcfg_load(run, &cfg, err, sizeof(err));
+    if (rc < 0) {
+        memset(&st, 0, sizeof(st));
+        ebt_flush_json(&st, rc, err, json, cap);
+        return rc;
+    }
+    ebt_log_level_now = cfg.log_level;
+    rc = ebt_flush_run(run, &cfg, &st, err, sizeof(err));
+    ebt_flush_json(&st, rc, err, json, cap);
+    return rc;
+}

@@ -1,0 +1,189 @@
+/* opts.c - option parsing and validation shared by the ebt subcommands. */
+#define _GNU_SOURCE
+#include "tool.h"
+#include "runcfg.h"
+#include "rundir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { OPT_PFS = 256, OPT_CACHE, OPT_VIS, OPT_CACHE_BYTES, OPT_KEEP, OPT_JSON, OPT_RUN_DIR };
+
+static const struct option opts_all[] = {
+    {"pfs", required_argument, NULL, OPT_PFS},
+    {"cache", required_argument, NULL, OPT_CACHE},
+    {"visibility", required_argument, NULL, OPT_VIS},
+    {"cache-bytes", required_argument, NULL, OPT_CACHE_BYTES},
+    {"keep-cache", no_argument, NULL, OPT_KEEP},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"run-dir", required_argument, NULL, OPT_RUN_DIR},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static const char *opt_name(int c)
+{
+    static char name[32];
+    for (const struct option *o = opts_all; o->name; o++)
+        if (o->val == c)
+            snprintf(name, sizeof(name), "--%s", o->name);
+    return name;
+}
+
+/* Which options each subcommand takes. */
+static int opt_allowed(const char *cmd, int opt)
+{
+    int job = !strcmp(cmd, "run") || !strcmp(cmd, "start");
+    switch (opt) {
+    case OPT_PFS: case OPT_CACHE: case OPT_VIS: case OPT_CACHE_BYTES:
+        return job;
+    case OPT_KEEP:
+        return !strcmp(cmd, "run");
+    case OPT_JSON:
+        return strcmp(cmd, "start") != 0;
+    case OPT_RUN_DIR:
+        return !job;
+    }
+    return 1;
+}
+
+/* A PFS directory must exist, be a directory and accept a new file. */
+static int check_pfs(const char *cmd, const char *given, char *out)
+{
+    struct stat st;
+    char probe[PATH_MAX + 64];
+    if (!realpath(given, out) || stat(out, &st) < 0) {
+        fprintf(stderr, "ebt %s: --pfs %s: %s\n", cmd, given, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "ebt %s: --pfs %s: not a directory\n", cmd, given);
+        return -1;
+    }
+    snprintf(probe, sizeof(probe), "%s/%sprobe.%d", out, EBT_RESERVED_PREFIX, (int)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "ebt %s: --pfs %s: not writable: %s\n", cmd, given, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
+static int check_cache(const char *cmd, const char *given, char *out)
+{
+    struct stat st;
+    if (!realpath(given, out) || stat(out, &st) < 0) {
+        fprintf(stderr, "ebt %s: --cache %s: %s\n", cmd, given, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "ebt %s: --cache %s: not a directory\n", cmd, given);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_visibility(const char *cmd, const char *spec)
+{
+    static struct ebt_config tmp;
+    char err[256];
+    if (ebt_config_parse_visibility(&tmp, spec, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ebt %s: --visibility %s: %s\n", cmd, spec, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int opt_one(const char *cmd, int c, struct ebt_tool_opts *o)
+{
+    switch (c) {
+    case OPT_PFS:
+        if (o->npfs == EBT_MAX_PREFIXES) {
+            fprintf(stderr, "ebt %s: at most %d --pfs directories\n", cmd, EBT_MAX_PREFIXES);
+            return -1;
+        }
+        return check_pfs(cmd, optarg, o->pfs[o->npfs++]);
+    case OPT_CACHE:
+        return check_cache(cmd, optarg, o->cache);
+    case OPT_VIS:
+        snprintf(o->vis, sizeof(o->vis), "%s", optarg);
+        return check_visibility(cmd, optarg);
+    case OPT_CACHE_BYTES:
+        if (ebt_parse_size(optarg, &o->cache_bytes) == 0)
+            return 0;
+        fprintf(stderr, "ebt %s: --cache-bytes %s: not a size (e.g. 4096, 64M, 8G)\n", cmd, optarg);
+        return -1;
+    case OPT_KEEP: o->keep_cache = 1; return 0;
+    case OPT_JSON: o->json = 1; return 0;
+    case 'v': o->verbose = 1; return 0;
+    case OPT_RUN_DIR:
+        snprintf(o->run_dir, sizeof(o->run_dir), "%s", optarg);
+        return 0;
+    }
+    return -1;
+}
+
+static void opts_defaults(struct ebt_tool_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    const char *v = getenv("EBT_VISIBILITY");
+    snprintf(o->vis, sizeof(o->vis), "%s", v && *v ? v : "close");
+    const char *c = getenv("EBT_CACHE_DIR");
+    if (!c || !*c)
+        c = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
+    snprintf(o->cache, sizeof(o->cache), "%s", c && *c ? c : "/tmp");
+}
+
+int ebt_opts_parse(const char *cmd, int argc, char **argv, struct ebt_tool_opts *o)
+{
+    int c;
+    opts_defaults(o);
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+vh", opts_all, NULL)) != -1) {
+        if (c == 'h') {
+            if (!strcmp(cmd, "run"))
+                ebt_help_run(stdout);
+            else
+                printf("see 'ebt --help'\n");
+            exit(0);
+        }
+        if (c == '?' || !opt_allowed(cmd, c)) {
+            const char *what = c != '?' ? "option not valid here"
+                               : optopt >= OPT_PFS ? "option needs a value" : "unknown option";
+            fprintf(stderr, "ebt %s: %s: '%s' (see 'ebt --help')\n", cmd, what,
+                    c != '?' ? opt_name(c) : argv[optind - 1]);
+            return -1;
+        }
+        if (opt_one(cmd, c, o) < 0)
+            return -1;
+    }
+    return optind;
+}
+
+int ebt_opts_run_dir(const char *cmd, struct ebt_tool_opts *o)
+{
+    char real[PATH_MAX], cfg[PATH_MAX + 16];
+    const char *given = o->run_dir[0] ? o->run_dir : getenv("EBT_RUN_DIR");
+    if (!given || !*given) {
+        fprintf(stderr, "ebt %s: no run directory: give --run-dir DIR or set EBT_RUN_DIR\n", cmd);
+        return -1;
+    }
+    snprintf(cfg, sizeof(cfg), "%s/%s", given, EBT_RUNCFG_NAME);
+    if (!realpath(given, real) || access(cfg, R_OK) < 0) {
+        fprintf(stderr, "ebt %s: %s is not an EBT run directory (%s)\n", cmd, given,
+                strerror(errno));
+        return -1;
+    }
+    snprintf(o->run_dir, sizeof(o->run_dir), "%s", real);
+    return 0;
+}

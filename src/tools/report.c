@@ -1,0 +1,65 @@
+/* report.c - human and JSON summaries of a flush and of the daemon's counters (on stderr/stdout). */
+#define _GNU_SOURCE
+#include "tool.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static uint64_t num(const char *json, const char *key)
+{
+    uint64_t v = 0;
+    ebt_json_get_u64(json, key, &v);
+    return v;
+}
+
+void ebt_report_flush(const char *json, double job_s, int as_json, const char *extra_json)
+{
+    double flush_s = 0;
+    ebt_json_get_double(json, "seconds", &flush_s);
+    if (as_json) {
+        fprintf(stderr, "{\"job_seconds\":%.6f,%s%s\"flush\":%s}\n", job_s,
+                extra_json ? extra_json : "", extra_json && *extra_json ? "," : "",
+                *json ? json : "null");
+        return;
+    }
+    fprintf(stderr,
+            "ebt: files            %llu\n"
+            "ebt: bytes            %llu\n"
+            "ebt: PFS metadata ops %llu\n"
+            "ebt: PFS data ops     %llu\n"
+            "ebt: flush seconds    %.3f\n",
+            (unsigned long long)num(json, "files"), (unsigned long long)num(json, "bytes"),
+            (unsigned long long)num(json, "meta_ops"), (unsigned long long)num(json, "data_ops"),
+            flush_s);
+    if (job_s >= 0)
+        fprintf(stderr, "ebt: job seconds      %.3f\n", job_s);
+}
+
+int ebt_report_stat(const char *run, const char *json, int as_json)
+{
+    if (as_json) {
+        printf("%s\n", json);
+        return 0;
+    }
+    static const char *const keys[] = {"cache_files", "cache_bytes", "clients", "requests",
+                                       "rejected", "bad_messages", "flush_ops", "flush_failures",
+                                       "flush_files", "flush_bytes", "flush_meta_ops",
+                                       "flush_data_ops"};
+    uint64_t pid = 0;
+    ebt_json_get_u64(json, "pid", &pid);
+    printf("run dir          %s\n", run);
+    if (pid)
+        printf("daemon pid       %llu\n", (unsigned long long)pid);
+    else
+        printf("daemon           not running\n");
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        uint64_t v;
+        if (ebt_json_get_u64(json, keys[i], &v) == 0)
+            printf("%-16s %llu\n", keys[i], (unsigned long long)v);
+    }
+    double s;
+    if (ebt_json_get_double(json, "flush_seconds", &s) == 0)
+        printf("%-16s %.3f\n", "flush_seconds", s);
+    return 0;
+}

@@ -1,0 +1,100 @@
+/* session.c - create a run directory for a job and build the environment of its command. */
+#define _GNU_SOURCE
+#include "tool.h"
+#include "runcfg.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *ebt_session_paths(const struct ebt_tool_opts *o, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (int i = 0; i < o->npfs && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? ":" : "", o->pfs[i]);
+    return out;
+}
+
+static int make_layout(const char *run)
+{
+    static const char *const subdirs[] = {"up", "task", "stage", "meta"};
+    char p[PATH_MAX + 16];
+    for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+        snprintf(p, sizeof(p), "%s/%s", run, subdirs[i]);
+        if (mkdir(p, 0700) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
+int ebt_session_create(const char *cmd, const struct ebt_tool_opts *o, char *run, size_t cap)
+{
+    char paths[EBT_MAX_PREFIXES * PATH_MAX];
+    if (snprintf(run, cap, "%s/ebt.%u.XXXXXX", o->cache, (unsigned)getuid()) >= (int)cap ||
+        !mkdtemp(run)) {
+        fprintf(stderr, "ebt %s: cannot create a run directory in cache dir %s: %s\n", cmd,
+                o->cache, strerror(errno));
+        return -1;
+    }
+    int rc = chmod(run, 0700) < 0 ? -errno : make_layout(run);
+    if (rc == 0)
+        rc = ebt_runcfg_write(run, ebt_session_paths(o, paths, sizeof(paths)), o->vis,
+                              o->cache_bytes);
+    if (rc < 0) {
+        fprintf(stderr, "ebt %s: cannot set up run directory %s: %s\n", cmd, run, strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* The directory this executable lives in. */
+static int exe_dir(char *out, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n < 0)
+        return -errno;
+    exe[n] = '\0';
+    snprintf(out, cap, "%s", dirname(exe));
+    return 0;
+}
+
+int ebt_session_lib(const char *cmd, char *out, size_t cap)
+{
+    char dir[PATH_MAX];
+    const char *env = getenv("EBT_LIB");
+    if (env && *env)
+        snprintf(out, cap, "%s", env);
+    else if (exe_dir(dir, sizeof(dir)) == 0)
+        snprintf(out, cap, "%s/../lib/libebt.so", dir);
+    else
+        out[0] = '\0';
+    char real[PATH_MAX];
+    if (!out[0] || !realpath(out, real) || access(real, R_OK) < 0) {
+        fprintf(stderr, "ebt %s: client library %s not found (%s); build it or set EBT_LIB\n",
+                cmd, out[0] ? out : "libebt.so", strerror(errno));
+        return -1;
+    }
+    snprintf(out, cap, "%s", real);
+    return 0;
+}
+
+/* Environment of the job's command: the preload first, then any preload it already had. */
+void ebt_session_env(const struct ebt_tool_opts *o, const char *run, const char *lib)
+{
+    char paths[EBT_MAX_PREFIXES * PATH_MAX], buf[32];
+    static char preload[PATH_MAX * 4];
+    const char *old = getenv("LD_PRELOAD");
+    snprintf(preload, sizeof(preload), "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("EBT_PATHS", ebt_session_paths(o, paths, sizeof(paths)), 1);
+    setenv("EBT_RUN_DIR", run, 1);
+    setenv("EBT_VISIBILITY", o->vis, 1);
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->cache_bytes);
+    setenv("EBT_CACHE_BYTES", buf, 1);
+}

@@ -1,0 +1,62 @@
+/* tool.h - shared pieces of the ebt CLI: options, run-directory sessions, daemon control. */
+#ifndef EBT_TOOL_H
+#define EBT_TOOL_H
+
+#include "config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define EBT_TOOL_VERSION "0.1.0"
+#define EBT_EXIT_USAGE 2        /* bad input */
+#define EBT_EXIT_DAEMON_DIED 3  /* ebtd died during the job; the flush ran offline */
+#define EBT_EXIT_FLUSH_FAILED 4 /* the flush failed; the cache is kept for 'ebt flush' */
+
+struct ebt_tool_opts {
+    char pfs[EBT_MAX_PREFIXES][PATH_MAX]; /* canonical */
+    int npfs;
+    char cache[PATH_MAX];
+    char vis[1024];
+    uint64_t cache_bytes;
+    int keep_cache, json, verbose;
+    char run_dir[PATH_MAX];
+};
+
+/* ebt.c / cmd_*.c: subcommands, each returns the process exit status. */
+int ebt_cmd_run(int argc, char **argv);
+int ebt_cmd_start(int argc, char **argv);
+int ebt_cmd_stop(int argc, char **argv);
+int ebt_cmd_flush(int argc, char **argv);
+int ebt_cmd_stat(int argc, char **argv);
+void ebt_help_run(FILE *out);
+
+/* opts.c: parse options for cmd ("run", "start", "stop", "flush", "stat"); validates them and
+ * prints a one-line error. Returns the index of the first non-option argument or -1. */
+int ebt_opts_parse(const char *cmd, int argc, char **argv, struct ebt_tool_opts *o);
+/* The run directory for stop/flush/stat: --run-dir or $EBT_RUN_DIR, checked. 0 or -1 (printed). */
+int ebt_opts_run_dir(const char *cmd, struct ebt_tool_opts *o);
+
+/* session.c */
+int ebt_session_create(const char *cmd, const struct ebt_tool_opts *o, char *run, size_t cap);
+int ebt_session_lib(const char *cmd, char *out, size_t cap); /* libebt.so path; -1 printed */
+void ebt_session_env(const struct ebt_tool_opts *o, const char *run, const char *lib);
+char *ebt_session_paths(const struct ebt_tool_opts *o, char *out, size_t cap);
+
+/* daemon.c: start, probe, flush and stop ebtd. */
+pid_t ebt_daemon_spawn(const char *cmd, const char *run, int detach); /* -1 printed */
+int ebt_daemon_wait_ready(const char *cmd, const char *run, pid_t child, int timeout_ms);
+int ebt_daemon_alive(const char *run);
+/* FLUSH via the daemon: the flush status, or -ENOTCONN if the daemon could not be reached. */
+int ebt_daemon_flush(const char *run, char *json, size_t cap);
+int ebt_daemon_counters(const char *run, char *json, size_t cap);
+void ebt_daemon_shutdown(const char *run, pid_t child);
+/* The same flush code in this process (daemon gone), resuming from the journal. */
+int ebt_offline_flush(const char *run, char *json, size_t cap);
+
+/* report.c */
+void ebt_report_flush(const char *json, double job_s, int as_json, const char *extra_json);
+int ebt_report_stat(const char *run, const char *json, int as_json);
+
+#endif

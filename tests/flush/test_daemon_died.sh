@@ -1,0 +1,31 @@
+# test_daemon_died.sh - ebtd killed during the job: ebt says so, flushes offline, exits 3, and
+# the data already in the cache still reaches the PFS.
+source "$TESTS_DIR/lib.sh"
+P=$W/pfs; C=$W/cache
+mkdir -p "$P" "$C"
+cat > "$W/job.sh" <<'JOB'
+d="$EBT_RUN_DIR/up$PFS/out"
+mkdir -p "$d"; echo "written before the crash" > "$d/a.txt"
+sleep 0.3
+kill -9 "$(cat "$EBT_RUN_DIR/ebtd.pid")"
+sleep 0.3
+echo "written after the crash" > "$d/b.txt"
+exit ${JOB_EXIT:-0}
+JOB
+set +e
+PFS=$(realpath "$P") "$EBT" run --pfs "$P" --cache "$C" -- sh "$W/job.sh" 2> "$W/err"; rc=$?
+set -e
+cat "$W/err"
+[ $rc -eq 3 ] || fail "exit $rc, want 3"
+grep -q "ebtd died during the job" "$W/err" || fail "no clear message"
+[ "$(cat "$P/out/a.txt")" = "written before the crash" ] || fail "a.txt lost"
+[ "$(cat "$P/out/b.txt")" = "written after the crash" ] || fail "b.txt lost"
+[ -z "$(ls -A "$C")" ] || fail "run dir not removed after a complete offline flush"
+ok "daemon killed: message, exit 3, all data flushed offline"
+
+set +e
+JOB_EXIT=5 PFS=$(realpath "$P") "$EBT" run --pfs "$P" --cache "$C" -- sh "$W/job.sh" 2>/dev/null
+rc=$?
+set -e
+[ $rc -ne 0 ] || fail "daemon death hidden behind a failing command"
+ok "failing command + dead daemon -> exit $rc"
