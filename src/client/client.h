@@ -96,7 +96,8 @@ void ebt_fd_set(int fd, struct ebt_ofd *o);
 struct ebt_ofd *ebt_fd_take(int fd); /* remove from the table; caller drops the reference */
 void ebt_ofd_ref(struct ebt_ofd *o);
 struct ebt_ofd *ebt_ofd_new(int kind, int flags, const char *logical);
-int ebt_fd_table_size(void);
+int ebt_fd_table_size(void); /* one past the highest managed fd number seen */
+void ebt_fd_mark_shared_writers(void);
 
 /* ---- file logic (file.c) ---- */
 int ebt_open_managed(const char *logical, int flags, mode_t mode);

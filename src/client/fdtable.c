@@ -10,6 +10,7 @@
  * the entry lives: the entry is cleared in the same wrapper that closes the number. */
 static struct ebt_ofd **table;
 static int table_size;
+static int table_high; /* one past the highest fd ever set */
 
 static int ensure_table(void)
 {
@@ -28,7 +29,7 @@ static int ensure_table(void)
 
 int ebt_fd_table_size(void)
 {
-    return table_size;
+    return table_high;
 }
 
 struct ebt_ofd *ebt_fd_get(int fd)
@@ -40,10 +41,27 @@ struct ebt_ofd *ebt_fd_get(int fd)
 
 void ebt_fd_set(int fd, struct ebt_ofd *o)
 {
+    /* fds 0-2 carry the stdio streams made at start-up: their writes never reach write() */
+    if (o && o->track && fd <= 2)
+        o->untracked_writes = 1;
     pthread_mutex_lock(&ebt.lock);
-    if (ensure_table() == 0 && fd >= 0 && fd < table_size)
+    if (ensure_table() == 0 && fd >= 0 && fd < table_size) {
         __atomic_store_n(&table[fd], o, __ATOMIC_RELEASE);
+        if (fd >= table_high)
+            table_high = fd + 1;
+    }
     pthread_mutex_unlock(&ebt.lock);
+}
+
+/* After fork both processes may write through shared descriptions, and a child that leaves
+ * with _exit() never reports its extents: publish such files whole. Called with ebt.lock. */
+void ebt_fd_mark_shared_writers(void)
+{
+    for (int fd = 0; fd < table_high; fd++) {
+        struct ebt_ofd *o = table[fd];
+        if (o && o->track)
+            o->untracked_writes = 1;
+    }
 }
 
 struct ebt_ofd *ebt_fd_take(int fd)

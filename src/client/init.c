@@ -103,6 +103,7 @@ static void atfork_prepare(void)
 
 static void atfork_release(void)
 {
+    ebt_fd_mark_shared_writers();
     pthread_mutex_unlock(&ebt.lock);
 }
 

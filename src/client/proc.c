@@ -74,6 +74,7 @@ static void adopt_line(char *line)
     if (!o)
         return;
     o->track = track;
+    o->untracked_writes = track; /* the new image may write through stdio: publish whole */
     o->meta_ino = ino;
     if (kind == EBT_OFD_STAGE) {
         o->stage = ebt_stage_adopt(tab1 + 1, tab2 + 1, tab3 + 1);
@@ -142,6 +143,7 @@ static void adopt_by_scan(void)
             return;
         if (!S_ISDIR(st.st_mode) && ebt_meta_exists(st.st_ino)) {
             o->track = 1;
+            o->untracked_writes = 1;
             o->meta_ino = st.st_ino;
         }
         ebt_fd_set(fd, o);

@@ -171,7 +171,11 @@ static void pick_task_id(struct ebt_config *cfg)
                                  "PMI_RANK", "PMIX_RANK"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i]);
-        if (v && *v && strspn(v, "0123456789") == strlen(v) && strlen(v) < sizeof(cfg->task_id)) {
+        /* a task id names a directory: letters, digits, '.', '_' and '-' only */
+        size_t ok = v ? strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789._-")
+                      : 0;
+        if (v && *v && v[0] != '.' && ok == strlen(v) && ok < sizeof(cfg->task_id)) {
             snprintf(cfg->task_id, sizeof(cfg->task_id), "%s", v);
             return;
         }

@@ -231,9 +231,16 @@ static int merge_dir(struct merge *m, const char *troot, const char *uroot, cons
 
 static int cmp_tid(const void *a, const void *b)
 {
-    unsigned long long x = strtoull(*(char *const *)a, NULL, 10);
-    unsigned long long y = strtoull(*(char *const *)b, NULL, 10);
-    return x < y ? -1 : x > y;
+    /* Numeric ids (MPI ranks) in numeric order first, then named tasks in name order. */
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    int xn = x[strspn(x, "0123456789")] == '\0', yn = y[strspn(y, "0123456789")] == '\0';
+    if (xn != yn)
+        return xn ? -1 : 1;
+    if (xn) {
+        unsigned long long u = strtoull(x, NULL, 10), v = strtoull(y, NULL, 10);
+        return (u > v) - (u < v);
+    }
+    return strcmp(x, y);
 }
 
 static int merge_task(struct merge *m, const char *tid)
@@ -261,7 +268,7 @@ int ebt_merge_tasks(const char *run_dir, struct ebt_merge_stats *st, char *err, 
     char **tids = calloc(l.n + 1, sizeof(*tids));
     size_t n = 0;
     for (size_t i = 0; tids && i < l.n; i++)
-        if (l.e[i].type == DT_DIR && strspn(l.e[i].name, "0123456789") == strlen(l.e[i].name))
+        if (l.e[i].type == DT_DIR && l.e[i].name[0] != '.')
             tids[n++] = l.e[i].name;
         else
             ebt_warn("task merge: ignoring %s/%s (not a numeric task id)", tdir, l.e[i].name);

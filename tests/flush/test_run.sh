@@ -23,7 +23,7 @@ ok "exit statuses: 7 -> 7, SIGKILL -> 137, missing command -> 127"
 cat > "$W/job.sh" <<'JOB'
 set -e
 env | grep '^EBT_\|^LD_PRELOAD' > "$OUT"
-d="$EBT_RUN_DIR/up$PFS/results"
+d="$PFS/results"   # through the client: the write lands in the cache
 mkdir -p "$d"; echo "result data" > "$d/r.txt"; chmod 0604 "$d/r.txt"
 JOB
 OUT=$W/env PFS=$(realpath "$P") LD_PRELOAD= "$EBT" run --pfs "$P" --cache "$C" --json \
