@@ -269,3 +269,30 @@ int ebt_dir_close(DIR *d)
     free(s);
     return rc;
 }
+
+/* Names in the merged view of a directory, without "." and "..". The caller frees with
+ * ebt_view_list_free. 0 or -errno. */
+int ebt_view_list(const char *logical, char ***names, size_t *n)
+{
+    struct entry_list l = {0};
+    int rc = collect(logical, &l);
+    *names = NULL;
+    *n = 0;
+    if (rc == 0 && !(*names = calloc(l.n + 1, sizeof(char *))))
+        rc = -ENOMEM;
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        if (strcmp(l.e[i].name, ".") && strcmp(l.e[i].name, "..")) {
+            (*names)[(*n)++] = l.e[i].name;
+            l.e[i].name = NULL;
+        }
+    }
+    list_free(&l);
+    return rc;
+}
+
+void ebt_view_list_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}

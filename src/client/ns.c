@@ -145,6 +145,38 @@ static int copy_whole_to(const struct ebt_found *f, const char *phys)
     return rc;
 }
 
+/* Before a PFS directory is renamed, its whole merged content moves into the layer, as whole
+ * files: an extent log would describe the PFS file under the old name. Costs a copy of the PFS
+ * data below it (docs/semantics.md). */
+static int copy_up_tree(const char *layer, const char *logical)
+{
+    char **names, child[PATH_MAX], phys[PATH_MAX], meta[PATH_MAX];
+    size_t n;
+    int rc = ebt_view_layer_dir(layer, logical);
+    if (rc == 0)
+        rc = ebt_view_list(logical, &names, &n);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct ebt_found f;
+        if (snprintf(child, sizeof(child), "%s/%s", logical, names[i]) >= (int)sizeof(child) ||
+            layer_phys(layer, child, phys) < 0)
+            rc = -ENAMETOOLONG;
+        else if ((rc = ebt_view_lookup(child, 0, &f)) < 0)
+            break;
+        else if (S_ISDIR(f.st.st_mode))
+            rc = copy_up_tree(layer, child);
+        else if (!S_ISREG(f.st.st_mode))
+            rc = -EXDEV; /* symlinks and devices are not kept in layers */
+        else if (strcmp(f.phys, phys) != 0)
+            rc = copy_whole_to(&f, phys);
+        else if (ebt_meta_path(ebt.cfg.run_dir, f.st.st_ino, meta, sizeof(meta)) == 0)
+            ebt_sys_unlink(meta); /* now the whole file is the job's */
+    }
+    ebt_view_list_free(names, n);
+    return rc;
+}
+
 static int rename_check(const char *from, const char *to, const struct ebt_found *fs,
                         const struct ebt_found *ft, int to_exists, unsigned flags)
 {
@@ -215,8 +247,9 @@ int ebt_ns_rename(const char *from, const char *to, unsigned flags)
     const char *layer = ebt_layer_for_write(from);
     if (layer != ebt_layer_for_write(to))
         return -EXDEV; /* different visibility rules on each side */
-    if (S_ISDIR(fs.st.st_mode) && ebt_view_exists_below(layer, from))
-        return -EXDEV; /* a PFS directory: mv falls back to copy and remove */
+    if (S_ISDIR(fs.st.st_mode) && ebt_view_exists_below(layer, from) &&
+        (rc = copy_up_tree(layer, from)) < 0)
+        return rc;
     struct ebt_stage *s = ebt_stage_find(from);
     if (s && !s->published) { /* still private to this process: just retarget it */
         ebt_stage_rename(from, to);

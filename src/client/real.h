@@ -66,6 +66,8 @@ struct timeval;
     X(int, statx, (int, const char *, int, unsigned, struct statx *))                              \
     X(int, access, (const char *, int))                                                            \
     X(int, faccessat, (int, const char *, int, int))                                               \
+    X(int, euidaccess, (const char *, int))                                                        \
+    X(int, eaccess, (const char *, int))                                                           \
     X(int, statfs, (const char *, struct statfs *))                                                \
     X(int, statfs64, (const char *, struct statfs64 *))                                            \
     X(int, fstatfs, (int, struct statfs *))                                                        \

@@ -138,6 +138,20 @@ int faccessat(int d, const char *p, int mode, int fl)
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(faccessat)(AT_FDCWD, phys, mode, fl);
 }
 
+int euidaccess(const char *p, int mode)
+{
+    char phys[PATH_MAX];
+    int managed, rc = physical(AT_FDCWD, p, 1, phys, &managed);
+    if (!managed)
+        return EBT_REAL(euidaccess)(p, mode);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(euidaccess)(phys, mode);
+}
+
+int eaccess(const char *p, int mode)
+{
+    return euidaccess(p, mode);
+}
+
 ssize_t readlink(const char *p, char *buf, size_t n)
 {
     char phys[PATH_MAX];
