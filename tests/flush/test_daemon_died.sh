@@ -3,13 +3,16 @@
 source "$TESTS_DIR/lib.sh"
 P=$W/pfs; C=$W/cache
 mkdir -p "$P" "$C"
+# the job writes through the client; a file stays open across the crash and is written after it
 cat > "$W/job.sh" <<'JOB'
-d="$EBT_RUN_DIR/up$PFS/out"
+d="$PFS/out"
 mkdir -p "$d"; echo "written before the crash" > "$d/a.txt"
+exec 4> "$d/open.txt"; echo "open across the crash" >&4
 sleep 0.3
 kill -9 "$(cat "$EBT_RUN_DIR/ebtd.pid")"
 sleep 0.3
 echo "written after the crash" > "$d/b.txt"
+echo "more after the crash" >&4; exec 4>&-
 exit ${JOB_EXIT:-0}
 JOB
 set +e
@@ -20,6 +23,8 @@ cat "$W/err"
 grep -q "ebtd died during the job" "$W/err" || fail "no clear message"
 [ "$(cat "$P/out/a.txt")" = "written before the crash" ] || fail "a.txt lost"
 [ "$(cat "$P/out/b.txt")" = "written after the crash" ] || fail "b.txt lost"
+[ "$(cat "$P/out/open.txt")" = "open across the crash
+more after the crash" ] || fail "open.txt lost: $(cat "$P/out/open.txt")"
 [ -z "$(ls -A "$C")" ] || fail "run dir not removed after a complete offline flush"
 ok "daemon killed: message, exit 3, all data flushed offline"
 

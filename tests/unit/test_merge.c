@@ -152,12 +152,14 @@ static void test_rename_keeps_log(void **state)
     assert_string_equal(meta, meta2);
 }
 
-static void test_ignores_non_numeric(void **state)
+/* Named tasks (EBT_TASK_ID=name) are merged too, after the numeric ones: the name wins. */
+static void test_named_after_numeric(void **state)
 {
-    tu_write(P(p2, "task/abc/f"), "x", 1);
+    tu_write(P(p2, "task/abc/f"), "y", 1);
+    tu_write(P(p1, "task/7/f"), "x", 1);
     merge_ok();
-    assert_false(tu_exists(P(p1, "up/f")));
-    assert_true(tu_exists(P(p2, "task/abc/f")));
+    assert_string_equal(tu_read(P(p1, "up/f")), "y");
+    assert_false(tu_exists(P(p2, "task/abc/f")));
 }
 
 int main(void)
@@ -171,7 +173,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_whiteout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_opaque, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rename_keeps_log, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ignores_non_numeric, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_named_after_numeric, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
