@@ -121,6 +121,14 @@ void ebt_publish_all_at_exit(void);
 void ebt_stage_rename(const char *from, const char *to);
 void ebt_stage_mark_unlinked(const char *logical);
 
+/* ---- capacity (spill.c) ---- */
+int ebt_cache_over(uint64_t more);
+void ebt_cache_account(int64_t n);
+int ebt_cache_out_of_space(int err);
+int ebt_spill_fd(int fd); /* move fd's file to the PFS; fd now writes through. 0 or -errno */
+int ebt_spill_ofd(struct ebt_ofd *o, int fd);
+int ebt_open_write_through(const char *logical, int flags, mode_t mode);
+
 /* ---- namespace operations (ns.c): each returns 0 or -errno ---- */
 int ebt_ns_mkdir(const char *logical, mode_t mode);
 int ebt_ns_rmdir(const char *logical);

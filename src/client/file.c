@@ -239,6 +239,9 @@ static int open_for_write(const char *logical, int flags, mode_t mode, struct eb
         if (rc < 0)
             return rc;
     }
+    int in_cache = exists && f->where != EBT_W_PFS;
+    if (!in_cache && ebt_cache_over(exists && !(flags & O_TRUNC) ? (uint64_t)f->st.st_size : 0))
+        return ebt_open_write_through(logical, flags, mode);
     if (ebt_vis_for(logical) == EBT_VIS_CLOSE && !(flags & O_APPEND))
         return open_staged(logical, flags, mode, exists ? f : NULL);
     return open_in_layer(ebt_layer_for_write(logical), logical, flags, mode, exists ? f : NULL);

@@ -186,6 +186,8 @@ static int publish_stage(struct ebt_ofd *o, int fd, int final)
         rc = merge_into(o, fd, tfd);
         ebt_sys_close(tfd);
     }
+    if (ebt_cache_out_of_space(-rc)) /* no room for the layer copy: the PFS takes it */
+        rc = ebt_spill_ofd(o, fd);
     if (rc == 0)
         s->published = 1;
     else

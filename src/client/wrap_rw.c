@@ -19,6 +19,28 @@ static struct ebt_ofd *tracked(int fd)
     return (o && o->track) ? o : NULL;
 }
 
+/* Before writing count bytes through a managed fd: over the cache limit, move the file to the
+ * PFS first. Returns the fd's record, or NULL when the fd is (now) a plain PFS fd. */
+static struct ebt_ofd *cache_gate(int fd, size_t count)
+{
+    struct ebt_ofd *o = ebt_fd_get(fd);
+    if (o && (o->kind == EBT_OFD_LAYER || o->kind == EBT_OFD_STAGE) && ebt_cache_over(count) &&
+        ebt_spill_fd(fd) == 0)
+        return NULL;
+    return o;
+}
+
+/* After a write into the cache: count it, or on a full cache spill and tell the caller to
+ * retry the same call (now on the PFS). */
+static int cache_after(int fd, ssize_t n)
+{
+    if (n >= 0) {
+        ebt_cache_account(n);
+        return 0;
+    }
+    return ebt_cache_out_of_space(errno) && ebt_spill_fd(fd) == 0;
+}
+
 /* Writes at the file offset: hold the record's lock so the offset we read is the one used. */
 static off_t seq_begin(struct ebt_ofd *o, int fd, int append)
 {
@@ -46,50 +68,91 @@ static ssize_t record_at(int fd, off_t off, ssize_t n)
     return n;
 }
 
+static size_t iov_bytes(const struct iovec *iov, int cnt)
+{
+    size_t n = 0;
+    for (int i = 0; i < cnt; i++)
+        n += iov[i].iov_len;
+    return n;
+}
+
 ssize_t write(int fd, const void *buf, size_t count)
 {
-    struct ebt_ofd *o = tracked(fd);
+    struct ebt_ofd *o = cache_gate(fd, count);
     if (!o)
         return EBT_REAL(write)(fd, buf, count);
-    off_t start = seq_begin(o, fd, o->flags & O_APPEND);
+    off_t start = o->track ? seq_begin(o, fd, o->flags & O_APPEND) : 0;
     ssize_t n = EBT_REAL(write)(fd, buf, count);
-    seq_end(o, fd, start, n);
-    return n;
+    if (o->track)
+        seq_end(o, fd, start, n);
+    return cache_after(fd, n) ? EBT_REAL(write)(fd, buf, count) : n;
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    struct ebt_ofd *o = tracked(fd);
+    struct ebt_ofd *o = cache_gate(fd, iov_bytes(iov, iovcnt));
     if (!o)
         return EBT_REAL(writev)(fd, iov, iovcnt);
-    off_t start = seq_begin(o, fd, o->flags & O_APPEND);
+    off_t start = o->track ? seq_begin(o, fd, o->flags & O_APPEND) : 0;
     ssize_t n = EBT_REAL(writev)(fd, iov, iovcnt);
-    seq_end(o, fd, start, n);
-    return n;
+    if (o->track)
+        seq_end(o, fd, start, n);
+    return cache_after(fd, n) ? EBT_REAL(writev)(fd, iov, iovcnt) : n;
+}
+
+/* A positional write described as data, so one function can gate, retry and record it. */
+struct positional {
+    enum { PW_BUF, PW_BUF64, PW_IOV, PW_IOV64 } call;
+    const void *buf;
+    const struct iovec *iov;
+    int iovcnt;
+    size_t count;
+    off_t off;
+};
+
+static ssize_t positional_call(int fd, const struct positional *p)
+{
+    switch (p->call) {
+    case PW_BUF: return EBT_REAL(pwrite)(fd, p->buf, p->count, p->off);
+    case PW_BUF64: return EBT_REAL(pwrite64)(fd, p->buf, p->count, p->off);
+    case PW_IOV: return EBT_REAL(pwritev)(fd, p->iov, p->iovcnt, p->off);
+    default: return EBT_REAL(pwritev64)(fd, p->iov, p->iovcnt, p->off);
+    }
+}
+
+static ssize_t positional_write(int fd, const struct positional *p)
+{
+    struct ebt_ofd *o = cache_gate(fd, p->count);
+    ssize_t n = positional_call(fd, p);
+    if (!o)
+        return n;
+    if (cache_after(fd, n))
+        return positional_call(fd, p);
+    return o->track ? record_at(fd, p->off, n) : n;
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t count, off_t off)
 {
-    ssize_t n = EBT_REAL(pwrite)(fd, buf, count, off);
-    return tracked(fd) ? record_at(fd, off, n) : n;
+    struct positional p = {PW_BUF, buf, NULL, 0, count, off};
+    return ebt_fd_get(fd) ? positional_write(fd, &p) : EBT_REAL(pwrite)(fd, buf, count, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t count, off64_t off)
 {
-    ssize_t n = EBT_REAL(pwrite64)(fd, buf, count, off);
-    return tracked(fd) ? record_at(fd, off, n) : n;
+    struct positional p = {PW_BUF64, buf, NULL, 0, count, off};
+    return ebt_fd_get(fd) ? positional_write(fd, &p) : EBT_REAL(pwrite64)(fd, buf, count, off);
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int iovcnt, off_t off)
 {
-    ssize_t n = EBT_REAL(pwritev)(fd, iov, iovcnt, off);
-    return tracked(fd) ? record_at(fd, off, n) : n;
+    struct positional p = {PW_IOV, NULL, iov, iovcnt, iov_bytes(iov, iovcnt), off};
+    return ebt_fd_get(fd) ? positional_write(fd, &p) : EBT_REAL(pwritev)(fd, iov, iovcnt, off);
 }
 
 ssize_t pwritev64(int fd, const struct iovec *iov, int iovcnt, off64_t off)
 {
-    ssize_t n = EBT_REAL(pwritev64)(fd, iov, iovcnt, off);
-    return tracked(fd) ? record_at(fd, off, n) : n;
+    struct positional p = {PW_IOV64, NULL, iov, iovcnt, iov_bytes(iov, iovcnt), off};
+    return ebt_fd_get(fd) ? positional_write(fd, &p) : EBT_REAL(pwritev64)(fd, iov, iovcnt, off);
 }
 
 /* pwritev2 with offset -1 or RWF_APPEND writes at the file offset. */
@@ -122,28 +185,40 @@ ssize_t pwritev64v2(int fd, const struct iovec *iov, int iovcnt, off64_t off, in
 ssize_t copy_file_range(int in, off64_t *in_off, int out, off64_t *out_off, size_t len,
                         unsigned flags)
 {
-    struct ebt_ofd *o = tracked(out);
+    struct ebt_ofd *o = cache_gate(out, len);
+    off64_t in_at = in_off ? *in_off : 0, out_at = out_off ? *out_off : 0;
     if (!o)
         return EBT_REAL(copy_file_range)(in, in_off, out, out_off, len, flags);
-    if (out_off) {
-        off_t at = (off_t)*out_off;
-        return record_at(out, at, EBT_REAL(copy_file_range)(in, in_off, out, out_off, len, flags));
-    }
-    off_t start = seq_begin(o, out, o->flags & O_APPEND);
+    off_t start = (o->track && !out_off) ? seq_begin(o, out, o->flags & O_APPEND) : 0;
     ssize_t n = EBT_REAL(copy_file_range)(in, in_off, out, out_off, len, flags);
-    seq_end(o, out, start, n);
-    return n;
+    if (o->track && !out_off)
+        seq_end(o, out, start, n);
+    else if (o->track)
+        record_at(out, (off_t)out_at, n);
+    if (!cache_after(out, n))
+        return n;
+    if (in_off) /* retry on the PFS from where the failed call started */
+        *in_off = in_at;
+    if (out_off)
+        *out_off = out_at;
+    return EBT_REAL(copy_file_range)(in, in_off, out, out_off, len, flags);
 }
 
 ssize_t sendfile(int out, int in, off_t *offset, size_t count)
 {
-    struct ebt_ofd *o = tracked(out);
+    struct ebt_ofd *o = cache_gate(out, count);
     if (!o)
         return EBT_REAL(sendfile)(out, in, offset, count);
-    off_t start = seq_begin(o, out, o->flags & O_APPEND);
+    off_t at = offset ? *offset : 0;
+    off_t start = o->track ? seq_begin(o, out, o->flags & O_APPEND) : 0;
     ssize_t n = EBT_REAL(sendfile)(out, in, offset, count);
-    seq_end(o, out, start, n);
-    return n;
+    if (o->track)
+        seq_end(o, out, start, n);
+    if (!cache_after(out, n))
+        return n;
+    if (offset)
+        *offset = at;
+    return EBT_REAL(sendfile)(out, in, offset, count);
 }
 
 ssize_t sendfile64(int out, int in, off64_t *offset, size_t count)

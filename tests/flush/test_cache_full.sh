@@ -1,0 +1,46 @@
+# test_cache_full.sh - a full node-local cache never fails the job: over --cache-bytes, or on a
+# real ENOSPC from the cache file system, files move to the PFS and the job's data stays exact.
+source "$TESTS_DIR/lib.sh"
+P=$W/pfs; C=$W/cache; S=$W/src
+mkdir -p "$P" "$C" "$S"
+head -c 5000000 /dev/urandom > "$S/big.bin"
+head -c 300000 /dev/urandom > "$S/mid.bin"
+cat > "$W/job.sh" <<'JOB'
+set -e
+cp "$SRC/big.bin" "$PFS/big.bin"                          # copy_file_range
+dd if="$SRC/mid.bin" of="$PFS/dd.bin" bs=4096 status=none  # many write() calls
+for i in $(seq 1 8); do cat "$SRC/mid.bin" > "$PFS/small$i.bin"; done   # opens while full
+cmp "$SRC/big.bin" "$PFS/big.bin"                          # the job sees its data at once
+echo done > "$PFS/marker.txt"
+JOB
+check_pfs() {
+    cmp "$S/big.bin" "$P/big.bin" || fail "$1: big.bin differs"
+    cmp "$S/mid.bin" "$P/dd.bin" || fail "$1: dd.bin differs"
+    for i in $(seq 1 8); do cmp "$S/mid.bin" "$P/small$i.bin" || fail "$1: small$i differs"; done
+    [ "$(cat "$P/marker.txt")" = done ] || fail "$1: marker"
+}
+
+SRC=$S PFS=$(realpath "$P") "$EBT" run --pfs "$P" --cache "$C" --cache-bytes 1M --keep-cache \
+    -- bash "$W/job.sh" 2> "$W/err" || { cat "$W/err"; fail "job over --cache-bytes failed"; }
+check_pfs "--cache-bytes"
+used=$(du -sk "$C"/ebt.*/up | cut -f1)
+[ "$used" -lt 1600 ] || fail "the cache holds ${used} KiB with a 1 MiB limit: nothing was spilled"
+grep -q "cache full" "$C"/ebt.*/ebt.log || fail "no log line about the full cache"
+ok "--cache-bytes 1M: 7.7 MB written exactly, cache kept at ${used} KiB, spill logged"
+
+# A cache file system that is really full (ENOSPC), if this machine lets the test mount one.
+rm -rf "$P"/* "$C"/*
+mkdir -p "$W/tiny"
+if mount -t tmpfs -o size=1m tmpfs "$W/tiny" 2>/dev/null; then
+    set +e
+    SRC=$S PFS=$(realpath "$P") "$EBT" run --pfs "$P" --cache "$W/tiny" -- bash "$W/job.sh" \
+        2> "$W/err"
+    rc=$?
+    set -e
+    umount "$W/tiny"
+    [ $rc -eq 0 ] || { cat "$W/err"; fail "job with a 1 MiB tmpfs cache failed ($rc)"; }
+    check_pfs "ENOSPC"
+    ok "1 MiB tmpfs cache (ENOSPC): the job never saw the error and its data is exact"
+else
+    echo "skip: cannot mount a tmpfs here (not root?); the ENOSPC case was not run"
+fi
