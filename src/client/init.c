@@ -3,6 +3,7 @@
 #include "client.h"
 #include "log.h"
 #include "path.h"
+#include "proto.h"
 #include "real.h"
 #include "rundir.h"
 #include "sys.h"
@@ -12,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 struct ebt_client ebt = {.lock = PTHREAD_MUTEX_INITIALIZER};
 __thread int ebt_in_client;
@@ -44,20 +43,19 @@ static void tell_user_once(const char *marker, const char *msg)
     ebt_write_full(2, msg, strlen(msg));
 }
 
-static int daemon_reachable(void)
+/* Introduce this process to the node daemon; the connection is not kept: on one node the data
+ * path never needs the daemon (docs/design.md). */
+static int daemon_hello(void)
 {
-    char path[PATH_MAX];
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (ebt_rundir_file(ebt.cfg.run_dir, "ebtd.sock", path, sizeof(path)) < 0 ||
-        strlen(path) >= sizeof(sa.sun_path))
-        return 0;
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    char req[128], reply[256];
+    uint32_t rlen = 0;
+    int fd = ebt_proto_connect(ebt.cfg.run_dir);
     if (fd < 0)
-        return 0;
-    int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+        return fd;
+    int n = snprintf(req, sizeof(req), "pid=%d\ntask=%s\n", (int)getpid(), ebt.cfg.task_id);
+    int rc = ebt_proto_call(fd, EBT_OP_HELLO, req, (uint32_t)n, reply, sizeof(reply), &rlen);
     ebt_sys_close(fd);
-    return ok;
+    return rc;
 }
 
 static void map_shared_state(void)
@@ -131,10 +129,11 @@ __attribute__((constructor)) void ebt_client_init(void)
     ebt_log_level_now = ebt.cfg.log_level;
     if (ebt_rundir_file(ebt.cfg.run_dir, "ebt.log", log, sizeof(log)) == 0)
         ebt_log_open(log, "client");
-    if (!daemon_reachable()) {
+    int hello = daemon_hello();
+    if (hello < 0) {
         snprintf(msg, sizeof(msg),
-                 "ebt: daemon not reachable in %s; I/O passes through to the file system\n",
-                 ebt.cfg.run_dir);
+                 "ebt: daemon not reachable in %s (%s); I/O passes through to the file system\n",
+                 ebt.cfg.run_dir, strerror(-hello));
         tell_user_once("warned-no-daemon", msg);
         ebt_warn("daemon not reachable: pass-through");
         goto out;

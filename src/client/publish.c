@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 
 /* Records describing what this ofd changed; the caller frees. */
 static struct ebt_ext_rec *ofd_records(struct ebt_ofd *o, uint32_t last, size_t *n)
@@ -183,7 +184,8 @@ static int publish_stage(struct ebt_ofd *o, int fd, int final)
     } else if (tfd < 0) {
         rc = -errno;
     } else {
-        rc = merge_into(o, fd, tfd);
+        /* Writers of one file publish one at a time: a merge reads the size and sets it. */
+        rc = flock(tfd, LOCK_EX) < 0 ? -errno : merge_into(o, fd, tfd);
         ebt_sys_close(tfd);
     }
     if (ebt_cache_out_of_space(-rc)) /* no room for the layer copy: the PFS takes it */
