@@ -59,7 +59,7 @@ void ebt_view_whiteout_remove(const char *layer, const char *logical);
 int ebt_view_dir_empty(const char *logical); /* 1 empty, 0 not, -errno (dir.c) */
 int ebt_view_list(const char *logical, char ***names, size_t *n);
 void ebt_view_list_free(char **names, size_t n);
-int ebt_view_parent_dir(const char *logical);  /* 0 if the parent is a directory in the view */
+int ebt_view_parent_dir(const char *logical); /* 0 if the parent is a directory in the view */
 /* The physical directories whose union is the logical directory, top first (max 3). */
 int ebt_view_dir_sources(const char *logical, char phys[][PATH_MAX], int max);
 

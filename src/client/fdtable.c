@@ -18,7 +18,8 @@ static int ensure_table(void)
         return 0;
     struct rlimit rl;
     int n = 65536;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 1u << 20)
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+        rl.rlim_max < 1u << 20)
         n = (int)rl.rlim_max;
     table = calloc((size_t)n, sizeof(*table));
     if (!table)

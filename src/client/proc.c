@@ -43,9 +43,9 @@ void ebt_exec_prepare(void)
         ebt_sync_managed(fd); /* an exec closes CLOEXEC fds and starts a new table */
         if (syscall(SYS_fcntl, fd, F_GETFD) & FD_CLOEXEC)
             continue;
-        if (out < 0 && (handover_path(path) < 0 ||
-                        (out = ebt_sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                                            0600)) < 0))
+        if (out < 0 &&
+            (handover_path(path) < 0 ||
+             (out = ebt_sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0))
             return;
         int n = handover_line(line, sizeof(line), fd, o);
         if (n > 0 && (size_t)n < sizeof(line))

@@ -101,7 +101,7 @@ struct timeval;
     X(int, setxattr, (const char *, const char *, const void *, size_t, int))                      \
     X(int, lsetxattr, (const char *, const char *, const void *, size_t, int))                     \
     X(int, removexattr, (const char *, const char *))                                              \
-    X(int, lremovexattr, (const char *, const char *))                                                    \
+    X(int, lremovexattr, (const char *, const char *))                                             \
     X(int, chdir, (const char *))                                                                  \
     X(int, fchdir, (int))                                                                          \
     X(char *, getcwd, (char *, size_t))                                                            \

@@ -102,8 +102,9 @@ static int layer_hides(const char *layer, const char *logical)
         if (ebt_whiteout_path(layer, part, probe, sizeof(probe)) == 0 &&
             ebt_sys_lstat(probe, &st) == 0)
             return -ENOENT;
-        if (i < len && snprintf(probe, sizeof(probe), "%s%s/" EBT_OPAQUE_NAME, layer, part) <
-                           (int)sizeof(probe) &&
+        if (i < len &&
+            snprintf(probe, sizeof(probe), "%s%s/" EBT_OPAQUE_NAME, layer, part) <
+                (int)sizeof(probe) &&
             ebt_sys_lstat(probe, &st) == 0)
             opaque = 1;
     }

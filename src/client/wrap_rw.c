@@ -113,10 +113,14 @@ struct positional {
 static ssize_t positional_call(int fd, const struct positional *p)
 {
     switch (p->call) {
-    case PW_BUF: return EBT_REAL(pwrite)(fd, p->buf, p->count, p->off);
-    case PW_BUF64: return EBT_REAL(pwrite64)(fd, p->buf, p->count, p->off);
-    case PW_IOV: return EBT_REAL(pwritev)(fd, p->iov, p->iovcnt, p->off);
-    default: return EBT_REAL(pwritev64)(fd, p->iov, p->iovcnt, p->off);
+    case PW_BUF:
+        return EBT_REAL(pwrite)(fd, p->buf, p->count, p->off);
+    case PW_BUF64:
+        return EBT_REAL(pwrite64)(fd, p->buf, p->count, p->off);
+    case PW_IOV:
+        return EBT_REAL(pwritev)(fd, p->iov, p->iovcnt, p->off);
+    default:
+        return EBT_REAL(pwritev64)(fd, p->iov, p->iovcnt, p->off);
     }
 }
 

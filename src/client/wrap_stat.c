@@ -113,8 +113,8 @@ static int physical(int dirfd, const char *path, int follow, char *phys, int *ma
 int statx(int d, const char *p, int fl, unsigned mask, struct statx *stx)
 {
     char phys[PATH_MAX];
-    int managed, rc = fd_itself(p, fl) ? 0 : physical(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys,
-                                                       &managed);
+    int managed,
+        rc = fd_itself(p, fl) ? 0 : physical(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &managed);
     if (fd_itself(p, fl) || !managed)
         return EBT_REAL(statx)(d, p, fl, mask, stx);
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(statx)(AT_FDCWD, phys, fl, mask, stx);

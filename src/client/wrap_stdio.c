@@ -16,10 +16,17 @@ static int mode_flags(const char *mode, char *clean, size_t cap)
 {
     int flags, plus = strchr(mode, '+') != NULL;
     switch (mode[0]) {
-    case 'r': flags = plus ? O_RDWR : O_RDONLY; break;
-    case 'w': flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC; break;
-    case 'a': flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND; break;
-    default: return -EINVAL;
+    case 'r':
+        flags = plus ? O_RDWR : O_RDONLY;
+        break;
+    case 'w':
+        flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC;
+        break;
+    case 'a':
+        flags = (plus ? O_RDWR : O_WRONLY) | O_CREAT | O_APPEND;
+        break;
+    default:
+        return -EINVAL;
     }
     size_t k = 0;
     for (const char *m = mode; *m && *m != ',' && k + 1 < cap; m++) {

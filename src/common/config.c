@@ -19,9 +19,12 @@ static const struct config_var config_vars[] = {
     {"EBT_PATHS", "", "colon-separated managed path prefixes (the PFS locations EBT accelerates)"},
     {"EBT_VISIBILITY", "close", "write|close|task[,PREFIX=MODE...] when others see written data"},
     {"EBT_RUN_DIR", "", "this job's run directory in node-local storage (set by ebt run/start)"},
-    {"EBT_CACHE_DIR", "/dev/shm", "node-local storage for run directories ($TMPDIR if no /dev/shm)"},
-    {"EBT_CACHE_BYTES", "0", "cache capacity (e.g. 8G); beyond it files are written through to the PFS"},
-    {"EBT_TASK_ID", "", "task identity for visibility=task (default: SLURM_PROCID, MPI rank, or 0)"},
+    {"EBT_CACHE_DIR", "/dev/shm",
+     "node-local storage for run directories ($TMPDIR if no /dev/shm)"},
+    {"EBT_CACHE_BYTES", "0",
+     "cache capacity (e.g. 8G); beyond it files are written through to the PFS"},
+    {"EBT_TASK_ID", "",
+     "task identity for visibility=task (default: SLURM_PROCID, MPI rank, or 0)"},
     {"EBT_LOG_LEVEL", "1", "0 error, 1 warn, 2 info, 3 debug; the log is RUN_DIR/ebt.log"},
     {"EBT_FLUSH_THREADS", "4", "concurrent file transfers during the flush"},
 };
@@ -69,10 +72,26 @@ int ebt_parse_size(const char *s, uint64_t *out)
         return -EINVAL;
     unsigned shift = 0;
     switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    case 't': case 'T': shift = 40; end++; break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        shift = 40;
+        end++;
+        break;
     }
     if (*end == 'i' || *end == 'B')
         end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
@@ -167,8 +186,8 @@ int ebt_config_visibility_for(const struct ebt_config *cfg, const char *path)
 
 static void pick_task_id(struct ebt_config *cfg)
 {
-    static const char *vars[] = {"EBT_TASK_ID", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK",
-                                 "PMI_RANK", "PMIX_RANK"};
+    static const char *vars[] = {"EBT_TASK_ID", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK",
+                                 "PMIX_RANK"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i]);
         /* a task id names a directory: letters, digits, '.', '_' and '-' only */

@@ -38,9 +38,9 @@ void ebt_ivs_clip(struct ebt_ivs *s, uint64_t size);            /* drop everythi
 int ebt_extlog_append(const char *path, const struct ebt_ext_rec *recs, size_t n);
 
 struct ebt_ext_summary {
-    int exists;        /* a log was found */
-    int whole;         /* write the whole file: FULL, or an OPEN without CLOSE */
-    uint64_t base;     /* size of the lower copy */
+    int exists;    /* a log was found */
+    int whole;     /* write the whole file: FULL, or an OPEN without CLOSE */
+    uint64_t base; /* size of the lower copy */
     struct ebt_ivs changed;
 };
 /* Read and summarise a log; a missing log gives exists=0, whole=1. 0 or -errno. */

@@ -191,8 +191,8 @@ int ebt_proto_call_timeout(int fd, uint16_t op, const void *req, uint32_t reqlen
         *replylen = 0;
     if (reqlen > EBT_PROTO_MAX_PAYLOAD || (reqlen && !req))
         return -EMSGSIZE;
-    struct ebt_proto_hdr h = {.magic = EBT_PROTO_MAGIC, .version = EBT_PROTO_VERSION, .op = op,
-                              .length = reqlen};
+    struct ebt_proto_hdr h = {
+        .magic = EBT_PROTO_MAGIC, .version = EBT_PROTO_VERSION, .op = op, .length = reqlen};
     h.reqid = __atomic_fetch_add(&proto_next_reqid, 1, __ATOMIC_RELAXED);
     int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
     int rc = ebt_proto_send(fd, &h, req, timeout_ms);

@@ -93,7 +93,8 @@ static int xfer_partial(struct xfer *x, const char *dst, struct ebt_ext_summary 
         return xfer_whole(x, dst);
     ebt_ivs_clip(&sum->changed, size);
     for (size_t i = 0; i < sum->changed.n; i++) {
-        int rc = xfer_range(x, sum->changed.iv[i][0], sum->changed.iv[i][1] - sum->changed.iv[i][0]);
+        int rc =
+            xfer_range(x, sum->changed.iv[i][0], sum->changed.iv[i][1] - sum->changed.iv[i][0]);
         if (rc < 0)
             return rc;
     }
@@ -130,8 +131,8 @@ static int xfer_body(struct xfer *x, const char *run_dir, const char *dst)
     int rc = 0;
     memset(&sum, 0, sizeof(sum));
     sum.whole = 1;
-    if (run_dir && ebt_meta_path(run_dir, (unsigned long long)x->sst.st_ino, meta,
-                                 sizeof(meta)) == 0)
+    if (run_dir &&
+        ebt_meta_path(run_dir, (unsigned long long)x->sst.st_ino, meta, sizeof(meta)) == 0)
         rc = ebt_extlog_load(meta, &sum);
     if (rc < 0)
         return xfer_fail(x, "read extent log", -rc);

@@ -29,8 +29,11 @@ void ebt_conn_free(struct ebt_conn *c)
 static int conn_reply(struct ebt_conn *c, const struct ebt_proto_hdr *req, int status,
                       const void *payload, uint32_t len)
 {
-    struct ebt_proto_hdr h = {.magic = EBT_PROTO_MAGIC, .version = EBT_PROTO_VERSION,
-                              .op = req->op, .length = len, .reqid = req->reqid,
+    struct ebt_proto_hdr h = {.magic = EBT_PROTO_MAGIC,
+                              .version = EBT_PROTO_VERSION,
+                              .op = req->op,
+                              .length = len,
+                              .reqid = req->reqid,
                               .status = status};
     return ebt_proto_send(c->fd, &h, payload, CONN_REPLY_TIMEOUT_MS);
 }

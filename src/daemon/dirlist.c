@@ -34,8 +34,10 @@ static unsigned char type_of(const char *dir, const char *name)
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (ebt_sys_lstat(path, &st) < 0)
         return DT_UNKNOWN;
-    return S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK
-           : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+    return S_ISDIR(st.st_mode)   ? DT_DIR
+           : S_ISLNK(st.st_mode) ? DT_LNK
+           : S_ISREG(st.st_mode) ? DT_REG
+                                 : DT_UNKNOWN;
 }
 
 static int dirlist_fill(int fd, const char *path, struct ebt_dirlist *out)

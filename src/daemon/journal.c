@@ -159,7 +159,8 @@ int ebt_journal_open(const char *run_dir, struct ebt_journal *j)
     if (j->fd < 0)
         return -errno;
     int rc = syscall(SYS_flock, j->fd, LOCK_EX | LOCK_NB) < 0
-                 ? (errno == EWOULDBLOCK ? -EBUSY : -errno) : 0;
+                 ? (errno == EWOULDBLOCK ? -EBUSY : -errno)
+                 : 0;
     if (rc == 0)
         rc = journal_load(j);
     if (rc == 0 && j->complete)

@@ -40,7 +40,9 @@ uint64_t ebt_merge_new_size(uint64_t up_size, uint64_t task_size, uint64_t task_
 static int append_writes(const char *meta, const struct ebt_ivs *iv)
 {
     for (size_t i = 0; i < iv->n; i++) {
-        struct ebt_ext_rec r = {.kind = EBT_EXT_WRITE, .pid = 0, .off = iv->iv[i][0],
+        struct ebt_ext_rec r = {.kind = EBT_EXT_WRITE,
+                                .pid = 0,
+                                .off = iv->iv[i][0],
                                 .len = iv->iv[i][1] - iv->iv[i][0]};
         int rc = ebt_extlog_append(meta, &r, 1);
         if (rc < 0)

@@ -30,8 +30,8 @@ static int op_hello(struct ebtd *d, const char *payload, uint32_t len, char *rep
 }
 
 /* A path payload: NUL-terminated absolute path, normalised, under a managed prefix. */
-static int take_path(const struct ebtd *d, const char *payload, uint32_t len, char *out,
-                     size_t cap, uint32_t *consumed)
+static int take_path(const struct ebtd *d, const char *payload, uint32_t len, char *out, size_t cap,
+                     uint32_t *consumed)
 {
     int n = ebt_proto_path_check(payload, len);
     if (n < 0)
@@ -64,8 +64,8 @@ static int op_stat(struct ebtd *d, const char *payload, uint32_t len, char *repl
     return rc;
 }
 
-static int op_readdir(struct ebtd *d, const char *payload, uint32_t len, char *reply,
-                      uint32_t cap, uint32_t *replylen)
+static int op_readdir(struct ebtd *d, const char *payload, uint32_t len, char *reply, uint32_t cap,
+                      uint32_t *replylen)
 {
     char path[PATH_MAX];
     uint32_t used, start = 0;

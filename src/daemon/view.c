@@ -150,8 +150,8 @@ static int emit(const struct ebt_dirlist *l, uint32_t start, char *buf, uint32_t
     return 0;
 }
 
-int ebt_view_readdir(const char *run_dir, const char *path, uint32_t start, char *buf,
-                     uint32_t cap, uint32_t *len_p)
+int ebt_view_readdir(const char *run_dir, const char *path, uint32_t start, char *buf, uint32_t cap,
+                     uint32_t *len_p)
 {
     struct stat st;
     struct ebt_dirlist up = {0}, low = {0}, merged = {0};
@@ -161,8 +161,8 @@ int ebt_view_readdir(const char *run_dir, const char *path, uint32_t start, char
         rc = -ENOTDIR;
     if (rc < 0)
         return rc;
-    if (layer == EBT_LAYER_UP && snprintf(updir, sizeof(updir), "%s/up%s", run_dir, path) <
-                                     (int)sizeof(updir))
+    if (layer == EBT_LAYER_UP &&
+        snprintf(updir, sizeof(updir), "%s/up%s", run_dir, path) < (int)sizeof(updir))
         rc = ebt_dirlist_read(updir, &up);
     if (rc == 0 && ebt_dirlist_read(path, &low) < 0)
         memset(&low, 0, sizeof(low)); /* no PFS directory: only what the job created */

@@ -14,7 +14,7 @@ int ebt_view_lookup(const char *run_dir, const char *path, struct stat *st, int 
 int ebt_view_stat(const char *run_dir, const char *path, struct ebt_proto_stat *out);
 /* Merged listing of a logical directory, from entry index start, as a READDIR reply payload
  * (ebt_proto_dirhdr + entries) of at most cap bytes; *len_p = bytes used. 0 or -errno. */
-int ebt_view_readdir(const char *run_dir, const char *path, uint32_t start, char *buf,
-                     uint32_t cap, uint32_t *len_p);
+int ebt_view_readdir(const char *run_dir, const char *path, uint32_t start, char *buf, uint32_t cap,
+                     uint32_t *len_p);
 
 #endif

@@ -37,14 +37,15 @@ int ebt_cmd_start(int argc, char **argv)
     if (first < 0)
         return EBT_EXIT_USAGE;
     if (first < argc || o.npfs == 0) {
-        fprintf(stderr, "ebt start: %s\n", first < argc ? "unexpected argument"
-                                                        : "no --pfs DIR given");
+        fprintf(stderr, "ebt start: %s\n",
+                first < argc ? "unexpected argument" : "no --pfs DIR given");
         return EBT_EXIT_USAGE;
     }
     if (ebt_session_lib("start", lib, sizeof(lib)) < 0 ||
         ebt_session_create("start", &o, run, sizeof(run)) < 0)
         return EBT_EXIT_USAGE;
-    if (ebt_daemon_spawn("start", run, 1) < 0 || ebt_daemon_wait_ready("start", run, 0, 10000) < 0) {
+    if (ebt_daemon_spawn("start", run, 1) < 0 ||
+        ebt_daemon_wait_ready("start", run, 0, 10000) < 0) {
         ebt_remove_tree(run);
         return EBT_EXIT_USAGE;
     }
@@ -71,8 +72,9 @@ static int flush_any(const char *cmd, const char *run, int as_json, int *complet
     if (rc < 0) {
         char err[1024] = "";
         ebt_json_get_str(json, "error", err, sizeof(err));
-        fprintf(stderr, "ebt %s: %s\nebt %s: the cache is kept; retry with: ebt flush --run-dir %s\n",
-                cmd, err[0] ? err : strerror(-rc), cmd, run);
+        fprintf(stderr,
+                "ebt %s: %s\nebt %s: the cache is kept; retry with: ebt flush --run-dir %s\n", cmd,
+                err[0] ? err : strerror(-rc), cmd, run);
         return EBT_EXIT_FLUSH_FAILED;
     }
     return 0;

@@ -75,7 +75,8 @@ static int run_finish(const struct ebt_tool_opts *o, const char *run, int rc, co
     if (rc < 0) {
         char err[1024] = "";
         ebt_json_get_str(json, "error", err, sizeof(err));
-        fprintf(stderr, "ebt run: %s\nebt run: the cache is kept; retry with: ebt flush --run-dir %s\n",
+        fprintf(stderr,
+                "ebt run: %s\nebt run: the cache is kept; retry with: ebt flush --run-dir %s\n",
                 err[0] ? err : strerror(-rc), run);
         return -1;
     }
@@ -140,21 +141,22 @@ int ebt_cmd_run(int argc, char **argv)
 
 void ebt_help_run(FILE *out)
 {
-    fprintf(out,
-            "usage: ebt run [--pfs DIR]... [--cache DIR] [--visibility MODE[,PREFIX=MODE]]\n"
-            "               [--cache-bytes N] [--keep-cache] [--json] [-v] -- cmd args...\n"
-            "Run cmd with writes under each --pfs DIR cached in node-local storage (libebt.so\n"
-            "preloaded, ebtd serving a run directory in --cache DIR), then flush them to the PFS\n"
-            "in bulk and print a summary on stderr.\n"
-            "  --pfs DIR          PFS directory to accelerate (repeatable, at least one)\n"
-            "  --cache DIR        node-local directory for the run directory (default /dev/shm)\n"
-            "  --visibility SPEC  write|close|task, with PREFIX=MODE overrides (default close)\n"
-            "  --cache-bytes N    cache capacity, e.g. 8G (default: no limit)\n"
-            "  --keep-cache       keep the run directory after a successful flush\n"
-            "  --json             print the summary as JSON\n"
-            "  -v                 verbose\n"
-            "Exit status: the command's (128+signal if killed); 2 bad input; 3 ebtd died during\n"
-            "the job (data flushed offline); 4 the flush failed (cache kept: ebt flush --run-dir).\n"
-            "Environment: EBT_LIB (client library), EBT_DAEMON (ebtd binary), and:\n");
+    fprintf(
+        out,
+        "usage: ebt run [--pfs DIR]... [--cache DIR] [--visibility MODE[,PREFIX=MODE]]\n"
+        "               [--cache-bytes N] [--keep-cache] [--json] [-v] -- cmd args...\n"
+        "Run cmd with writes under each --pfs DIR cached in node-local storage (libebt.so\n"
+        "preloaded, ebtd serving a run directory in --cache DIR), then flush them to the PFS\n"
+        "in bulk and print a summary on stderr.\n"
+        "  --pfs DIR          PFS directory to accelerate (repeatable, at least one)\n"
+        "  --cache DIR        node-local directory for the run directory (default /dev/shm)\n"
+        "  --visibility SPEC  write|close|task, with PREFIX=MODE overrides (default close)\n"
+        "  --cache-bytes N    cache capacity, e.g. 8G (default: no limit)\n"
+        "  --keep-cache       keep the run directory after a successful flush\n"
+        "  --json             print the summary as JSON\n"
+        "  -v                 verbose\n"
+        "Exit status: the command's (128+signal if killed); 2 bad input; 3 ebtd died during\n"
+        "the job (data flushed offline); 4 the flush failed (cache kept: ebt flush --run-dir).\n"
+        "Environment: EBT_LIB (client library), EBT_DAEMON (ebtd binary), and:\n");
     ebt_config_help(out);
 }

@@ -93,8 +93,8 @@ static int daemon_hello(const char *run)
     if (fd < 0)
         return fd;
     snprintf(req, sizeof(req), "pid=%d\ntask=ebt\n", (int)getpid());
-    int rc = ebt_proto_call(fd, EBT_OP_HELLO, req, (uint32_t)strlen(req), reply, sizeof(reply),
-                            &len);
+    int rc =
+        ebt_proto_call(fd, EBT_OP_HELLO, req, (uint32_t)strlen(req), reply, sizeof(reply), &len);
     close(fd);
     return rc;
 }

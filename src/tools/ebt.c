@@ -9,14 +9,15 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: ebt COMMAND [options]\n"
-            "  run   [--pfs DIR]... [options] -- cmd args...   run a job with EBT, flush at the end\n"
-            "  start --pfs DIR [...]     create a run dir, start ebtd, print 'export' lines for eval\n"
-            "  stop  [--run-dir DIR]     flush, stop ebtd, remove the run dir (default $EBT_RUN_DIR)\n"
-            "  flush [--run-dir DIR]     flush now (through ebtd, or in-process if it is gone)\n"
-            "  stat  [--run-dir DIR] [--json]   cache and flush counters\n"
-            "  help [COMMAND], --help, --version\n");
+    fprintf(
+        out,
+        "usage: ebt COMMAND [options]\n"
+        "  run   [--pfs DIR]... [options] -- cmd args...   run a job with EBT, flush at the end\n"
+        "  start --pfs DIR [...]     create a run dir, start ebtd, print 'export' lines for eval\n"
+        "  stop  [--run-dir DIR]     flush, stop ebtd, remove the run dir (default $EBT_RUN_DIR)\n"
+        "  flush [--run-dir DIR]     flush now (through ebtd, or in-process if it is gone)\n"
+        "  stat  [--run-dir DIR] [--json]   cache and flush counters\n"
+        "  help [COMMAND], --help, --version\n");
 }
 
 /* Our own I/O must not go through the client: drop libebt.so from LD_PRELOAD and re-exec. */
@@ -78,8 +79,11 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"run", ebt_cmd_run},     {"start", ebt_cmd_start}, {"stop", ebt_cmd_stop},
-                {"flush", ebt_cmd_flush}, {"stat", ebt_cmd_stat}};
+    } cmds[] = {{"run", ebt_cmd_run},
+                {"start", ebt_cmd_start},
+                {"stop", ebt_cmd_stop},
+                {"flush", ebt_cmd_flush},
+                {"stat", ebt_cmd_stat}};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(cmd, cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);

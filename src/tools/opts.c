@@ -42,7 +42,10 @@ static int opt_allowed(const char *cmd, int opt)
 {
     int job = !strcmp(cmd, "run") || !strcmp(cmd, "start");
     switch (opt) {
-    case OPT_PFS: case OPT_CACHE: case OPT_VIS: case OPT_CACHE_BYTES:
+    case OPT_PFS:
+    case OPT_CACHE:
+    case OPT_VIS:
+    case OPT_CACHE_BYTES:
         return job;
     case OPT_KEEP:
         return !strcmp(cmd, "run");
@@ -122,9 +125,15 @@ static int opt_one(const char *cmd, int c, struct ebt_tool_opts *o)
             return 0;
         fprintf(stderr, "ebt %s: --cache-bytes %s: not a size (e.g. 4096, 64M, 8G)\n", cmd, optarg);
         return -1;
-    case OPT_KEEP: o->keep_cache = 1; return 0;
-    case OPT_JSON: o->json = 1; return 0;
-    case 'v': o->verbose = 1; return 0;
+    case OPT_KEEP:
+        o->keep_cache = 1;
+        return 0;
+    case OPT_JSON:
+        o->json = 1;
+        return 0;
+    case 'v':
+        o->verbose = 1;
+        return 0;
     case OPT_RUN_DIR:
         snprintf(o->run_dir, sizeof(o->run_dir), "%s", optarg);
         return 0;
@@ -158,8 +167,9 @@ int ebt_opts_parse(const char *cmd, int argc, char **argv, struct ebt_tool_opts 
             exit(0);
         }
         if (c == '?' || !opt_allowed(cmd, c)) {
-            const char *what = c != '?' ? "option not valid here"
-                               : optopt >= OPT_PFS ? "option needs a value" : "unknown option";
+            const char *what = c != '?'            ? "option not valid here"
+                               : optopt >= OPT_PFS ? "option needs a value"
+                                                   : "unknown option";
             fprintf(stderr, "ebt %s: %s: '%s' (see 'ebt --help')\n", cmd, what,
                     c != '?' ? opt_name(c) : argv[optind - 1]);
             return -1;

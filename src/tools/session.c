@@ -76,8 +76,8 @@ int ebt_session_lib(const char *cmd, char *out, size_t cap)
         out[0] = '\0';
     char real[PATH_MAX];
     if (!out[0] || !realpath(out, real) || access(real, R_OK) < 0) {
-        fprintf(stderr, "ebt %s: client library %s not found (%s); build it or set EBT_LIB\n",
-                cmd, out[0] ? out : "libebt.so", strerror(errno));
+        fprintf(stderr, "ebt %s: client library %s not found (%s); build it or set EBT_LIB\n", cmd,
+                out[0] ? out : "libebt.so", strerror(errno));
         return -1;
     }
     snprintf(out, cap, "%s", real);

@@ -20,8 +20,8 @@ static int fail(const char *what, int rc)
 static int do_stat(int fd, const char *path)
 {
     uint32_t len;
-    int rc = ebt_proto_call(fd, EBT_OP_STAT, path, (uint32_t)strlen(path) + 1, reply,
-                            sizeof(reply), &len);
+    int rc = ebt_proto_call(fd, EBT_OP_STAT, path, (uint32_t)strlen(path) + 1, reply, sizeof(reply),
+                            &len);
     if (rc < 0)
         return fail("stat", rc);
     struct ebt_proto_stat *s = (struct ebt_proto_stat *)reply;

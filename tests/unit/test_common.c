@@ -86,8 +86,10 @@ static void test_extlog_summary(void **state)
     assert_int_equal(s.exists, 0);
     assert_int_equal(s.whole, 1);
 
-    struct ebt_ext_rec r[] = {{EBT_EXT_BASE, 1, 0, 100}, {EBT_EXT_OPEN, 1, 0, 0},
-                              {EBT_EXT_WRITE, 1, 10, 5}, {EBT_EXT_TRUNC, 1, 60, 0},
+    struct ebt_ext_rec r[] = {{EBT_EXT_BASE, 1, 0, 100},
+                              {EBT_EXT_OPEN, 1, 0, 0},
+                              {EBT_EXT_WRITE, 1, 10, 5},
+                              {EBT_EXT_TRUNC, 1, 60, 0},
                               {EBT_EXT_CLOSE, 1, 0, 0}};
     write_log(r, 5);
     assert_int_equal(ebt_extlog_load(logpath, &s), 0);
@@ -135,9 +137,12 @@ static void test_whiteout_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_normalize),      cmocka_unit_test(test_under),
-        cmocka_unit_test(test_ivs_merge),      cmocka_unit_test(test_extlog_summary),
-        cmocka_unit_test(test_sizes_and_visibility), cmocka_unit_test(test_whiteout_names),
+        cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_under),
+        cmocka_unit_test(test_ivs_merge),
+        cmocka_unit_test(test_extlog_summary),
+        cmocka_unit_test(test_sizes_and_visibility),
+        cmocka_unit_test(test_whiteout_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,9 +41,9 @@ static void merge_ok(void)
 
 static void test_new_size(void **state)
 {
-    assert_int_equal(ebt_merge_new_size(10, 4, 10, 1), 4);  /* truncated by the task */
-    assert_int_equal(ebt_merge_new_size(10, 4, 10, 0), 4);  /* shrank below its base */
-    assert_int_equal(ebt_merge_new_size(10, 6, 6, 0), 10);  /* an earlier task grew it */
+    assert_int_equal(ebt_merge_new_size(10, 4, 10, 1), 4);   /* truncated by the task */
+    assert_int_equal(ebt_merge_new_size(10, 4, 10, 0), 4);   /* shrank below its base */
+    assert_int_equal(ebt_merge_new_size(10, 6, 6, 0), 10);   /* an earlier task grew it */
     assert_int_equal(ebt_merge_new_size(10, 16, 10, 0), 16); /* grew */
 }
 

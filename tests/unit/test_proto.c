@@ -283,8 +283,8 @@ static int client_call(int mode, int timeout_ms, uint32_t *len)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     struct script s = {sv[1], mode};
     pthread_create(&t, NULL, script_server, &s);
-    int rc = ebt_proto_call_timeout(sv[0], EBT_OP_HELLO, "x", 1, reply, sizeof(reply), len,
-                                    timeout_ms);
+    int rc =
+        ebt_proto_call_timeout(sv[0], EBT_OP_HELLO, "x", 1, reply, sizeof(reply), len, timeout_ms);
     shutdown(sv[1], SHUT_RDWR);
     pthread_join(t, NULL);
     close(sv[0]);
