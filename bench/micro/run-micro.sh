@@ -27,6 +27,8 @@ usage: run-micro.sh [options]
   -o, --out FILE        markdown results (default bench/micro/results.md)
       --smoke           tiny sizes, 1 repetition, no timing checks (the ctest smoke test)
       --keep            keep the scratch directories (for inspection)
+Environment: EBT_CLI overrides the ebt binary (default <build>/bin/ebt).
+Raw records (mode, case, repetition, wall seconds, JSON) are copied next to the output as .tsv.
 EOF
 }
 
@@ -53,7 +55,7 @@ parse_args() {
     BUILD=$(cd "$BUILD" && pwd)
     MB=$BUILD/bin/microbench
     LIB=$BUILD/lib/libebt.so
-    EBT=$BUILD/bin/ebt
+    EBT=${EBT_CLI:-$BUILD/bin/ebt}
     for f in "$MB" "$LIB"; do
         [ -e "$f" ] || { echo "run-micro.sh: $f missing: build first" >&2; exit 2; }
     done
@@ -162,7 +164,7 @@ fail_verify() {
 
 # Count regular files and bytes under a directory: "files bytes".
 tree_size() {
-    find "$1" -type f -printf '%s\n' 2>/dev/null | awk '{n++; b+=$1} END {print n+0, b+0}'
+    find "$1" -type f -printf '%s\n' 2>/dev/null | awk '{n++; b+=$1} END {printf "%.0f %.0f\n", n, b}'
 }
 
 expect_tree() { # dir case
@@ -230,6 +232,7 @@ main() {
         --machine "$(machine)" --command "bench/micro/run-micro.sh $*" --modes "$MODES" \
         --sizes "pread4k N=$PREAD_N (4 MiB file); write1m ${WRITE_MB} MiB; create4k N=$CREATE_N" \
         $([ "$SMOKE" = 1 ] && echo --smoke)
+    cp "$RECS" "${OUT%.md}.tsv" # raw records: mode case rep wall json
 }
 
 main "$@"
