@@ -28,7 +28,7 @@ usage: run-micro.sh [options]
       --smoke           tiny sizes, 1 repetition, no timing checks (the ctest smoke test)
       --keep            keep the scratch directories (for inspection)
 Environment: EBT_CLI overrides the ebt binary (default <build>/bin/ebt).
-Raw records (mode, case, repetition, wall seconds, JSON) are copied next to the output as .tsv.
+Raw records (mode, case, repetition, wall seconds, flush seconds, JSON) are copied next to the output as .tsv.
 EOF
 }
 
@@ -67,7 +67,7 @@ setup_scratch() {
     NATIVE=$SCR/native      # native target directory
     PFS=$SCR/pfs            # the managed ("PFS") directory under EBT
     DATA=$SCR/data          # unmanaged input of pread4k
-    RECS=$SCR/records.tsv   # mode case rep wall json
+    RECS=$SCR/records.tsv   # mode case rep wall flush json
     mkdir -p "$NATIVE" "$PFS" "$DATA"
     head -c $((4 * 1024 * 1024)) /dev/urandom >"$DATA/pread.dat"
     : >"$RECS"
@@ -112,16 +112,22 @@ runner_name() {
 
 now() { date +%s.%N; }
 
-# Run one command, append "mode case rep wall json" to RECS.
+# Run one command, append "mode case rep wall flush json" to RECS (flush: from ebt run's
+# "ebt: flush seconds" line on stderr, "-" otherwise).
 record() { # mode case rep cmd...
-    local mode=$1 case=$2 rep=$3 t0 t1 out
+    local mode=$1 case=$2 rep=$3 t0 t1 out flush
     shift 3
     t0=$(now)
-    out=$("$@") || { echo "run-micro.sh: $mode $case failed: $*" >&2; exit 1; }
+    out=$("$@" 2>"$SCR/stderr") || {
+        cat "$SCR/stderr" >&2
+        echo "run-micro.sh: $mode $case failed: $*" >&2
+        exit 1
+    }
     t1=$(now)
     out=$(printf '%s\n' "$out" | grep '^{' | tail -n 1)
-    printf '%s\t%s\t%s\t%s\t%s\n' "$mode" "$case" "$rep" \
-        "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')" "$out" >>"$RECS"
+    flush=$(awk '/^ebt: flush seconds/ { v = $NF } END { print (v == "" ? "-" : v) }' "$SCR/stderr")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$case" "$rep" \
+        "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')" "$flush" "$out" >>"$RECS"
 }
 
 # Arguments of microbench for a case, given its target directory.
@@ -190,11 +196,14 @@ verify_cached() { # run case rep
     rm -rf "${run:?}/up$PFS/$sub"
 }
 
-# ebt run: the flush must have put the data into the PFS directory.
+# ebt run: its flush (not the program) must have put the data into the PFS directory.
 verify_flushed() { # case rep
-    local sub
+    local sub want got
     [ "$1" = pread4k ] && return 0
     sub=$([ "$1" = write1m ] && echo "w.$2" || echo "c.$2")
+    want=$([ "$1" = write1m ] && echo 1 || echo "$CREATE_N")
+    got=$(awk '/^ebt: files/ { print $NF }' "$SCR/stderr")
+    [ "$got" = "$want" ] || fail_verify "ebt run flushed '$got' files, expected $want"
     expect_tree "$PFS/$sub" "$1"
     rm -rf "${PFS:?}/$sub"
 }
@@ -232,7 +241,7 @@ main() {
         --machine "$(machine)" --command "bench/micro/run-micro.sh $*" --modes "$MODES" \
         --sizes "pread4k N=$PREAD_N (4 MiB file); write1m ${WRITE_MB} MiB; create4k N=$CREATE_N" \
         $([ "$SMOKE" = 1 ] && echo --smoke)
-    cp "$RECS" "${OUT%.md}.tsv" # raw records: mode case rep wall json
+    cp "$RECS" "${OUT%.md}.tsv" # raw records: mode case rep wall flush json
 }
 
 main "$@"

@@ -37,11 +37,11 @@ def check(js, where):
 
 
 def load(path):
-    """Records: {(mode, case): {rep: (json, wall seconds)}}."""
+    """Records: {(mode, case): {rep: (json, wall seconds, flush seconds or None)}}."""
     recs = {}
     with open(path) as f:
         for i, line in enumerate(f, 1):
-            mode, case, rep, wall, raw = line.rstrip("\n").split("\t", 4)
+            mode, case, rep, wall, flush, raw = line.rstrip("\n").split("\t", 5)
             try:
                 js = json.loads(raw)
             except json.JSONDecodeError as e:
@@ -49,7 +49,8 @@ def load(path):
             check(js, f"line {i}")
             if js["bench"] != case:
                 sys.exit(f"summarize: line {i}: bench {js['bench']} != case {case}")
-            recs.setdefault((mode, case), {})[int(rep)] = (js, float(wall))
+            fl = None if flush == "-" else float(flush)
+            recs.setdefault((mode, case), {})[int(rep)] = (js, float(wall), fl)
     return recs
 
 
@@ -65,24 +66,27 @@ def verdict(ratio, direction, target):
 def row(case, mode, recs):
     metric, unit, direction, target, _ = CASES[case]
     mine = recs[(mode, case)]
-    vals = [js[metric] for js, _ in mine.values()]
+    vals = [v[0][metric] for v in mine.values()]
     med = statistics.median(vals)
     r = {"case": case, "mode": mode, "median": med, "min": min(vals), "max": max(vals),
          "unit": unit, "n": len(vals), "ratio": "", "paired": "", "verdict": "", "extra": ""}
     if mode != "native":
         native = recs[("native", case)]
-        nmed = statistics.median(js[metric] for js, _ in native.values())
+        nmed = statistics.median(v[0][metric] for v in native.values())
         r["ratio"] = f"{med / nmed:.3f}"
         r["paired"] = f"{statistics.median(paired_ratios(mine, native, metric)):.3f}"
         r["verdict"] = verdict(med / nmed, direction, target)
-        over = statistics.median(wall - js["seconds"] for js, wall in mine.values())
+        over = statistics.median(wall - js["seconds"] for js, wall, _ in mine.values())
+        flushes = [fl for _, _, fl in mine.values() if fl is not None]
         r["extra"] = f"{over:.3f}"
+        if flushes:
+            r["extra"] += f" (flush {statistics.median(flushes):.3f})"
     return r
 
 
 def table(rows):
     head = ("| case | mode | median | min..max | n | ratio of medians | median paired ratio "
-            "| target | outside timed loop: start-up (+ flush) s |")
+            "| target | outside timed loop s (ebt run: flush) |")
     lines = [head, "|" + "---|" * 9]
     for r in rows:
         target = CASES[r["case"]][4] if r["mode"] != "native" else ""
@@ -107,7 +111,8 @@ def main():
         table(rows), "",
         "Ratios are EBT/native. 'median paired ratio' is the median over repetitions of the",
         "ratio within one repetition (native and EBT ran back to back). The last column is the",
-        "median wall time of the whole EBT process minus its timed loop.", ""])
+        "median wall time of the whole EBT process (with ebt run: start-up, flush, stop) minus",
+        "its timed loop; 'flush' is the median of ebt run's own 'flush seconds'.", ""])
     print(md)
     with open(a.out, "w") as f:
         f.write(md)
