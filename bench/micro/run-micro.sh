@@ -219,7 +219,8 @@ warm_up() { # case
 
 # One repetition: every case, modes in a rotated order so none always runs first.
 run_rep() { # rep
-    local rep=$1 c i k all=(native $MODES)
+    local rep=$1 c i k all
+    read -r -a all <<<"native $MODES"
     local n=${#all[@]}
     for c in pread4k write1m create4k; do
         warm_up "$c"
@@ -247,10 +248,12 @@ main() {
         echo "repetition $r/$REPS" >&2
         run_rep "$r"
     done
+    local smoke=()
+    [ "$SMOKE" = 1 ] && smoke=(--smoke)
     "$PY" "$HERE/summarize.py" --records "$RECS" --out "$OUT" --runner "$(runner_name)" \
         --machine "$(machine)" --command "bench/micro/run-micro.sh $*" --modes "$MODES" \
         --sizes "pread4k N=$PREAD_N (4 MiB file); write1m ${WRITE_MB} MiB; create4k N=$CREATE_N" \
-        $([ "$SMOKE" = 1 ] && echo --smoke)
+        "${smoke[@]}"
     cp "$RECS" "${OUT%.md}.tsv" # raw records: mode case rep wall flush json
 }
 
