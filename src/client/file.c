@@ -86,10 +86,8 @@ int ebt_copy_up_file(const char *layer, const char *logical, const struct ebt_fo
     struct ebt_ext_rec base = {EBT_EXT_BASE, (uint32_t)getpid(), 0, (uint64_t)f->st.st_size};
     if (rc == 0)
         rc = ebt_meta_append(st.st_ino, &base, 1);
-    if (rc == 0)
-        rc = ebt_mkdirs(phys, 0755, 1);
-    if (rc == 0 && syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, phys, RENAME_NOREPLACE) < 0)
-        rc = errno == EEXIST ? 1 : -errno; /* someone copied it up first: use theirs */
+    if (rc == 0 && (rc = ebt_rename_noreplace_mkparents(tmp, phys)) == -EEXIST)
+        rc = 1; /* someone copied it up first: use theirs */
     if (rc != 0 && dst >= 0) {
         char meta[PATH_MAX];
         ebt_sys_unlink(tmp);
@@ -135,27 +133,28 @@ static int open_in_layer(const char *layer, const char *logical, int flags, mode
     if (ebt_layer_path(layer, logical, phys, sizeof(phys)) < 0)
         return -ENAMETOOLONG;
     int in_layer = f && strcmp(f->phys, phys) == 0;
+    int copied = f && !in_layer && !(flags & O_TRUNC);
     int rc = 0;
-    if (f && !in_layer && !(flags & O_TRUNC))
+    if (copied)
         rc = ebt_copy_up_file(layer, logical, f);
     else if (!in_layer) {
-        rc = ebt_mkdirs(phys, 0755, 1);
         ebt_view_whiteout_remove(layer, logical);
         if (f) /* O_TRUNC over a lower file: a new file that keeps the old mode */
             mode = f->st.st_mode & 07777;
     }
     if (rc < 0)
         return rc;
-    int oflags = (f && !in_layer && !(flags & O_TRUNC)) ? flags & ~(O_CREAT | O_EXCL) : flags;
+    int oflags = copied ? flags & ~(O_CREAT | O_EXCL) : flags;
     if (f && !in_layer && (flags & O_TRUNC))
         oflags = (flags | O_CREAT) & ~O_EXCL;
-    int fd = ebt_sys_open(phys, oflags, mode);
+    int fd = ebt_open_mkparents(phys, oflags, mode);
     if (fd < 0)
-        return -errno;
+        return fd;
     struct ebt_ofd *o;
     rc = register_fd(fd, EBT_OFD_LAYER, flags, logical, &o);
-    struct stat st;
-    if (rc >= 0 && ebt_sys_fstat(fd, &st) == 0 && ebt_meta_exists(st.st_ino)) {
+    struct stat st; /* only a file that was in the layer or copied up can have an extent log */
+    if (rc >= 0 && (in_layer || copied) && ebt_sys_fstat(fd, &st) == 0 &&
+        ebt_meta_exists(st.st_ino)) {
         o->track = 1;
         o->meta_ino = st.st_ino;
         struct ebt_ext_rec r[2] = {{EBT_EXT_OPEN, (uint32_t)getpid(), 0, 0},
@@ -165,53 +164,74 @@ static int open_in_layer(const char *layer, const char *logical, int flags, mode
     return rc;
 }
 
-static struct ebt_stage *stage_create(const char *logical, mode_t mode, int flags,
-                                      const struct ebt_found *f)
+static void stage_list_add(struct ebt_stage *s)
 {
-    struct ebt_stage *s = calloc(1, sizeof(*s));
-    if (!s || stage_name(s->phys, "") < 0)
-        goto err;
-    snprintf(s->logical, sizeof(s->logical), "%s", logical);
-    snprintf(s->layer, sizeof(s->layer), "%s", ebt.up_root);
-    int fd = ebt_sys_open(s->phys, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, f ? 0600 : mode);
-    if (fd < 0)
-        goto err;
-    int rc = 0;
-    if (f) {
-        rc = ebt_sys_fchmod(fd, f->st.st_mode & 07777) < 0 ? -errno : 0;
-        if (rc == 0 && !(flags & O_TRUNC)) {
-            int src = ebt_sys_open(f->phys, O_RDONLY | O_CLOEXEC, 0);
-            rc = src < 0 ? -errno : ebt_copy_range(src, fd, 0, f->st.st_size);
-            if (src >= 0)
-                ebt_sys_close(src);
-            s->based = f->where == EBT_W_PFS;
-            s->base_size = (uint64_t)f->st.st_size;
-        }
-    }
-    ebt_sys_close(fd);
-    if (rc < 0) {
-        ebt_sys_unlink(s->phys);
-        errno = -rc;
-        goto err;
-    }
     pthread_mutex_lock(&ebt.lock);
     s->next = stages;
     stages = s;
     pthread_mutex_unlock(&ebt.lock);
+}
+
+/* Fill a new stage with the visible content (unless O_TRUNC) and the visible mode. */
+static int stage_fill(struct ebt_stage *s, int fd, int flags, const struct ebt_found *f)
+{
+    if (ebt_sys_fchmod(fd, f->st.st_mode & 07777) < 0)
+        return -errno;
+    if (flags & O_TRUNC)
+        return 0;
+    int src = ebt_sys_open(f->phys, O_RDONLY | O_CLOEXEC, 0);
+    int rc = src < 0 ? -errno : ebt_copy_range(src, fd, 0, f->st.st_size);
+    if (src >= 0)
+        ebt_sys_close(src);
+    s->based = f->where == EBT_W_PFS;
+    s->base_size = (uint64_t)f->st.st_size;
+    return rc;
+}
+
+/* A new stage; returns the caller's fd on it in *fd_out. A fresh stage (new file or O_TRUNC) is
+ * opened once with the caller's flags; one that copies content is filled, then reopened. */
+static struct ebt_stage *stage_create(const char *logical, mode_t mode, int flags,
+                                      const struct ebt_found *f, int *fd_out)
+{
+    struct ebt_stage *s = calloc(1, sizeof(*s));
+    int fd = -1, rc = (!s || stage_name(s->phys, "") < 0) ? -ENAMETOOLONG : 0;
+    int fresh = !f || (flags & O_TRUNC);
+    if (rc == 0) {
+        snprintf(s->logical, sizeof(s->logical), "%s", logical);
+        snprintf(s->layer, sizeof(s->layer), "%s", ebt.up_root);
+        int oflags = fresh ? (flags & ~O_TRUNC) | O_CREAT | O_EXCL : O_RDWR | O_CREAT | O_EXCL;
+        fd = ebt_sys_open(s->phys, oflags | (fresh ? 0 : O_CLOEXEC), f ? 0600 : mode);
+        rc = fd < 0 ? -errno : 0;
+    }
+    if (rc == 0 && f)
+        rc = stage_fill(s, fd, flags, f);
+    if (rc == 0 && !fresh) { /* reopen with the caller's flags */
+        ebt_sys_close(fd);
+        fd = ebt_sys_open(s->phys, flags & ~(O_CREAT | O_EXCL | O_TRUNC), 0);
+        rc = fd < 0 ? -errno : 0;
+    }
+    if (rc < 0) {
+        if (fd >= 0)
+            ebt_sys_close(fd);
+        if (s && s->phys[0])
+            ebt_sys_unlink(s->phys);
+        free(s);
+        errno = -rc;
+        return NULL;
+    }
+    stage_list_add(s);
+    *fd_out = fd;
     return s;
-err:
-    free(s);
-    return NULL;
 }
 
 static int open_staged(const char *logical, int flags, mode_t mode, const struct ebt_found *f)
 {
     struct ebt_stage *s = f && f->where == EBT_W_STAGE ? ebt_stage_find(logical) : NULL;
-    if (!s)
-        s = stage_create(logical, mode, flags, f);
-    if (!s)
+    int fd = -1;
+    if (s)
+        fd = ebt_sys_open(s->phys, flags & ~(O_CREAT | O_EXCL), 0);
+    else if ((s = stage_create(logical, mode, flags, f, &fd)) == NULL)
         return -errno;
-    int fd = ebt_sys_open(s->phys, flags & ~(O_CREAT | O_EXCL), 0);
     if (fd < 0)
         return -errno;
     __atomic_add_fetch(&s->users, 1, __ATOMIC_ACQ_REL);

@@ -7,6 +7,7 @@
 #include "rundir.h"
 #include "sys.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,40 +115,57 @@ static int adopt_handover(void)
     return 1;
 }
 
-/* Without a hand-over (posix_spawn, a non-preloaded parent): recognise layer files by path. */
-static void adopt_by_scan(void)
+/* A layer file inherited without hand-over: recognise it by its path. */
+static void adopt_fd_by_path(int fd)
 {
     char link[64], phys[PATH_MAX];
-    for (int fd = 0; fd < 1024; fd++) {
-        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-        ssize_t n = ebt_sys_readlink(link, phys, sizeof(phys) - 1);
-        if (n <= 0)
-            continue;
-        phys[n] = '\0';
-        size_t k = ebt_path_under(phys, ebt.up_root);
-        if (!k)
-            k = ebt_path_under(phys, ebt.task_root);
-        if (!k) {
-            if (ebt_path_under(phys, ebt.stage_dir))
-                ebt_warn_once("inherited a private stage without hand-over; it stays private",
-                              phys);
-            continue;
-        }
-        struct stat st;
-        int flags = (int)syscall(SYS_fcntl, fd, F_GETFL);
-        if (ebt_sys_fstat(fd, &st) < 0 || flags < 0)
-            continue;
-        struct ebt_ofd *o =
-            ebt_ofd_new(S_ISDIR(st.st_mode) ? EBT_OFD_DIR : EBT_OFD_LAYER, flags, phys + k);
-        if (!o)
-            return;
-        if (!S_ISDIR(st.st_mode) && ebt_meta_exists(st.st_ino)) {
-            o->track = 1;
-            o->untracked_writes = 1;
-            o->meta_ino = st.st_ino;
-        }
-        ebt_fd_set(fd, o);
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = ebt_sys_readlink(link, phys, sizeof(phys) - 1);
+    if (n <= 0)
+        return;
+    phys[n] = '\0';
+    size_t k = ebt_path_under(phys, ebt.up_root);
+    if (!k)
+        k = ebt_path_under(phys, ebt.task_root);
+    if (!k) {
+        if (ebt_path_under(phys, ebt.stage_dir))
+            ebt_warn_once("inherited a private stage without hand-over; it stays private", phys);
+        return;
     }
+    struct stat st;
+    int flags = (int)syscall(SYS_fcntl, fd, F_GETFL);
+    if (ebt_sys_fstat(fd, &st) < 0 || flags < 0)
+        return;
+    struct ebt_ofd *o =
+        ebt_ofd_new(S_ISDIR(st.st_mode) ? EBT_OFD_DIR : EBT_OFD_LAYER, flags, phys + k);
+    if (!o)
+        return;
+    if (!S_ISDIR(st.st_mode) && ebt_meta_exists(st.st_ino)) {
+        o->track = 1;
+        o->untracked_writes = 1;
+        o->meta_ino = st.st_ino;
+    }
+    ebt_fd_set(fd, o);
+}
+
+/* Without a hand-over (posix_spawn, a non-preloaded parent): look at the open fds only. */
+static void adopt_by_scan(void)
+{
+    int dir = ebt_sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    char buf[4096];
+    ssize_t n;
+    if (dir < 0)
+        return;
+    while ((n = ebt_sys_getdents64(dir, buf, sizeof(buf))) > 0) {
+        for (ssize_t pos = 0; pos < n;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + pos);
+            pos += d->d_reclen;
+            int fd = atoi(d->d_name);
+            if (d->d_name[0] != '.' && fd != dir)
+                adopt_fd_by_path(fd);
+        }
+    }
+    ebt_sys_close(dir);
 }
 
 void ebt_exec_adopt(void)

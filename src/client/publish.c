@@ -68,9 +68,7 @@ static int install_whole(struct ebt_ofd *o, int fd, const char *target, int fina
     struct ebt_stage *s = o->stage;
     char tmp[PATH_MAX];
     const char *from = s->phys;
-    int rc = ebt_mkdirs(target, 0755, 1);
-    if (rc < 0)
-        return rc;
+    int rc;
     if (!final || s->users > 1) { /* others still write the stage: publish a copy */
         if (snprintf(tmp, sizeof(tmp), "%s.pub", s->phys) >= (int)sizeof(tmp))
             return -ENAMETOOLONG;
@@ -96,8 +94,7 @@ static int install_whole(struct ebt_ofd *o, int fd, const char *target, int fina
     struct stat st;
     if (ebt_sys_lstat(from, &st) < 0)
         return -errno;
-    if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, target, RENAME_NOREPLACE) < 0) {
-        rc = -errno;
+    if ((rc = ebt_rename_noreplace_mkparents(from, target)) < 0) {
         if (from != s->phys)
             ebt_sys_unlink(from);
         return rc;

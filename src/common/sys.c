@@ -3,6 +3,7 @@
 #include "sys.h"
 
 #include <dirent.h>
+#include <linux/fs.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -108,6 +109,32 @@ int ebt_mkdirs(const char *path, mode_t mode, int parent_only)
         }
     }
     return 0;
+}
+
+int ebt_open_mkparents(const char *path, int flags, mode_t mode)
+{
+    int fd = ebt_sys_open(path, flags, mode);
+    if (fd < 0 && errno == ENOENT && (flags & O_CREAT)) {
+        int rc = ebt_mkdirs(path, 0755, 1);
+        if (rc < 0)
+            return rc;
+        fd = ebt_sys_open(path, flags, mode);
+    }
+    return fd < 0 ? -errno : fd;
+}
+
+int ebt_rename_noreplace_mkparents(const char *from, const char *to)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+            return 0;
+        if (errno != ENOENT || attempt == 1)
+            break;
+        int rc = ebt_mkdirs(to, 0755, 1);
+        if (rc < 0)
+            return rc;
+    }
+    return -errno;
 }
 
 int ebt_remove_tree(const char *path)

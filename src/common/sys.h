@@ -111,6 +111,11 @@ int ebt_pwrite_full(int fd, const void *buf, size_t n, off_t off);
 int ebt_copy_range(int in, int out, off_t off, off_t len);
 /* mkdir -p of every component of path (not path itself if parent_only); 0 or -errno. */
 int ebt_mkdirs(const char *path, mode_t mode, int parent_only);
+/* open(2) that, when a create fails for a missing parent, makes the parents and retries: the
+ * common case (parent present) costs one system call. fd or -errno. */
+int ebt_open_mkparents(const char *path, int flags, mode_t mode);
+/* renameat2(RENAME_NOREPLACE), making the target's parents if they are missing. 0 or -errno. */
+int ebt_rename_noreplace_mkparents(const char *from, const char *to);
 /* rm -rf path using raw calls; 0 or -errno. */
 int ebt_remove_tree(const char *path);
 
