@@ -212,7 +212,12 @@ int ebt_view_parent_dir(const char *logical)
     int rc = ebt_view_lookup(dir, 1, &pf);
     if (rc < 0)
         return rc;
-    return S_ISDIR(pf.st.st_mode) ? 0 : -ENOTDIR;
+    if (!S_ISDIR(pf.st.st_mode))
+        return -ENOTDIR;
+    /* A PFS directory decides who may create in it, as it would without EBT. */
+    if (pf.where == EBT_W_PFS && syscall(SYS_faccessat2, AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
+        return -errno;
+    return 0;
 }
 
 int ebt_view_dir_sources(const char *logical, char phys[][PATH_MAX], int max)
