@@ -1,0 +1,47 @@
+# test_client_edges.sh - the client without a daemon passes through (and says so once per job);
+# calls EBT cannot honour on managed paths get a clear errno, a single log line, no PFS write.
+source "$TESTS_DIR/lib.sh"
+P=$W/pfs; R=$W/run; C=$W/cache
+mkdir -p "$P" "$R"
+
+# 1. no daemon at $EBT_RUN_DIR: pass-through, one message for the whole job
+EBT_RUN_DIR=$R EBT_PATHS=$P LD_PRELOAD=$EBT_TEST_LIB sh -c \
+    'echo direct > "$0/a.txt"; echo again > "$0/b.txt"; cat "$0/a.txt" > /dev/null' "$P" \
+    2> "$W/err"
+[ "$(cat "$P/a.txt")" = direct ] && [ "$(cat "$P/b.txt")" = again ] ||
+    fail "without a daemon the writes did not pass through to the file system"
+[ "$(grep -c "daemon not reachable" "$W/err")" = 1 ] ||
+    { cat "$W/err"; fail "expected exactly one 'daemon not reachable' message"; }
+ok "no daemon: I/O passes through, one message for 3 processes"
+
+# 2. unsupported calls on managed paths: ENOTSUP, logged once, nothing on the PFS
+rm -rf "$P"/*
+mkdir -p "$C"
+cat > "$W/job.py" <<'PY'
+import errno, os, sys
+pfs = sys.argv[1]
+open(os.path.join(pfs, "target"), "w").write("t")
+for name in ("l1", "l2"):
+    try:
+        os.symlink("target", os.path.join(pfs, name))
+        sys.exit("symlink in a managed tree succeeded")
+    except OSError as e:
+        if e.errno != errno.ENOTSUP:
+            sys.exit(f"symlink: {e}")
+try:
+    os.setxattr(os.path.join(pfs, "target"), "user.x", b"1")
+    sys.exit("setxattr on a managed file succeeded")
+except OSError as e:
+    if e.errno != errno.ENOTSUP:
+        sys.exit(f"setxattr: {e}")
+PY
+PFS=$(realpath "$P") "$EBT" run --pfs "$P" --cache "$C" --keep-cache -- \
+    /usr/bin/python3 "$W/job.py" "$(realpath "$P")" 2> "$W/err" || { cat "$W/err"; fail "job"; }
+[ ! -e "$P/l1" ] && [ ! -L "$P/l1" ] || fail "a symlink reached the PFS"
+[ "$(cat "$P/target")" = t ] || fail "the regular file did not reach the PFS"
+log=$(ls "$C"/ebt.*/ebt.log)
+[ "$(grep -c "symlink creation in managed trees is not supported" "$log")" = 1 ] ||
+    fail "symlink refusal not logged exactly once"
+grep -q "extended attribute changes on managed paths are not supported" "$log" ||
+    fail "setxattr refusal not logged"
+ok "symlink and setxattr on managed paths: ENOTSUP, logged once, nothing written to the PFS"
