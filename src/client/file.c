@@ -69,27 +69,18 @@ int ebt_meta_exists(unsigned long long ino)
 
 int ebt_copy_up_file(const char *layer, const char *logical, const struct ebt_found *f)
 {
-    char tmp[PATH_MAX], phys[PATH_MAX];
+    char tmp[PATH_MAX], phys[PATH_MAX], meta[PATH_MAX];
+    struct stat st;
     if (stage_name(tmp, "cu") < 0 || ebt_layer_path(layer, logical, phys, sizeof(phys)) < 0)
         return -ENAMETOOLONG;
-    int src = ebt_sys_open(f->phys, O_RDONLY | O_CLOEXEC, 0);
-    if (src < 0)
-        return -errno;
-    int dst = ebt_sys_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    int rc = dst < 0 ? -errno : ebt_copy_range(src, dst, 0, f->st.st_size);
-    struct stat st;
-    if (rc == 0 && (ebt_sys_fchmod(dst, f->st.st_mode & 07777) < 0 || ebt_sys_fstat(dst, &st) < 0))
-        rc = -errno;
-    ebt_sys_close(src);
-    if (dst >= 0)
-        ebt_sys_close(dst);
-    struct ebt_ext_rec base = {EBT_EXT_BASE, (uint32_t)getpid(), 0, (uint64_t)f->st.st_size};
-    if (rc == 0)
-        rc = ebt_meta_append(st.st_ino, &base, 1);
+    int rc = ebt_copy_to_new(f->phys, tmp, f->st.st_mode & 07777, &st);
+    if (rc < 0)
+        return rc;
+    struct ebt_ext_rec base = {EBT_EXT_BASE, (uint32_t)getpid(), 0, (uint64_t)st.st_size};
+    rc = ebt_meta_append(st.st_ino, &base, 1);
     if (rc == 0 && (rc = ebt_rename_noreplace_mkparents(tmp, phys)) == -EEXIST)
         rc = 1; /* someone copied it up first: use theirs */
-    if (rc != 0 && dst >= 0) {
-        char meta[PATH_MAX];
+    if (rc != 0) {
         ebt_sys_unlink(tmp);
         if (ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) == 0)
             ebt_sys_unlink(meta);

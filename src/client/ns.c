@@ -128,20 +128,11 @@ static int copy_whole_to(const struct ebt_found *f, const char *phys)
     if (snprintf(tmp, sizeof(tmp), "%s/mv%d.%p", ebt.stage_dir, (int)getpid(), (void *)f) >=
         PATH_MAX)
         return -ENAMETOOLONG;
-    int in = ebt_sys_open(f->phys, O_RDONLY | O_CLOEXEC, 0);
-    if (in < 0)
-        return -errno;
-    int out = ebt_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = out < 0 ? -errno : ebt_copy_range(in, out, 0, f->st.st_size);
-    if (rc == 0 && ebt_sys_fchmod(out, f->st.st_mode & 07777) < 0)
+    int rc = ebt_copy_to_new(f->phys, tmp, f->st.st_mode & 07777, NULL);
+    if (rc == 0 && ebt_sys_rename(tmp, phys) < 0) {
         rc = -errno;
-    ebt_sys_close(in);
-    if (out >= 0)
-        ebt_sys_close(out);
-    if (rc == 0 && ebt_sys_rename(tmp, phys) < 0)
-        rc = -errno;
-    if (rc < 0)
         ebt_sys_unlink(tmp);
+    }
     return rc;
 }
 

@@ -72,22 +72,9 @@ static int install_whole(struct ebt_ofd *o, int fd, const char *target, int fina
     if (!final || s->users > 1) { /* others still write the stage: publish a copy */
         if (snprintf(tmp, sizeof(tmp), "%s.pub", s->phys) >= (int)sizeof(tmp))
             return -ENAMETOOLONG;
-        int in = open_own_data(fd), out = -1;
-        struct stat st;
-        if (in < 0)
-            return in;
-        rc = ebt_sys_fstat(in, &st) < 0 ? -errno : 0;
-        if (rc == 0 && (out = ebt_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                                           st.st_mode & 07777)) < 0)
-            rc = -errno;
-        if (rc == 0)
-            rc = ebt_copy_range(in, out, 0, st.st_size);
-        if (rc == 0 && ebt_sys_fchmod(out, st.st_mode & 07777) < 0)
-            rc = -errno;
-        ebt_sys_close(in);
-        if (out >= 0)
-            ebt_sys_close(out);
-        if (rc < 0)
+        char self[64];
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+        if ((rc = ebt_copy_to_new(self, tmp, (mode_t)-1, NULL)) < 0)
             return rc;
         from = tmp;
     }

@@ -215,7 +215,8 @@ int ebt_view_parent_dir(const char *logical)
     if (!S_ISDIR(pf.st.st_mode))
         return -ENOTDIR;
     /* A PFS directory decides who may create in it, as it would without EBT. */
-    if (pf.where == EBT_W_PFS && syscall(SYS_faccessat2, AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
+    if (pf.where == EBT_W_PFS &&
+        syscall(SYS_faccessat2, AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
         return -errno;
     return 0;
 }

@@ -137,6 +137,32 @@ int ebt_rename_noreplace_mkparents(const char *from, const char *to)
     return -errno;
 }
 
+int ebt_copy_to_new(const char *src, const char *dst, mode_t mode, struct stat *dst_st)
+{
+    struct stat sst, dst_local;
+    int in = ebt_sys_open(src, O_RDONLY | O_CLOEXEC, 0), out = -1, rc = 0;
+    if (in < 0)
+        return -errno;
+    if (ebt_sys_fstat(in, &sst) < 0)
+        rc = -errno;
+    if (mode == (mode_t)-1)
+        mode = sst.st_mode & 07777;
+    if (rc == 0 && (out = ebt_sys_open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = ebt_copy_range(in, out, 0, sst.st_size);
+    if (rc == 0 && ebt_sys_fchmod(out, mode) < 0) /* exact mode, whatever the umask */
+        rc = -errno;
+    if (rc == 0 && ebt_sys_fstat(out, dst_st ? dst_st : &dst_local) < 0)
+        rc = -errno;
+    ebt_sys_close(in);
+    if (out >= 0)
+        ebt_sys_close(out);
+    if (rc < 0 && out >= 0)
+        ebt_sys_unlink(dst);
+    return rc;
+}
+
 int ebt_remove_tree(const char *path)
 {
     struct stat st;

@@ -116,6 +116,10 @@ int ebt_mkdirs(const char *path, mode_t mode, int parent_only);
 int ebt_open_mkparents(const char *path, int flags, mode_t mode);
 /* renameat2(RENAME_NOREPLACE), making the target's parents if they are missing. 0 or -errno. */
 int ebt_rename_noreplace_mkparents(const char *from, const char *to);
+/* Copy the whole file at src into a new file dst (replaced if present) with the given mode
+ * ((mode_t)-1: src's mode); dst_st (optional) gets dst's stat after the copy. On failure dst is
+ * removed. 0 or -errno. */
+int ebt_copy_to_new(const char *src, const char *dst, mode_t mode, struct stat *dst_st);
 /* rm -rf path using raw calls; 0 or -errno. */
 int ebt_remove_tree(const char *path);
 
