@@ -340,6 +340,8 @@ struct ebt_tp_xfer *ebt_tp_core_recv_begin(ebt_tp_peer_t *peer, const struct ebt
 
 static void tp_call_xfer_done(struct ebt_tp_call *c, int role, int status)
 {
+    if (status < 0) /* a transfer that fails means the connection broke */
+        status = c->peer->status ? c->peer->status : -ECONNRESET;
     if (role == EBT_TP_X_CALL_SEND) {
         c->send_busy = 0;
         if (status < 0)

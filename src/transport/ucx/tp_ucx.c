@@ -57,11 +57,17 @@ int tp_ucx_sockaddr(const char *addr, struct sockaddr_storage *ss, socklen_t *le
     return 0;
 }
 
+/* An endpoint error means the connection is gone. UCX 1.13 reports a killed peer as "Endpoint
+ * timeout" within milliseconds (the socket closed), so everything but a failed connection set-up
+ * becomes -ECONNRESET: -ETIMEDOUT stays reserved for a call's own deadline. */
 static void tp_ucx_err_cb(void *arg, ucp_ep_h ep, ucs_status_t st)
 {
     struct tp_ucx_peer *up = arg;
-    if (up->peer)
-        ebt_tp_core_peer_failed(up->peer, tp_ucx_status(st));
+    int rc = st == UCS_ERR_UNREACHABLE || st == UCS_ERR_REJECTED ? tp_ucx_status(st) : -ECONNRESET;
+    if (!up->peer)
+        return;
+    ebt_info("transport: endpoint to %s failed: %s", up->peer->addr, ucs_status_string(st));
+    ebt_tp_core_peer_failed(up->peer, rc);
 }
 
 static int tp_ucx_ep_create(struct tp_ucx_ctx *uc, ebt_tp_peer_t *peer, ucp_ep_params_t *ep)
