@@ -36,6 +36,13 @@ struct ebt_tp_peer {
 };
 
 #define EBT_TP_BUCKETS 1024
+#define EBT_TP_BUF_CACHE 32        /* large request buffers kept for reuse */
+#define EBT_TP_BUF_CACHE_MIN (64u << 10)
+
+struct ebt_tp_buf {
+    void *p;
+    size_t cap;
+};
 
 struct ebt_tp_ctx {
     const struct ebt_tp_ops *ops;
@@ -56,6 +63,10 @@ struct ebt_tp_ctx {
     struct ebt_tp_list inbox;    /* requests ready for the handler */
     struct ebt_tp_list sentq;    /* replies sent, waiting for their sent callback */
     struct ebt_tp_call *bucket[EBT_TP_BUCKETS]; /* id -> unfinished call */
+    /* Freed request buffers: a fresh malloc of a large buffer faults its pages in every time
+     * (glibc trims or unmaps it on free), which halved the put bandwidth. */
+    struct ebt_tp_buf bufs[EBT_TP_BUF_CACHE];
+    int nbufs;
 };
 
 /* Upcalls from the backend (may be made inside the backend's own callbacks: they only queue). */

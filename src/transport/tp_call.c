@@ -217,10 +217,45 @@ ebt_tp_peer_t *ebt_tp_msg_peer(const ebt_tp_msg_t *msg)
     return msg->peer;
 }
 
+void *tp_buf_get(ebt_tp_ctx_t *ctx, size_t len, size_t *cap_p)
+{
+    for (int i = 0; len >= EBT_TP_BUF_CACHE_MIN && i < ctx->nbufs; i++) {
+        struct ebt_tp_buf b = ctx->bufs[i];
+        if (b.cap >= len && b.cap / 2 <= len) {
+            ctx->bufs[i] = ctx->bufs[--ctx->nbufs];
+            *cap_p = b.cap;
+            return b.p;
+        }
+    }
+    *cap_p = len;
+    return malloc(len);
+}
+
+void tp_buf_put(ebt_tp_ctx_t *ctx, void *p, size_t cap)
+{
+    if (!p)
+        return;
+    if (cap < EBT_TP_BUF_CACHE_MIN) {
+        free(p);
+        return;
+    }
+    if (ctx->nbufs == EBT_TP_BUF_CACHE) { /* evict the oldest */
+        free(ctx->bufs[0].p);
+        ctx->bufs[0] = ctx->bufs[--ctx->nbufs];
+    }
+    ctx->bufs[ctx->nbufs++] = (struct ebt_tp_buf){p, cap};
+}
+
+void tp_buf_drain(ebt_tp_ctx_t *ctx)
+{
+    while (ctx->nbufs > 0)
+        free(ctx->bufs[--ctx->nbufs].p);
+}
+
 void tp_msg_free(struct ebt_tp_msg *m)
 {
     tp_list_del(&m->link);
-    free(m->data);
+    tp_buf_put(m->peer->ctx, m->data, m->cap);
     tp_peer_unref(m->peer);
     free(m);
 }
@@ -318,7 +353,7 @@ static struct ebt_tp_xfer *tp_recv_request(ebt_tp_peer_t *peer, const struct ebt
     *buf_p = NULL;
     if (hdr->len > peer->ctx->max_request)
         m->status = -EMSGSIZE;
-    else if (hdr->len > 0 && !(m->data = malloc(hdr->len)))
+    else if (hdr->len > 0 && !(m->data = tp_buf_get(peer->ctx, hdr->len, &m->cap)))
         m->status = -ENOMEM;
     else
         m->len = hdr->len;

@@ -95,6 +95,7 @@ void ebt_tp_ctx_destroy(ebt_tp_ctx_t *ctx)
         tp_msg_free(tp_container(ctx->inbox.next, struct ebt_tp_msg, link));
     while (!tp_list_empty(&ctx->msgs))
         tp_msg_free(tp_container(ctx->msgs.next, struct ebt_tp_msg, link));
+    tp_buf_drain(ctx);
     ctx->ops->ctx_fini(ctx);
     while (!tp_list_empty(&ctx->peers)) {
         ebt_tp_peer_t *p = tp_container(ctx->peers.next, ebt_tp_peer_t, link);

@@ -53,7 +53,7 @@ struct ebt_tp_msg {
     ebt_tp_peer_t *peer;
     struct ebt_tp_xfer rx, sx;
     void *data;
-    size_t len;
+    size_t len, cap;
     ebt_tp_sent_fn *sent;
     void *arg;
     int status;   /* receive error (request not delivered), or the send's result */
@@ -72,5 +72,8 @@ int tp_done_dispatch(ebt_tp_ctx_t *ctx);
 int tp_inbox_dispatch(ebt_tp_ctx_t *ctx);
 int tp_sent_dispatch(ebt_tp_ctx_t *ctx);
 void tp_msg_free(struct ebt_tp_msg *m);
+void *tp_buf_get(ebt_tp_ctx_t *ctx, size_t len, size_t *cap_p);
+void tp_buf_put(ebt_tp_ctx_t *ctx, void *p, size_t cap);
+void tp_buf_drain(ebt_tp_ctx_t *ctx);
 
 #endif
