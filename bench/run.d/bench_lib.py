@@ -143,6 +143,10 @@ def run_cmd(cmd, timeout, env=None):
         os.killpg(p.pid, signal.SIGKILL)
         out, err = p.communicate()
         return -1, out, err + "\n(timeout after %d s)" % timeout, time.monotonic() - t0
+    except BaseException:  # interrupted: do not leave the run behind in its own session
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        raise
     return p.returncode, out, err, time.monotonic() - t0
 
 
@@ -320,6 +324,7 @@ def run_all(a, runner):
                     (name, mode, rep, row["ok"], row["tts_s"], row["io_s"],
                      row.get("mds_ops", "-"), row.get("oss_ops", "-")))
                 rows.append(row)
+                write_csv(a.partial_csv, rows, FIELDS)  # kept if the run is interrupted
     return rows
 
 
@@ -332,6 +337,7 @@ def main(a, repo):
     work = a.work or tempfile.mkdtemp(prefix="ebt-bench.", dir=os.environ.get("TMPDIR", "/var/tmp"))
     os.makedirs(work, exist_ok=True)
     sim = Sim(tools, work, a.native_nodes)
+    a.partial_csv = os.path.join(results, "runs.csv")
     t0 = time.monotonic()
     try:
         sim.start()
