@@ -17,10 +17,9 @@ WORKLOADS = ["wrf", "namd", "vpic", "specfem", "resnet", "pyimport", "montage",
              "bulk-small", "bulk-large", "mdtest"]
 NEEDS_SETUP = {"wrf", "namd", "resnet", "pyimport"}
 MODES = ["native", "ebt", "local"]
-# Several processes writing disjoint ranges of one shared file lose data under EBT's default
-# visibility `close` (found by these benchmarks; see docs/benchmarks.md): those workloads run
-# with `write` until that is fixed. --ebt-visibility overrides this for every workload.
-EBT_VISIBILITY = {"specfem": "write", "bulk-large": "write"}  # native and ebt on pfs-sim; local = local disk, no simulator
+# Per-workload visibility overrides (none: every workload runs with EBT's default, `close`).
+# --ebt-visibility sets one mode for every workload.
+EBT_VISIBILITY = {}  # native and ebt on pfs-sim; local = local disk, no simulator
 
 # Lustre-like costs (see docs/benchmarks.md): MDS RPC ~200 us, OST RPC ~100 us, 16 OSTs of
 # 200 MB/s each, 1 MiB stripes, stripe count 1, extent-lock revocation 1 ms.
