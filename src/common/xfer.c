@@ -12,10 +12,12 @@
 
 struct xfer {
     int in, out;
+    int mode_exact; /* created fresh with the cache file's mode: no fchmod needed */
     struct stat sst;
     char *buf;
     struct ebt_xfer_stats *st;
     const char **step_p;
+    struct ebt_xfer_opts opts;
 };
 
 static int xfer_fail(struct xfer *x, const char *step, int err)
@@ -60,11 +62,27 @@ static int xfer_open(struct xfer *x, const char *dst, int flags)
     return x->out < 0 ? xfer_fail(x, "open", errno) : 0;
 }
 
+/* A new PFS file is created exclusively (one create, mode set by it when the umask allows);
+ * an existing one is truncated and gets its mode later. */
+static int xfer_create(struct xfer *x, const char *dst)
+{
+    mode_t mode = x->sst.st_mode & 07777;
+    x->st->meta_ops++;
+    x->out = ebt_sys_open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (x->out >= 0) {
+        x->mode_exact = x->opts.umask_known && (mode & ~x->opts.umask_now) == mode;
+        return 0;
+    }
+    if (errno != EEXIST)
+        return xfer_fail(x, "open", errno);
+    return xfer_open(x, dst, O_TRUNC);
+}
+
 static int xfer_whole(struct xfer *x, const char *dst)
 {
     x->st->whole = 1;
     if (x->out < 0) {
-        int rc = xfer_open(x, dst, O_CREAT | O_TRUNC);
+        int rc = xfer_create(x, dst);
         if (rc < 0)
             return rc;
     } else {
@@ -108,12 +126,16 @@ static int xfer_partial(struct xfer *x, const char *dst, struct ebt_ext_summary 
 static int xfer_finish(struct xfer *x)
 {
     struct timespec ts[2] = {x->sst.st_atim, x->sst.st_mtim};
-    x->st->meta_ops++;
-    if (ebt_sys_fsync(x->out) < 0)
-        return xfer_fail(x, "fsync", errno);
-    x->st->meta_ops++;
-    if (ebt_sys_fchmod(x->out, x->sst.st_mode & 07777) < 0)
-        return xfer_fail(x, "fchmod", errno);
+    if (!x->opts.no_fsync) {
+        x->st->meta_ops++;
+        if (ebt_sys_fsync(x->out) < 0)
+            return xfer_fail(x, "fsync", errno);
+    }
+    if (!x->mode_exact) {
+        x->st->meta_ops++;
+        if (ebt_sys_fchmod(x->out, x->sst.st_mode & 07777) < 0)
+            return xfer_fail(x, "fchmod", errno);
+    }
     x->st->meta_ops++;
     if (syscall(SYS_utimensat, x->out, NULL, ts, 0) < 0)
         return xfer_fail(x, "futimens", errno);
@@ -144,7 +166,16 @@ static int xfer_body(struct xfer *x, const char *run_dir, const char *dst)
 int ebt_xfer_file(const char *run_dir, const char *src, const char *dst, struct ebt_xfer_stats *st,
                   const char **step_p)
 {
+    return ebt_xfer_file_opts(run_dir, src, dst, st, step_p, NULL);
+}
+
+int ebt_xfer_file_opts(const char *run_dir, const char *src, const char *dst,
+                       struct ebt_xfer_stats *st, const char **step_p,
+                       const struct ebt_xfer_opts *opts)
+{
     struct xfer x = {.in = -1, .out = -1, .st = st, .step_p = step_p};
+    if (opts)
+        x.opts = *opts;
     memset(st, 0, sizeof(*st));
     x.in = ebt_sys_open(src, O_RDONLY | O_CLOEXEC, 0);
     if (x.in < 0)

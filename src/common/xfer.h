@@ -3,6 +3,7 @@
 #define EBT_XFER_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #define EBT_XFER_CHUNK (8u << 20) /* bytes per PFS write request */
 
@@ -22,5 +23,15 @@ struct ebt_xfer_stats {
  * *step_p (if not NULL) names the operation that failed ("open", "pwrite", "fsync", ...). */
 int ebt_xfer_file(const char *run_dir, const char *src, const char *dst, struct ebt_xfer_stats *st,
                   const char **step_p);
+
+/* How a bulk flush calls it, to spend fewer PFS metadata operations per file. */
+struct ebt_xfer_opts {
+    int no_fsync;     /* the caller syncs the file system for a batch of files (syncfs) */
+    int umask_known;  /* umask_now is this process's umask: a fresh create with a mode the umask */
+    mode_t umask_now; /* leaves whole needs no fchmod */
+};
+int ebt_xfer_file_opts(const char *run_dir, const char *src, const char *dst,
+                       struct ebt_xfer_stats *st, const char **step_p,
+                       const struct ebt_xfer_opts *opts);
 
 #endif

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct flush {
     const char *run;
@@ -32,6 +34,16 @@ struct flush {
     int failed;
     size_t next; /* next file index (atomic) */
     long delay_us;
+    mode_t umask_now;
+    int sync_fds[EBT_MAX_PREFIXES]; /* one fd per managed prefix, for syncfs */
+};
+
+/* Files are made durable in batches: one syncfs per prefix instead of an fsync per file; a file
+ * is journaled only after the syncfs that covers it. */
+#define FLUSH_BATCH 32
+struct flush_batch {
+    char *paths[FLUSH_BATCH];
+    size_t n;
 };
 
 static double now_s(void)
@@ -137,7 +149,40 @@ static void add_stats(struct flush *f, const struct ebt_xfer_stats *xs, int link
     pthread_mutex_unlock(&f->mu);
 }
 
-static int flush_item(struct flush *f, const struct ebt_plan_item *it)
+static int batch_sync(struct flush *f)
+{
+    for (int i = 0; i < f->cfg->nprefixes; i++) {
+        if (f->sync_fds[i] < 0)
+            continue;
+        pthread_mutex_lock(&f->mu);
+        f->st->meta_ops++;
+        pthread_mutex_unlock(&f->mu);
+        if (syncfs(f->sync_fds[i]) < 0)
+            return flush_fail(f, f->cfg->prefixes[i].path, "syncfs", -errno);
+    }
+    return 0;
+}
+
+static int batch_commit(struct flush *f, struct flush_batch *b)
+{
+    int rc = b->n ? batch_sync(f) : 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (rc == 0 && (rc = ebt_journal_file_done(&f->j, b->paths[i])) < 0)
+            flush_fail(f, EBT_JOURNAL_NAME, "append", rc);
+        free(b->paths[i]);
+    }
+    b->n = 0;
+    return rc;
+}
+
+static int batch_add(struct flush *f, struct flush_batch *b, const char *path)
+{
+    if (!(b->paths[b->n] = strdup(path)))
+        return flush_fail(f, path, "journal batch", -ENOMEM);
+    return ++b->n == FLUSH_BATCH ? batch_commit(f, b) : 0;
+}
+
+static int flush_item(struct flush *f, const struct ebt_plan_item *it, struct flush_batch *b)
 {
     char src[PATH_MAX];
     struct ebt_xfer_stats xs = {0};
@@ -154,26 +199,42 @@ static int flush_item(struct flush *f, const struct ebt_plan_item *it)
     if (link) {
         rc = flush_symlink(f, src, it->path, &xs.meta_ops);
     } else {
-        rc = ebt_xfer_file(f->run, src, it->path, &xs, &step);
+        struct ebt_xfer_opts opts = {.no_fsync = 1, .umask_known = 1, .umask_now = f->umask_now};
+        rc = ebt_xfer_file_opts(f->run, src, it->path, &xs, &step, &opts);
         if (rc < 0)
             flush_fail(f, it->path, step, rc);
     }
     add_stats(f, &xs, link, rc == 0);
-    if (rc == 0 && (rc = ebt_journal_file_done(&f->j, it->path)) < 0)
-        flush_fail(f, EBT_JOURNAL_NAME, "append", rc);
-    return rc;
+    return rc == 0 ? batch_add(f, b, it->path) : rc;
 }
 
 static void *flush_worker(void *arg)
 {
     struct flush *f = arg;
+    struct flush_batch b = {.n = 0};
     for (;;) {
         size_t i = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED);
         if (i >= f->plan.files.n || __atomic_load_n(&f->failed, __ATOMIC_RELAXED))
-            return NULL;
-        if (flush_item(f, &f->plan.files.v[i]) < 0)
-            return NULL;
+            break;
+        if (flush_item(f, &f->plan.files.v[i], &b) < 0)
+            break;
     }
+    batch_commit(f, &b); /* what was written is made durable and journaled, even after a failure */
+    return NULL;
+}
+
+static void open_sync_fds(struct flush *f)
+{
+    for (int i = 0; i < f->cfg->nprefixes; i++)
+        f->sync_fds[i] =
+            ebt_sys_open(f->cfg->prefixes[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+}
+
+static void close_sync_fds(struct flush *f)
+{
+    for (int i = 0; i < f->cfg->nprefixes; i++)
+        if (f->sync_fds[i] >= 0)
+            ebt_sys_close(f->sync_fds[i]);
 }
 
 /* Phase 3: files and symlinks, EBT_FLUSH_THREADS at a time; each journaled after its fsync. */
@@ -184,6 +245,7 @@ static int phase_files(struct flush *f)
         n = f->plan.files.n ? (int)f->plan.files.n : 1;
     pthread_t tids[256];
     int started = 0;
+    open_sync_fds(f);
     for (int i = 0; i < n && i < 256; i++)
         if (pthread_create(&tids[started], NULL, flush_worker, f) == 0)
             started++;
@@ -191,6 +253,7 @@ static int phase_files(struct flush *f)
         flush_worker(f);
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
+    close_sync_fds(f);
     return f->failed ? -EIO : 0;
 }
 
@@ -233,6 +296,8 @@ int ebt_flush_run(const char *run_dir, const struct ebt_config *cfg, struct ebt_
     memset(st, 0, sizeof(*st));
     err[0] = '\0';
     f.delay_us = delay ? atol(delay) : 0;
+    f.umask_now = umask(0); /* read it; nothing else in this process creates files now */
+    umask(f.umask_now);
     pthread_mutex_init(&f.mu, NULL);
     ebt_layer_root(run_dir, NULL, f.up, sizeof(f.up));
     int rc = flush_prepare(&f);
