@@ -101,3 +101,20 @@ const struct ebt_dirent *ebt_dirlist_find(const struct ebt_dirlist *l, const cha
         return NULL;
     return bsearch(&key, l->e, l->n, sizeof(*l->e), cmp_dirent);
 }
+
+int ebt_dirlist_each_child(const char *dir, int (*fn)(const char *child, void *ctx), void *ctx)
+{
+    struct ebt_dirlist l;
+    char child[PATH_MAX];
+    int rc = ebt_dirlist_read(dir, &l);
+    if (rc < 0)
+        return rc == -ENOENT ? 0 : rc;
+    for (size_t i = 0; i < l.n && rc == 0; i++) {
+        if (snprintf(child, sizeof(child), "%s/%s", dir, l.e[i].name) >= (int)sizeof(child))
+            rc = -ENAMETOOLONG;
+        else
+            rc = fn(child, ctx);
+    }
+    ebt_dirlist_free(&l);
+    return rc;
+}

@@ -18,6 +18,9 @@ struct ebt_dirlist {
 /* Fill out with the entries of path except "." and ".."; 0 or -errno. Owns the names. */
 int ebt_dirlist_read(const char *path, struct ebt_dirlist *out);
 void ebt_dirlist_free(struct ebt_dirlist *l);
+/* Call fn(child path, ctx) for every entry of dir (a missing dir has none), stopping at the
+ * first error; 0 or -errno. */
+int ebt_dirlist_each_child(const char *dir, int (*fn)(const char *child, void *ctx), void *ctx);
 /* Binary search by name; NULL if absent. */
 const struct ebt_dirent *ebt_dirlist_find(const struct ebt_dirlist *l, const char *name);
 

@@ -17,21 +17,14 @@ void ebt_layer_drop_log(const char *run_dir, unsigned long long ino)
         ebt_sys_unlink(meta);
 }
 
+static int remove_in_layer(const char *child, void *run_dir)
+{
+    return ebt_layer_remove(run_dir, child);
+}
+
 int ebt_layer_clear_dir(const char *run_dir, const char *dir)
 {
-    struct ebt_dirlist l;
-    char child[PATH_MAX];
-    int rc = ebt_dirlist_read(dir, &l);
-    if (rc < 0)
-        return rc == -ENOENT ? 0 : rc;
-    for (size_t i = 0; i < l.n && rc == 0; i++) {
-        if (snprintf(child, sizeof(child), "%s/%s", dir, l.e[i].name) >= (int)sizeof(child))
-            rc = -ENAMETOOLONG;
-        else
-            rc = ebt_layer_remove(run_dir, child);
-    }
-    ebt_dirlist_free(&l);
-    return rc;
+    return ebt_dirlist_each_child(dir, remove_in_layer, (void *)run_dir);
 }
 
 int ebt_layer_remove(const char *run_dir, const char *path)

@@ -14,22 +14,15 @@ static void count(uint64_t *ops)
     __atomic_add_fetch(ops, 1, __ATOMIC_RELAXED);
 }
 
+static int remove_counted(const char *child, void *ops)
+{
+    return ebt_pfs_remove(child, ops);
+}
+
 int ebt_pfs_clear(const char *dir, uint64_t *ops)
 {
-    struct ebt_dirlist l;
-    char child[PATH_MAX];
     count(ops); /* open + getdents of the directory */
-    int rc = ebt_dirlist_read(dir, &l);
-    if (rc < 0)
-        return rc == -ENOENT ? 0 : rc;
-    for (size_t i = 0; i < l.n && rc == 0; i++) {
-        if (snprintf(child, sizeof(child), "%s/%s", dir, l.e[i].name) >= (int)sizeof(child))
-            rc = -ENAMETOOLONG;
-        else
-            rc = ebt_pfs_remove(child, ops);
-    }
-    ebt_dirlist_free(&l);
-    return rc;
+    return ebt_dirlist_each_child(dir, remove_counted, ops);
 }
 
 int ebt_pfs_remove(const char *path, uint64_t *ops)
