@@ -107,7 +107,7 @@ int ebt_copy_up_file(const char *layer, const char *logical, const struct ebt_fo
 int ebt_close_managed(int fd); /* fd is managed; closes it */
 /* Drop fd from the table, publishing first if it is the last reference, then call closer. */
 int ebt_release_fd(int fd, int (*closer)(void *ctx), void *ctx);
-void ebt_ofd_release(struct ebt_ofd *o, int fd_still_open_elsewhere);
+void ebt_ofd_release(struct ebt_ofd *o);                 /* drop one reference; NULL is fine */
 void ebt_record_write(int fd, int64_t off, int64_t len); /* off < 0: current offset - len */
 void ebt_record_trunc(int fd, uint64_t size);
 int ebt_sync_managed(int fd); /* publish (close mode) on fsync */

@@ -263,7 +263,7 @@ int ebt_dir_close(DIR *d)
         return EBT_REAL(closedir)(d);
     struct ebt_ofd *o = ebt_fd_take(dirfd(d));
     if (o)
-        ebt_ofd_release(o, 0);
+        ebt_ofd_release(o);
     int rc = EBT_REAL(closedir)(d);
     list_free(&s->list);
     free(s);

@@ -214,8 +214,7 @@ int ebt_release_fd(int fd, int (*closer)(void *ctx), void *ctx)
     if (o && __atomic_load_n(&o->refs, __ATOMIC_ACQUIRE) == 1)
         rc = ofd_sync(o, fd, 1);
     int crc = closer(ctx);
-    if (o && __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0)
-        ofd_destroy(o);
+    ebt_ofd_release(o);
     if (crc < 0)
         return crc;
     if (rc < 0) { /* the data is safe in the stage's layer copy attempt; report like EIO */
@@ -236,9 +235,9 @@ int ebt_close_managed(int fd)
     return rc < 0 ? -errno : rc;
 }
 
-void ebt_ofd_release(struct ebt_ofd *o, int fd_still_open_elsewhere)
+void ebt_ofd_release(struct ebt_ofd *o)
 {
-    if (__atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0)
+    if (o && __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0)
         ofd_destroy(o);
 }
 

@@ -52,14 +52,14 @@ static int repoint_fds(struct ebt_ofd *o, int fd, const char *pfs_path)
             return -errno;
         }
         ebt_fd_take(i);
-        ebt_ofd_release(o, 0);
+        ebt_ofd_release(o);
     }
     ebt_sys_close(pfd);
     return 0;
 }
 
 /* Remove the cache copies the PFS file now supersedes. */
-static void drop_cache_copy(struct ebt_ofd *o, const char *src)
+static void drop_cache_copy(struct ebt_ofd *o)
 {
     struct stat st;
     char meta[PATH_MAX];
@@ -75,7 +75,6 @@ static void drop_cache_copy(struct ebt_ofd *o, const char *src)
         if (ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) == 0)
             ebt_sys_unlink(meta);
     }
-    (void)src;
 }
 
 int ebt_spill_fd(int fd)
@@ -101,10 +100,10 @@ int ebt_spill_ofd(struct ebt_ofd *o, int fd)
     if (rc == 0)
         rc = repoint_fds(o, fd, o->logical);
     if (rc == 0)
-        drop_cache_copy(o, src);
+        drop_cache_copy(o);
     if (rc < 0)
         ebt_error("spill of %s to the PFS failed at %s: %s", o->logical, step, strerror(-rc));
-    ebt_ofd_release(o, 0);
+    ebt_ofd_release(o);
     return rc;
 }
 

@@ -141,7 +141,7 @@ static int dup_onto(int oldfd, int newfd, int flags, int use_dup3)
         return rc;
     victim = ebt_fd_take(newfd);
     if (victim)
-        ebt_ofd_release(victim, 0);
+        ebt_ofd_release(victim);
     return share_record(oldfd, rc);
 }
 

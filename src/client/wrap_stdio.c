@@ -119,7 +119,7 @@ static FILE *freopen_common(const char *p, const char *mode, FILE *f, int is64)
         if (o) { /* the old file is ours: publish it before stdio closes it behind our back */
             fflush(f);
             ebt_sync_managed(old);
-            ebt_ofd_release(ebt_fd_take(old), 0);
+            ebt_ofd_release(ebt_fd_take(old));
         }
         return is64 ? EBT_REAL(freopen64)(p, mode, f) : EBT_REAL(freopen)(p, mode, f);
     }
