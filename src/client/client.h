@@ -33,6 +33,8 @@ extern __thread int ebt_in_client; /* re-entrancy guard: EBT's own calls pass th
 
 void ebt_client_init(void);
 void ebt_warn_once(const char *what, const char *path); /* log once per distinct what */
+/* One line on stderr for the whole job (the first process to get here says it). */
+void ebt_tell_user_once(const char *marker, const char *msg);
 
 /* ---- paths (view.c) ---- */
 /* Resolve (dirfd, path) to a canonical logical path. Returns 1 if managed, 0 if not, -errno. */

@@ -30,7 +30,7 @@ void ebt_warn_once(const char *what, const char *path)
 }
 
 /* Say something to the user once per job (the first process that gets here), on stderr. */
-static void tell_user_once(const char *marker, const char *msg)
+void ebt_tell_user_once(const char *marker, const char *msg)
 {
     char path[PATH_MAX];
     if (ebt_rundir_file(ebt.cfg.run_dir, marker, path, sizeof(path)) == 0) {
@@ -134,7 +134,7 @@ __attribute__((constructor)) void ebt_client_init(void)
         snprintf(msg, sizeof(msg),
                  "ebt: daemon not reachable in %s (%s); I/O passes through to the file system\n",
                  ebt.cfg.run_dir, strerror(-hello));
-        tell_user_once("warned-no-daemon", msg);
+        ebt_tell_user_once("warned-no-daemon", msg);
         ebt_warn("daemon not reachable: pass-through");
         goto out;
     }

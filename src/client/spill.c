@@ -27,6 +27,14 @@ void ebt_cache_account(int64_t n)
         __atomic_add_fetch(&ebt.shared->cache_bytes, (uint64_t)n, __ATOMIC_RELAXED);
 }
 
+/* The user must learn that the job bypassed the cache: once per job on stderr, and in the log. */
+static void announce_write_through(const char *what, const char *logical)
+{
+    ebt_warn_once(what, logical);
+    ebt_tell_user_once("warned-cache-full", "ebt: node-local cache full: files are written "
+                                            "through to the PFS from now on (see ebt.log)\n");
+}
+
 int ebt_cache_out_of_space(int err)
 {
     return err == ENOSPC || err == EDQUOT;
@@ -92,7 +100,8 @@ int ebt_spill_ofd(struct ebt_ofd *o, int fd)
     const char *step = "";
     struct ebt_xfer_stats st = {0};
     snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
-    ebt_warn_once("node-local cache full: files are written through to the PFS", o->logical);
+    announce_write_through("node-local cache full: files are written through to the PFS",
+                           o->logical);
     int rc = ebt_mkdirs(o->logical, 0755, 1);
     ebt_ofd_ref(o); /* keep it alive while its fds are re-pointed */
     if (rc == 0)
@@ -110,7 +119,8 @@ int ebt_spill_ofd(struct ebt_ofd *o, int fd)
 /* Open for writing straight on the PFS (the cache is full): the job's view is the PFS file. */
 int ebt_open_write_through(const char *logical, int flags, mode_t mode)
 {
-    ebt_warn_once("node-local cache full: new files are written through to the PFS", logical);
+    announce_write_through("node-local cache full: new files are written through to the PFS",
+                           logical);
     int rc = ebt_mkdirs(logical, 0755, 1);
     if (rc < 0)
         return rc;

@@ -26,6 +26,8 @@ check_pfs "--cache-bytes"
 used=$(du -sk "$C"/ebt.*/up | cut -f1)
 [ "$used" -lt 1600 ] || fail "the cache holds ${used} KiB with a 1 MiB limit: nothing was spilled"
 grep -q "cache full" "$C"/ebt.*/ebt.log || fail "no log line about the full cache"
+[ "$(grep -c "ebt: node-local cache full" "$W/err")" = 1 ] ||
+    { cat "$W/err"; fail "the user was not told once on stderr that the cache was full"; }
 ok "--cache-bytes 1M: 7.7 MB written exactly, cache kept at ${used} KiB, spill logged"
 
 # A cache file system that is really full (ENOSPC), if this machine lets the test mount one.
