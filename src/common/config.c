@@ -27,6 +27,10 @@ static const struct config_var config_vars[] = {
      "task identity for visibility=task (default: SLURM_PROCID, MPI rank, or 0)"},
     {"EBT_LOG_LEVEL", "1", "0 error, 1 warn, 2 info, 3 debug; the log is RUN_DIR/ebt.log"},
     {"EBT_FLUSH_THREADS", "4", "concurrent file transfers during the flush"},
+    {"EBT_NODES", "1", "number of nodes (daemons) of the job; 1: single-node mode"},
+    {"EBT_NODE_ID", "0", "this node's index in the job, 0..EBT_NODES-1"},
+    {"EBT_RENDEZVOUS", "", "shared directory where the daemons of a multi-node job meet"},
+    {"EBT_JOB_ID", "", "job identity (default: SLURM_JOB_ID, else the rendezvous name)"},
 };
 
 static const char *env_or_default(const char *name)
@@ -210,6 +214,41 @@ static void pick_cache_dir(struct ebt_config *cfg)
     snprintf(cfg->cache_dir, sizeof(cfg->cache_dir), "%s", (v && *v) ? v : "/tmp");
 }
 
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi)
+        return -EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+/* EBT_NODES, EBT_NODE_ID, EBT_RENDEZVOUS, EBT_JOB_ID: checked together. */
+static int load_nodes(struct ebt_config *cfg, char *err, size_t cap)
+{
+    if (parse_int(env_or_default("EBT_NODES"), 1, 4096, &cfg->nodes) < 0) {
+        snprintf(err, cap, "EBT_NODES: must be 1..4096, not '%s'", env_or_default("EBT_NODES"));
+        return -EINVAL;
+    }
+    if (parse_int(env_or_default("EBT_NODE_ID"), 0, cfg->nodes - 1, &cfg->node_id) < 0) {
+        snprintf(err, cap, "EBT_NODE_ID: must be 0..%d, not '%s'", cfg->nodes - 1,
+                 env_or_default("EBT_NODE_ID"));
+        return -EINVAL;
+    }
+    snprintf(cfg->rendezvous, sizeof(cfg->rendezvous), "%s", env_or_default("EBT_RENDEZVOUS"));
+    if (cfg->nodes > 1 && cfg->rendezvous[0] != '/') {
+        snprintf(err, cap, "EBT_RENDEZVOUS: an absolute directory is needed when EBT_NODES > 1");
+        return -EINVAL;
+    }
+    const char *job = env_or_default("EBT_JOB_ID");
+    if (!*job)
+        job = getenv("SLURM_JOB_ID") ? getenv("SLURM_JOB_ID") : "";
+    snprintf(cfg->job_id, sizeof(cfg->job_id), "%s", job);
+    return 0;
+}
+
 int ebt_config_load(struct ebt_config *cfg, char *err, size_t cap)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -232,5 +271,5 @@ int ebt_config_load(struct ebt_config *cfg, char *err, size_t cap)
         snprintf(err, cap, "EBT_FLUSH_THREADS: must be 1..256");
         return -EINVAL;
     }
-    return 0;
+    return load_nodes(cfg, err, cap);
 }

@@ -33,6 +33,11 @@ struct ebt_config {
     char task_id[64];
     int log_level;
     int flush_threads;
+    /* multi-node jobs (docs/multinode.md); a one-node job has nodes == 1, node_id == 0 */
+    int nodes;
+    int node_id;
+    char rendezvous[PATH_MAX]; /* shared directory where the job's daemons find each other */
+    char job_id[64];
 };
 
 /* Fill cfg from the environment. On a bad value: -EINVAL and a one-line reason in err. */

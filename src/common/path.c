@@ -88,3 +88,18 @@ int ebt_path_split(const char *path, char *buf, size_t cap, const char **dir, co
     }
     return 0;
 }
+
+uint64_t ebt_path_hash(const char *path)
+{
+    uint64_t h = 14695981039346656037ull; /* FNV-1a, 64 bit */
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+int ebt_path_owner(const char *path, int nodes)
+{
+    return nodes > 1 ? (int)(ebt_path_hash(path) % (uint64_t)nodes) : 0;
+}

@@ -52,7 +52,10 @@ static int wait_fd(int fd, short events, int64_t deadline)
 
 const char *ebt_proto_op_name(unsigned op)
 {
-    static const char *names[] = {"?", "HELLO", "STAT", "READDIR", "FLUSH", "COUNTERS", "SHUTDOWN"};
+    static const char *names[] = {"?",           "HELLO",     "STAT",    "READDIR",
+                                  "FLUSH",       "COUNTERS",  "SHUTDOWN", "MD_RESOLVE",
+                                  "MD_FETCH",    "MD_NOTE",   "MD_UNLINK", "MD_LISTDIR",
+                                  "PEERS"};
     return op <= EBT_OP_MAX ? names[op] : "?";
 }
 

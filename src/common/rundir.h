@@ -8,6 +8,8 @@
  * RUN/task/<tid>/<logical>    per-task layers (visibility=task), merged into up at task end
  * RUN/stage/<pid>.<seq>       close-mode private copies, published at close/fsync
  * RUN/meta/<ino>              extent log of the upper/task file with that inode (extlog.h)
+ * RUN/remote/<logical>        multi-node: copies of files other nodes hold (the daemon's cache)
+ * RUN/held/<logical>          multi-node: this node's data of a file several nodes wrote
  * RUN/ebtd.sock, ebtd.pid, ebt.log, flush.journal
  * A whiteout hides a lower (PFS) name: RUN/up/<dir>/.ebt~wh~<name>, an empty regular file.
  * An opaque directory (recreated after removal) holds RUN/up/<dir>/.ebt~opaque.

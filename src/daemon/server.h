@@ -6,6 +6,9 @@
 #include "conn.h"
 #include "loop.h"
 
+struct ebtd_mesh;
+struct ebtd_md;
+
 #include <limits.h>
 #include <stdint.h>
 
@@ -25,6 +28,8 @@ struct ebtd {
     char *reply; /* EBT_PROTO_MAX_PAYLOAD bytes, shared by all connections */
     struct ebtd_counters c;
     double started;
+    struct ebtd_mesh *mesh; /* the job's other daemons (mesh.h); NULL on a one-node job */
+    struct ebtd_md *md;     /* multi-node metadata and data service (md.h); NULL on one node */
 };
 
 /* Bind RUN/ebtd.sock (0600), write RUN/ebtd.pid, set up signals; 0 or -errno (logged). */

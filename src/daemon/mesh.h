@@ -1,0 +1,68 @@
+/* mesh.h - the job's daemons as one mesh: node ids, peer connections, calls between daemons. */
+#ifndef EBTD_MESH_H
+#define EBTD_MESH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ebtd;
+
+/* Peer operation codes (the transport's `op`). Each module owns a range. */
+enum ebtd_peer_op {
+    EBTD_P_PING = 1,       /* mesh.c: empty -> "node <id>" */
+    EBTD_P_MD_FIRST = 10,  /* md_*.c: 10..29 */
+    EBTD_P_MD_LAST = 29,
+    EBTD_P_FLUSH_FIRST = 30, /* flush_mn.c: 30..39 */
+    EBTD_P_FLUSH_LAST = 39,
+    EBTD_P_MAX = 40,
+};
+
+/* A handler's reply: allocate it with ebtd_reply_alloc (freed by the mesh once sent). */
+struct ebtd_reply {
+    void *data;
+    size_t len;
+};
+void *ebtd_reply_alloc(struct ebtd_reply *r, size_t len); /* NULL on ENOMEM; r->len = len */
+
+/* Serve one peer request: req/len is the payload; fill *r (or leave it empty). Return 0 or
+ * -errno (sent back as the call's status). Handlers run in the daemon's thread and may call
+ * other daemons themselves (the mesh keeps serving requests while a call waits). */
+typedef int ebtd_peer_handler(struct ebtd *d, int from_node, const void *req, size_t len,
+                              struct ebtd_reply *r);
+void ebtd_mesh_handle(uint16_t op, ebtd_peer_handler *fn); /* register before ebtd_mesh_start */
+
+/* Start the mesh when d->cfg->nodes > 1: transport context listening on this host, address
+ * published in the rendezvous directory (<rendezvous>/node.<id>, atomically), wait (at most
+ * EBTD_MESH_JOIN_MS) until every node published, connect to all, register the transport's event
+ * fd in d->loop. 0 or -errno (logged with the reason, e.g. which nodes never appeared). */
+#define EBTD_MESH_JOIN_MS 60000
+int ebtd_mesh_start(struct ebtd *d);
+void ebtd_mesh_stop(struct ebtd *d);
+
+int ebtd_mesh_nodes(const struct ebtd *d); /* 1 without a mesh */
+int ebtd_mesh_self(const struct ebtd *d);  /* this node's id; 0 without a mesh */
+int ebtd_mesh_alive(const struct ebtd *d, int node); /* 1 alive, 0 failed */
+
+/* Call node's handler for op and wait for the reply (the deadline is the transport's default,
+ * EBT_TP_TIMEOUT_MS, or EBT_PEER_TIMEOUT_MS from the environment). node == self calls the handler
+ * directly. The reply is copied into reply[0..cap); *reply_len gets its full length. Returns the
+ * handler's status, or -EHOSTDOWN (node known dead), -ETIMEDOUT, -ECONNRESET, -EMSGSIZE. */
+int ebtd_mesh_call(struct ebtd *d, int node, uint16_t op, const void *req, size_t len,
+                   void *reply, size_t cap, size_t *reply_len);
+
+/* Call every node (self included) concurrently with the same request; res[i] for node i:
+ * status, and a malloc'ed reply (data, len) the caller frees with ebtd_mesh_results_free.
+ * Returns 0 if every node answered 0, else the first failing status (res says which). */
+struct ebtd_mesh_result {
+    int status;
+    void *data;
+    size_t len;
+};
+int ebtd_mesh_broadcast(struct ebtd *d, uint16_t op, const void *req, size_t len,
+                        size_t reply_cap, struct ebtd_mesh_result *res);
+void ebtd_mesh_results_free(struct ebtd_mesh_result *res, int n);
+
+/* One line of JSON about the mesh (node id, nodes, job, per-peer state), for EBT_OP_PEERS. */
+int ebtd_mesh_json(const struct ebtd *d, char *out, size_t cap);
+
+#endif
