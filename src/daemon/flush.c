@@ -36,6 +36,7 @@ struct flush {
     long delay_us;
     mode_t umask_now;
     int sync_fds[EBT_MAX_PREFIXES]; /* one fd per managed prefix, for syncfs */
+    double t0;
 };
 
 /* Files are made durable in batches: one syncfs per prefix instead of an fsync per file; a file
@@ -257,20 +258,6 @@ static int phase_files(struct flush *f)
     return f->failed ? -EIO : 0;
 }
 
-static int flush_phases(struct flush *f)
-{
-    int rc = phase_whiteouts(f);
-    if (rc == 0)
-        rc = phase_dirs(f);
-    if (rc == 0)
-        rc = phase_files(f);
-    if (rc == 0 && (rc = ebt_journal_mark(&f->j, "DONE")) < 0)
-        flush_fail(f, EBT_JOURNAL_NAME, "append", rc);
-    if (rc == 0)
-        f->st->complete = 1;
-    return rc;
-}
-
 static int flush_prepare(struct flush *f)
 {
     int rc = ebt_journal_open(f->run, &f->j); /* locks out a concurrent flush, merge included */
@@ -287,33 +274,92 @@ static int flush_prepare(struct flush *f)
     return rc;
 }
 
+int ebt_flush_begin(const char *run_dir, const struct ebt_config *cfg, struct ebt_flush_stats *st,
+                    char *err, size_t errcap, struct flush **out)
+{
+    struct flush *f = calloc(1, sizeof(*f));
+    *out = NULL;
+    if (!f)
+        return -ENOMEM;
+    const char *delay = getenv("EBT_TEST_FLUSH_DELAY_US");
+    *f = (struct flush){.run = run_dir, .cfg = cfg, .st = st, .err = err, .errcap = errcap};
+    memset(st, 0, sizeof(*st));
+    err[0] = '\0';
+    f->t0 = now_s();
+    f->delay_us = delay ? atol(delay) : 0;
+    f->umask_now = umask(0); /* read it; nothing else in this process creates files now */
+    umask(f->umask_now);
+    pthread_mutex_init(&f->mu, NULL);
+    ebt_layer_root(run_dir, NULL, f->up, sizeof(f->up));
+    int rc = flush_prepare(f);
+    if (rc < 0) {
+        pthread_mutex_destroy(&f->mu);
+        free(f);
+        return rc;
+    }
+    ebt_info("flush: %zu files, %zu dirs, %zu whiteouts to do", f->plan.files.n, f->plan.dirs.n,
+             f->plan.whiteouts.n);
+    *out = f;
+    return 0;
+}
+
+int ebt_flush_removals(struct flush *f)
+{
+    return phase_whiteouts(f);
+}
+
+int ebt_flush_dirs(struct flush *f)
+{
+    return phase_dirs(f);
+}
+
+int ebt_flush_files(struct flush *f)
+{
+    return phase_files(f);
+}
+
+struct ebt_journal *ebt_flush_journal(struct flush *f)
+{
+    return &f->j;
+}
+
+int ebt_flush_failed(struct flush *f, const char *path, const char *step, int rc)
+{
+    return flush_fail(f, path, step, rc);
+}
+
+int ebt_flush_end(struct flush *f, int rc)
+{
+    if (!f)
+        return rc;
+    if (rc == 0 && (rc = ebt_journal_mark(&f->j, "DONE")) < 0)
+        flush_fail(f, EBT_JOURNAL_NAME, "append", rc);
+    if (rc == 0)
+        f->st->complete = 1;
+    ebt_plan_free(&f->plan);
+    ebt_journal_close(&f->j);
+    pthread_mutex_destroy(&f->mu);
+    f->st->seconds = now_s() - f->t0;
+    if (rc == 0)
+        ebt_info("flush: done: %llu files, %llu bytes in %.3f s", (unsigned long long)f->st->files,
+                 (unsigned long long)f->st->bytes, f->st->seconds);
+    free(f);
+    return rc;
+}
+
 int ebt_flush_run(const char *run_dir, const struct ebt_config *cfg, struct ebt_flush_stats *st,
                   char *err, size_t errcap)
 {
-    struct flush f = {.run = run_dir, .cfg = cfg, .st = st, .err = err, .errcap = errcap};
-    const char *delay = getenv("EBT_TEST_FLUSH_DELAY_US");
-    double t0 = now_s();
-    memset(st, 0, sizeof(*st));
-    err[0] = '\0';
-    f.delay_us = delay ? atol(delay) : 0;
-    f.umask_now = umask(0); /* read it; nothing else in this process creates files now */
-    umask(f.umask_now);
-    pthread_mutex_init(&f.mu, NULL);
-    ebt_layer_root(run_dir, NULL, f.up, sizeof(f.up));
-    int rc = flush_prepare(&f);
-    if (rc == 0) {
-        ebt_info("flush: %zu files, %zu dirs, %zu whiteouts to do", f.plan.files.n, f.plan.dirs.n,
-                 f.plan.whiteouts.n);
-        rc = flush_phases(&f);
-        ebt_plan_free(&f.plan);
-        ebt_journal_close(&f.j);
-    }
-    pthread_mutex_destroy(&f.mu);
-    st->seconds = now_s() - t0;
+    struct flush *f;
+    int rc = ebt_flush_begin(run_dir, cfg, st, err, errcap, &f);
+    if (rc < 0)
+        return rc;
+    rc = ebt_flush_removals(f);
     if (rc == 0)
-        ebt_info("flush: done: %llu files, %llu bytes in %.3f s", (unsigned long long)st->files,
-                 (unsigned long long)st->bytes, st->seconds);
-    return rc;
+        rc = ebt_flush_dirs(f);
+    if (rc == 0)
+        rc = ebt_flush_files(f);
+    return ebt_flush_end(f, rc);
 }
 
 int ebt_flush_json(const struct ebt_flush_stats *st, int status, const char *err, char *out,

@@ -22,6 +22,22 @@ struct ebt_flush_stats {
  * cfg->flush_threads. 0 or -errno; on failure err says which file and why. */
 int ebt_flush_run(const char *run_dir, const struct ebt_config *cfg, struct ebt_flush_stats *st,
                   char *err, size_t errcap);
+/* The same flush, step by step (the multi-node flush runs the steps of all nodes in lockstep,
+ * docs/multinode.md). begin: journal (lock), task merge, scan; then removals, dirs, files (files
+ * may run on another thread); end (always, also after a failure: rc is the status so far) marks
+ * DONE if rc == 0, unlocks and frees. Each step returns 0 or -errno (err says why). */
+struct flush;
+struct ebt_journal;
+int ebt_flush_begin(const char *run_dir, const struct ebt_config *cfg, struct ebt_flush_stats *st,
+                    char *err, size_t errcap, struct flush **out);
+int ebt_flush_removals(struct flush *f);
+int ebt_flush_dirs(struct flush *f);
+int ebt_flush_files(struct flush *f);
+int ebt_flush_end(struct flush *f, int rc);
+struct ebt_journal *ebt_flush_journal(struct flush *f);
+/* Record a failure of the flush (first one wins in err); returns rc. */
+int ebt_flush_failed(struct flush *f, const char *path, const char *step, int rc);
+
 /* The flush summary as one JSON object ("status", "error", counters). Returns its length. */
 int ebt_flush_json(const struct ebt_flush_stats *st, int status, const char *err, char *out,
                    size_t cap);
