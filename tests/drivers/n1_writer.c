@@ -1,5 +1,5 @@
 /* n1_writer - N-1 strided workload: NPROC processes pwrite disjoint blocks of one file (IOR-like).
- */
+ * `--rank R` runs only rank R (one process), so ranks can run on different (virtual) nodes. */
 #define _GNU_SOURCE
 #include "drv.h"
 
@@ -18,6 +18,7 @@ struct job {
     int nproc;
     size_t block;
     long nblocks;
+    int oflags; /* extra open flags of the writers: O_CREAT with --rank */
 };
 
 static off_t block_off(const struct job *j, int proc, long k)
@@ -53,7 +54,7 @@ static int proc_main(int proc, void *arg)
     const struct job *j = arg;
     unsigned char *buf = malloc(j->block);
     int bad = 0;
-    int fd = open(j->file, O_RDWR);
+    int fd = open(j->file, O_RDWR | j->oflags, 0644);
     if (fd < 0)
         return drv_err(errno, "proc %d: open %s", proc, j->file), 1;
     bad = write_blocks(j, proc, fd, buf);
@@ -92,19 +93,37 @@ static int create_empty(const char *file)
     return 0;
 }
 
+/* --rank R: write and verify only rank R's blocks; the file is created if missing, never
+   truncated (ranks on other nodes may have written theirs already). */
+static int rank_main(const struct job *j, int rank)
+{
+    if (rank < 0 || rank >= j->nproc)
+        drv_die(0, "rank %d not in 0..%d", rank, j->nproc - 1);
+    int bad = proc_main(rank, (void *)j);
+    printf("%s n1_writer --rank %d: %ld blocks x %zu bytes of %d ranks\n", bad ? "FAIL" : "ok",
+           rank, j->nblocks, j->block, j->nproc);
+    return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     drv_set_prog(argv[0]);
-    int check = argc > 1 && strcmp(argv[1], "--check") == 0;
-    if (argc != 5 + check) {
-        fprintf(stderr, "usage: %s [--check] FILE NPROC BLOCK NBLOCKS\n", argv[0]);
+    int check = 0, rank = -1, opt = 1;
+    if (argc > 1 && strcmp(argv[1], "--check") == 0)
+        check = 1, opt = 2;
+    else if (argc > 2 && strcmp(argv[1], "--rank") == 0)
+        rank = (int)drv_atol(argv[2], "RANK"), opt = 3;
+    if (argc != opt + 4) {
+        fprintf(stderr, "usage: %s [--check | --rank R] FILE NPROC BLOCK NBLOCKS\n", argv[0]);
         return 2;
     }
-    char **a = argv + check;
+    char **a = argv + opt - 1;
     struct job j = {a[1], (int)drv_atol(a[2], "NPROC"), (size_t)drv_atol(a[3], "BLOCK"),
-                    drv_atol(a[4], "NBLOCKS")};
+                    drv_atol(a[4], "NBLOCKS"), rank >= 0 ? O_CREAT : 0};
     if (j.block == 0 || j.nproc < 1)
         drv_die(0, "need BLOCK > 0 and NPROC > 0");
+    if (rank >= 0)
+        return rank_main(&j, rank);
     int bad = 0;
     if (!check)
         bad = create_empty(j.file) || drv_run_children(j.nproc, proc_main, &j);
