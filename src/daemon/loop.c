@@ -1,4 +1,5 @@
-/* loop.c - poll-based event loop: one pollfd array, callbacks, deferred deletion. */
+/* loop.c - poll-based event loop: one pollfd array, callbacks, deferred deletion, a before-poll
+ * hook that may bound the wait. */
 #define _GNU_SOURCE
 #include "loop.h"
 
@@ -57,10 +58,19 @@ static void loop_compact(struct ebt_loop *loop)
     loop->n = o;
 }
 
+void ebt_loop_set_before(struct ebt_loop *loop, ebt_loop_before_fn *fn, void *arg)
+{
+    loop->before = fn;
+    loop->before_arg = arg;
+}
+
 int ebt_loop_run(struct ebt_loop *loop)
 {
     while (!loop->stop) {
-        int n = poll(loop->pfd, loop->n, -1);
+        int timeout = loop->before ? loop->before(loop->before_arg) : -1;
+        if (loop->stop)
+            break;
+        int n = poll(loop->pfd, loop->n, timeout);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)

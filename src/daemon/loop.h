@@ -13,17 +13,25 @@ struct ebt_loop_entry {
     void *data;
 };
 
+/* Runs before each poll(): returns the poll timeout in ms (-1: none), e.g. to drive a library
+ * that needs work before sleeping and has deadlines of its own. */
+typedef int ebt_loop_before_fn(void *arg);
+
 struct ebt_loop {
     struct pollfd *pfd; /* pfd[i] <-> ent[i]; fd -1 marks a slot deleted during dispatch */
     struct ebt_loop_entry *ent;
     size_t n, cap;
     int stop;
+    ebt_loop_before_fn *before;
+    void *before_arg;
 };
 
 void ebt_loop_init(struct ebt_loop *loop);
 void ebt_loop_free(struct ebt_loop *loop);
 int ebt_loop_add(struct ebt_loop *loop, int fd, short events, ebt_loop_fn *fn, void *data);
 void ebt_loop_del(struct ebt_loop *loop, int fd); /* safe inside a callback */
+/* Set (or with NULL clear) the one before-poll hook. */
+void ebt_loop_set_before(struct ebt_loop *loop, ebt_loop_before_fn *fn, void *arg);
 /* Dispatch events until ebt_loop_stop; 0 or -errno from poll. */
 int ebt_loop_run(struct ebt_loop *loop);
 void ebt_loop_stop(struct ebt_loop *loop);

@@ -60,10 +60,15 @@ int main(int argc, char **argv)
     ebt_log_level_now = cfg.log_level;
     struct ebtd d;
     rc = ebtd_init(&d, run_dir, &cfg);
+    if (rc < 0)
+        fprintf(stderr, "ebtd: cannot serve %s: %s\n", run_dir, strerror(-rc));
+    else if ((rc = ebtd_start_multinode(&d)) < 0)
+        fprintf(stderr,
+                "ebtd: node %d cannot join the mesh of %d nodes (rendezvous %s): %s; "
+                "see %s\n",
+                cfg.node_id, cfg.nodes, cfg.rendezvous, strerror(-rc), logpath);
     if (rc == 0)
         rc = ebtd_serve(&d);
-    else
-        fprintf(stderr, "ebtd: cannot serve %s: %s\n", run_dir, strerror(-rc));
     ebtd_fini(&d);
     ebt_log_close();
     return rc < 0 ? 1 : 0;

@@ -64,5 +64,9 @@ void ebtd_mesh_results_free(struct ebtd_mesh_result *res, int n);
 
 /* One line of JSON about the mesh (node id, nodes, job, per-peer state), for EBT_OP_PEERS. */
 int ebtd_mesh_json(const struct ebtd *d, char *out, size_t cap);
+/* EBT_OP_PEERS (ops.c): empty payload -> ebtd_mesh_json; payload "ping" -> the same JSON with
+ * "ping":{"ms":T,"status":[s0,s1,..]}, a PING broadcast to every node (s: 0 or -errno). */
+int ebtd_mesh_peers_op(struct ebtd *d, const char *payload, uint32_t len, char *reply,
+                       uint32_t cap, uint32_t *replylen);
 
 #endif

@@ -3,6 +3,7 @@
 #include "flush.h"
 #include "layer.h"
 #include "log.h"
+#include "mesh.h"
 #include "path.h"
 #include "rundir.h"
 #include "server.h"
@@ -151,6 +152,8 @@ int ebtd_handle(void *ctx, const struct ebt_proto_hdr *h, const char *payload, c
         return op_flush(d, reply, cap, replylen);
     case EBT_OP_COUNTERS:
         return op_counters(d, reply, cap, replylen);
+    case EBT_OP_PEERS:
+        return ebtd_mesh_peers_op(d, payload, h->length, reply, cap, replylen);
     case EBT_OP_SHUTDOWN:
         ebt_info("shutdown requested");
         ebt_loop_stop(&d->loop);

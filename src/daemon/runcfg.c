@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const runcfg_keys[] = {"EBT_PATHS", "EBT_VISIBILITY", "EBT_CACHE_BYTES",
-                                          "EBT_FLUSH_THREADS", "EBT_LOG_LEVEL"};
+static const char *const runcfg_keys[] = {"EBT_PATHS",         "EBT_VISIBILITY", "EBT_CACHE_BYTES",
+                                          "EBT_FLUSH_THREADS", "EBT_LOG_LEVEL",  "EBT_NODES",
+                                          "EBT_NODE_ID",       "EBT_RENDEZVOUS", "EBT_JOB_ID"};
 
 static int runcfg_line(char *line, int lineno, char *err, size_t errcap)
 {
@@ -67,11 +68,21 @@ int ebt_runcfg_load(const char *run_dir, struct ebt_config *cfg, char *err, size
 int ebt_runcfg_write(const char *run_dir, const char *paths, const char *visibility,
                      uint64_t cache_bytes)
 {
+    static const struct ebt_runcfg_job one_node = {1, 0, "", ""};
+    return ebt_runcfg_write_job(run_dir, paths, visibility, cache_bytes, &one_node);
+}
+
+int ebt_runcfg_write_job(const char *run_dir, const char *paths, const char *visibility,
+                         uint64_t cache_bytes, const struct ebt_runcfg_job *job)
+{
     char path[PATH_MAX], text[8192];
     if (ebt_rundir_file(run_dir, EBT_RUNCFG_NAME, path, sizeof(path)) < 0)
         return -ENAMETOOLONG;
-    int n = snprintf(text, sizeof(text), "EBT_PATHS=%s\nEBT_VISIBILITY=%s\nEBT_CACHE_BYTES=%llu\n",
-                     paths, visibility, (unsigned long long)cache_bytes);
+    int n = snprintf(text, sizeof(text),
+                     "EBT_PATHS=%s\nEBT_VISIBILITY=%s\nEBT_CACHE_BYTES=%llu\nEBT_NODES=%d\n"
+                     "EBT_NODE_ID=%d\nEBT_RENDEZVOUS=%s\nEBT_JOB_ID=%s\n",
+                     paths, visibility, (unsigned long long)cache_bytes, job->nodes, job->node_id,
+                     job->rendezvous, job->job_id);
     if (n < 0 || n >= (int)sizeof(text))
         return -ENAMETOOLONG;
     int fd = ebt_sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -13,8 +13,17 @@
  * the keys it holds), set EBT_RUN_DIR=run_dir, then ebt_config_load(). 0 or -errno with a
  * one-line reason in err. */
 int ebt_runcfg_load(const char *run_dir, struct ebt_config *cfg, char *err, size_t errcap);
-/* Write RUN/config with the job's settings (mode 0600). 0 or -errno. */
+/* Write RUN/config with the job's settings (mode 0600), for a one-node job. 0 or -errno. */
 int ebt_runcfg_write(const char *run_dir, const char *paths, const char *visibility,
                      uint64_t cache_bytes);
+/* The node settings of a job (docs/multinode.md). */
+struct ebt_runcfg_job {
+    int nodes, node_id;
+    const char *rendezvous; /* "" on one node */
+    const char *job_id;     /* may be "" */
+};
+/* The same with EBT_NODES, EBT_NODE_ID, EBT_RENDEZVOUS, EBT_JOB_ID. 0 or -errno. */
+int ebt_runcfg_write_job(const char *run_dir, const char *paths, const char *visibility,
+                         uint64_t cache_bytes, const struct ebt_runcfg_job *job);
 
 #endif

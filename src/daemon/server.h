@@ -34,6 +34,9 @@ struct ebtd {
 
 /* Bind RUN/ebtd.sock (0600), write RUN/ebtd.pid, set up signals; 0 or -errno (logged). */
 int ebtd_init(struct ebtd *d, const char *run_dir, struct ebt_config *cfg);
+/* On a multi-node job (cfg->nodes > 1): the namespace service (md.h), then join the mesh
+ * (mesh.h). 0 or -errno (logged). No-op on one node. */
+int ebtd_start_multinode(struct ebtd *d);
 /* Serve until SIGTERM/SIGINT or SHUTDOWN; then remove the socket and pid file. */
 int ebtd_serve(struct ebtd *d);
 void ebtd_fini(struct ebtd *d);

@@ -3,6 +3,7 @@
 #include "tool.h"
 #include "json.h"
 #include "layer.h"
+#include "mesh.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -29,6 +30,18 @@ static void export_line(const char *name, const char *value)
     putchar('\n');
 }
 
+/* One node: the daemon answers at once. Several: it answers once every node has joined. */
+static int start_wait(const struct ebt_tool_opts *o, const char *run)
+{
+    if (o->nodes <= 1)
+        return ebt_daemon_wait_ready("start", run, 0, 10000);
+    const char *env = getenv("EBT_JOIN_TIMEOUT_MS");
+    long join_ms = env && *env ? strtol(env, NULL, 10) : 0;
+    if (join_ms <= 0 || join_ms > 3600000)
+        join_ms = EBTD_MESH_JOIN_MS;
+    return ebt_daemon_wait_joined("start", run, (int)join_ms + 15000);
+}
+
 int ebt_cmd_start(int argc, char **argv)
 {
     struct ebt_tool_opts o;
@@ -41,17 +54,17 @@ int ebt_cmd_start(int argc, char **argv)
                 first < argc ? "unexpected argument" : "no --pfs DIR given");
         return EBT_EXIT_USAGE;
     }
-    if (ebt_session_lib("start", lib, sizeof(lib)) < 0 ||
+    if (ebt_nodes_resolve("start", &o) < 0 || ebt_session_lib("start", lib, sizeof(lib)) < 0 ||
         ebt_session_create("start", &o, run, sizeof(run)) < 0)
         return EBT_EXIT_USAGE;
-    if (ebt_daemon_spawn("start", run, 1) < 0 ||
-        ebt_daemon_wait_ready("start", run, 0, 10000) < 0) {
+    if (ebt_daemon_spawn("start", run, 1) < 0 || start_wait(&o, run) < 0) {
         ebt_remove_tree(run);
         return EBT_EXIT_USAGE;
     }
     ebt_session_env(&o, run, lib);
-    static const char *const vars[] = {"EBT_RUN_DIR", "EBT_PATHS", "EBT_VISIBILITY",
-                                       "EBT_CACHE_BYTES", "LD_PRELOAD"};
+    static const char *const vars[] = {"EBT_RUN_DIR",     "EBT_PATHS", "EBT_VISIBILITY",
+                                       "EBT_CACHE_BYTES", "EBT_NODES", "EBT_NODE_ID",
+                                       "LD_PRELOAD"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         export_line(vars[i], getenv(vars[i]));
     return 0;
@@ -114,20 +127,34 @@ int ebt_cmd_stop(int argc, char **argv)
     return rc;
 }
 
+/* Add "mesh":{...} (EBT_OP_PEERS, with a PING of every node if asked) to the counters JSON. */
+static void stat_mesh(const char *run, int ping, char *json, size_t cap)
+{
+    static char mesh[1 << 20];
+    size_t len = strlen(json);
+    if (len < 2 || json[len - 1] != '}' ||
+        ebt_daemon_peers(run, ping ? "ping" : NULL, mesh, sizeof(mesh)) < 0)
+        return;
+    snprintf(json + len - 1, cap - (len - 1), ",\"mesh\":%s}", mesh);
+}
+
 int ebt_cmd_stat(int argc, char **argv)
 {
     struct ebt_tool_opts o;
-    char json[4096], up[PATH_MAX + 8];
+    static char json[(1 << 20) + 4096];
+    char up[PATH_MAX + 8];
     if (misc_run_dir("stat", argc, argv, &o) < 0)
         return EBT_EXIT_USAGE;
-    if (ebt_daemon_counters(o.run_dir, json, sizeof(json)) < 0) {
+    if (ebt_daemon_counters(o.run_dir, json, 4096) == 0) {
+        stat_mesh(o.run_dir, o.ping, json, sizeof(json));
+    } else {
         unsigned long long files = 0, bytes = 0;
         snprintf(up, sizeof(up), "%s/up", o.run_dir);
         ebt_layer_usage(up, &files, &bytes);
         snprintf(up, sizeof(up), "%s/task", o.run_dir);
         ebt_layer_usage(up, &files, &bytes);
-        snprintf(json, sizeof(json), "{\"daemon\":false,\"cache_files\":%llu,\"cache_bytes\":%llu}",
-                 files, bytes);
+        snprintf(json, 4096, "{\"daemon\":false,\"cache_files\":%llu,\"cache_bytes\":%llu}", files,
+                 bytes);
     }
     return ebt_report_stat(o.run_dir, json, o.json);
 }

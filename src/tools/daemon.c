@@ -117,6 +117,72 @@ int ebt_daemon_wait_ready(const char *cmd, const char *run, pid_t child, int tim
     return -1;
 }
 
+static pid_t pid_from_file(const char *run);
+static int proc_gone(pid_t pid);
+
+/* The daemon's own error lines (its stderr goes to the log, each starting with "ebtd: "). */
+static int daemon_errors(const char *run, FILE *out, const char *cmd)
+{
+    char path[PATH_MAX + 16], line[2048];
+    int n = 0;
+    snprintf(path, sizeof(path), "%s/ebt.log", run);
+    FILE *f = fopen(path, "re");
+    while (f && fgets(line, sizeof(line), f))
+        if (!strncmp(line, "ebtd: ", 6) && ++n && out)
+            fprintf(out, "ebt %s: %s", cmd, line);
+    if (f)
+        fclose(f);
+    return n;
+}
+
+int ebt_daemon_peers(const char *run, const char *payload, char *json, size_t cap)
+{
+    uint32_t len = 0;
+    int fd = ebt_proto_connect(run);
+    if (fd < 0)
+        return fd;
+    int rc = ebt_proto_call_timeout(fd, EBT_OP_PEERS, payload, payload ? strlen(payload) : 0, json,
+                                    (uint32_t)cap - 1, &len, EBT_PROTO_TIMEOUT_MS);
+    close(fd);
+    json[rc == 0 ? len : 0] = '\0';
+    return rc;
+}
+
+/* One short PEERS call: the daemon answers only once it has joined the mesh. */
+static int daemon_joined(const char *run)
+{
+    char json[256];
+    uint32_t len;
+    int fd = ebt_proto_connect(run);
+    if (fd < 0)
+        return fd;
+    int rc = ebt_proto_call_timeout(fd, EBT_OP_PEERS, NULL, 0, json, sizeof(json), &len, 200);
+    close(fd);
+    return rc == -EMSGSIZE ? 0 : rc;
+}
+
+int ebt_daemon_wait_joined(const char *cmd, const char *run, int timeout_ms)
+{
+    pid_t pid = -1;
+    for (int waited = 0; waited <= timeout_ms; waited += 50) {
+        if (daemon_joined(run) == 0)
+            return 0;
+        if (pid <= 0)
+            pid = pid_from_file(run);
+        if ((pid > 0 && proc_gone(pid)) || daemon_errors(run, NULL, cmd) > 0) {
+            if (daemon_errors(run, stderr, cmd) == 0)
+                fprintf(stderr, "ebt %s: ebtd exited during start-up; see %s/ebt.log\n", cmd, run);
+            ebt_daemon_shutdown(run, 0); /* a daemon that reported an error but lingers */
+            return -1;
+        }
+        sleep_ms(50);
+    }
+    fprintf(stderr, "ebt %s: ebtd did not join the mesh within %d s; see %s/ebt.log\n", cmd,
+            timeout_ms / 1000, run);
+    ebt_daemon_shutdown(run, 0);
+    return -1;
+}
+
 int ebt_daemon_alive(const char *run)
 {
     return daemon_hello(run) == 0;

@@ -13,7 +13,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { OPT_PFS = 256, OPT_CACHE, OPT_VIS, OPT_CACHE_BYTES, OPT_KEEP, OPT_JSON, OPT_RUN_DIR };
+enum {
+    OPT_PFS = 256,
+    OPT_CACHE,
+    OPT_VIS,
+    OPT_CACHE_BYTES,
+    OPT_KEEP,
+    OPT_JSON,
+    OPT_RUN_DIR,
+    OPT_NODES,
+    OPT_NODE_ID,
+    OPT_RDV,
+    OPT_HOSTFILE,
+    OPT_JOB_ID,
+    OPT_PING,
+};
 
 static const struct option opts_all[] = {
     {"pfs", required_argument, NULL, OPT_PFS},
@@ -23,6 +37,12 @@ static const struct option opts_all[] = {
     {"keep-cache", no_argument, NULL, OPT_KEEP},
     {"json", no_argument, NULL, OPT_JSON},
     {"run-dir", required_argument, NULL, OPT_RUN_DIR},
+    {"nodes", required_argument, NULL, OPT_NODES},
+    {"node-id", required_argument, NULL, OPT_NODE_ID},
+    {"rendezvous", required_argument, NULL, OPT_RDV},
+    {"hostfile", required_argument, NULL, OPT_HOSTFILE},
+    {"job-id", required_argument, NULL, OPT_JOB_ID},
+    {"ping", no_argument, NULL, OPT_PING},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -53,6 +73,14 @@ static int opt_allowed(const char *cmd, int opt)
         return strcmp(cmd, "start") != 0;
     case OPT_RUN_DIR:
         return !job;
+    case OPT_NODES:
+    case OPT_NODE_ID:
+    case OPT_RDV:
+    case OPT_HOSTFILE:
+    case OPT_JOB_ID:
+        return !strcmp(cmd, "start");
+    case OPT_PING:
+        return !strcmp(cmd, "stat");
     }
     return 1;
 }
@@ -106,8 +134,48 @@ static int check_visibility(const char *cmd, const char *spec)
     return 0;
 }
 
+static int opt_int(const char *cmd, int c, int max, int *out)
+{
+    char *end;
+    long v = strtol(optarg, &end, 10);
+    if (!*optarg || *end || v < (c == OPT_NODES) || v > max) {
+        fprintf(stderr, "ebt %s: %s %s: must be a number %d..%d\n", cmd, opt_name(c), optarg,
+                c == OPT_NODES, max);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* The multi-node options (checked together later, by ebt_nodes_resolve). */
+static int opt_node(const char *cmd, int c, struct ebt_tool_opts *o)
+{
+    switch (c) {
+    case OPT_NODES:
+        return opt_int(cmd, c, 4096, &o->nodes);
+    case OPT_NODE_ID:
+        return opt_int(cmd, c, 4095, &o->node_id);
+    case OPT_RDV:
+        snprintf(o->rendezvous, sizeof(o->rendezvous), "%s", optarg);
+        return 0;
+    case OPT_HOSTFILE:
+        snprintf(o->hostfile, sizeof(o->hostfile), "%s", optarg);
+        return 0;
+    case OPT_JOB_ID:
+        if (strlen(optarg) < sizeof(o->job_id) && !strpbrk(optarg, "/\n") && *optarg) {
+            snprintf(o->job_id, sizeof(o->job_id), "%s", optarg);
+            return 0;
+        }
+        fprintf(stderr, "ebt %s: --job-id '%s': 1..63 characters, no '/'\n", cmd, optarg);
+        return -1;
+    }
+    return -1;
+}
+
 static int opt_one(const char *cmd, int c, struct ebt_tool_opts *o)
 {
+    if (c >= OPT_NODES && c <= OPT_JOB_ID)
+        return opt_node(cmd, c, o);
     switch (c) {
     case OPT_PFS:
         if (o->npfs == EBT_MAX_PREFIXES) {
@@ -131,6 +199,9 @@ static int opt_one(const char *cmd, int c, struct ebt_tool_opts *o)
     case OPT_JSON:
         o->json = 1;
         return 0;
+    case OPT_PING:
+        o->ping = 1;
+        return 0;
     case 'v':
         o->verbose = 1;
         return 0;
@@ -144,6 +215,7 @@ static int opt_one(const char *cmd, int c, struct ebt_tool_opts *o)
 static void opts_defaults(struct ebt_tool_opts *o)
 {
     memset(o, 0, sizeof(*o));
+    o->nodes = o->node_id = -1;
     const char *v = getenv("EBT_VISIBILITY");
     snprintf(o->vis, sizeof(o->vis), "%s", v && *v ? v : "close");
     const char *c = getenv("EBT_CACHE_DIR");

@@ -5,6 +5,7 @@
 #include "json.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static uint64_t num(const char *json, const char *key)
@@ -62,5 +63,41 @@ int ebt_report_stat(const char *run, const char *json, int as_json)
     double s;
     if (ebt_json_get_double(json, "flush_seconds", &s) == 0)
         printf("%-16s %.3f\n", "flush_seconds", s);
+    const char *mesh = strstr(json, "\"mesh\":");
+    if (mesh)
+        ebt_report_mesh(mesh + 7);
     return 0;
+}
+
+/* Node ids whose "state" is "dead", as "1,3" (or "none"). */
+static void dead_list(const char *json, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *p = strstr(json, "{\"node\":"); p; p = strstr(p + 1, "{\"node\":")) {
+        int id = atoi(p + 8);
+        const char *st = strstr(p, "\"state\":\"");
+        if (st && !strncmp(st + 9, "dead", 4) && n < cap)
+            n += (size_t)snprintf(out + n, cap - n, "%s%d", n ? "," : "", id);
+    }
+    if (!out[0])
+        snprintf(out, cap, "none");
+}
+
+void ebt_report_mesh(const char *json)
+{
+    uint64_t node = 0, nodes = 1;
+    char job[128] = "", dead[1024];
+    ebt_json_get_u64(json, "node", &node);
+    ebt_json_get_u64(json, "nodes", &nodes);
+    ebt_json_get_str(json, "job", job, sizeof(job));
+    printf("%-16s %llu of %llu\n", "node", (unsigned long long)node, (unsigned long long)nodes);
+    if (nodes <= 1)
+        return;
+    dead_list(json, dead, sizeof(dead));
+    printf("%-16s %s\n", "job", job);
+    printf("%-16s %s\n", "dead peers", dead);
+    const char *ping = strstr(json, "\"ping\":");
+    if (ping)
+        printf("%-16s %.*s\n", "ping", (int)strcspn(ping + 7, "}") + 1, ping + 7);
 }

@@ -42,9 +42,11 @@ int ebt_session_create(const char *cmd, const struct ebt_tool_opts *o, char *run
         return -1;
     }
     int rc = chmod(run, 0700) < 0 ? -errno : make_layout(run);
+    struct ebt_runcfg_job job = {o->nodes > 1 ? o->nodes : 1, o->nodes > 1 ? o->node_id : 0,
+                                 o->nodes > 1 ? o->rendezvous : "", o->job_id};
     if (rc == 0)
-        rc = ebt_runcfg_write(run, ebt_session_paths(o, paths, sizeof(paths)), o->vis,
-                              o->cache_bytes);
+        rc = ebt_runcfg_write_job(run, ebt_session_paths(o, paths, sizeof(paths)), o->vis,
+                                  o->cache_bytes, &job);
     if (rc < 0) {
         fprintf(stderr, "ebt %s: cannot set up run directory %s: %s\n", cmd, run, strerror(-rc));
         return -1;
@@ -97,4 +99,8 @@ void ebt_session_env(const struct ebt_tool_opts *o, const char *run, const char 
     setenv("EBT_VISIBILITY", o->vis, 1);
     snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->cache_bytes);
     setenv("EBT_CACHE_BYTES", buf, 1);
+    snprintf(buf, sizeof(buf), "%d", o->nodes > 1 ? o->nodes : 1);
+    setenv("EBT_NODES", buf, 1);
+    snprintf(buf, sizeof(buf), "%d", o->nodes > 1 ? o->node_id : 0);
+    setenv("EBT_NODE_ID", buf, 1);
 }

@@ -20,8 +20,11 @@ struct ebt_tool_opts {
     char cache[PATH_MAX];
     char vis[1024];
     uint64_t cache_bytes;
-    int keep_cache, json, verbose;
+    int keep_cache, json, verbose, ping;
     char run_dir[PATH_MAX];
+    /* multi-node (ebt start; docs/multinode.md): given, or worked out by ebt_nodes_resolve */
+    int nodes, node_id; /* -1: not given */
+    char rendezvous[PATH_MAX], hostfile[PATH_MAX], job_id[64];
 };
 
 /* ebt.c / cmd_*.c: subcommands, each returns the process exit status. */
@@ -38,6 +41,10 @@ int ebt_opts_parse(const char *cmd, int argc, char **argv, struct ebt_tool_opts 
 /* The run directory for stop/flush/stat: --run-dir or $EBT_RUN_DIR, checked. 0 or -1 (printed). */
 int ebt_opts_run_dir(const char *cmd, struct ebt_tool_opts *o);
 
+/* nodes.c: node count, id, rendezvous and job id of 'ebt start': the options, else Slurm, else
+ * Open MPI, else one node. Checks them (prints a one-line error). 0 or -1. */
+int ebt_nodes_resolve(const char *cmd, struct ebt_tool_opts *o);
+
 /* session.c */
 int ebt_session_create(const char *cmd, const struct ebt_tool_opts *o, char *run, size_t cap);
 int ebt_session_lib(const char *cmd, char *out, size_t cap); /* libebt.so path; -1 printed */
@@ -47,6 +54,11 @@ char *ebt_session_paths(const struct ebt_tool_opts *o, char *out, size_t cap);
 /* daemon.c: start, probe, flush and stop ebtd. */
 pid_t ebt_daemon_spawn(const char *cmd, const char *run, int detach); /* -1 printed */
 int ebt_daemon_wait_ready(const char *cmd, const char *run, pid_t child, int timeout_ms);
+/* Multi-node: wait until the (detached) daemon answers EBT_OP_PEERS, i.e. joined the mesh; if it
+ * exits first, print its error. 0 or -1 (printed; a daemon still starting is stopped). */
+int ebt_daemon_wait_joined(const char *cmd, const char *run, int timeout_ms);
+/* EBT_OP_PEERS: the mesh JSON (payload "ping" or NULL). 0 or -errno. */
+int ebt_daemon_peers(const char *run, const char *payload, char *json, size_t cap);
 int ebt_daemon_alive(const char *run);
 /* FLUSH via the daemon: the flush status, or -ENOTCONN if the daemon could not be reached. */
 int ebt_daemon_flush(const char *run, char *json, size_t cap);
@@ -58,5 +70,7 @@ int ebt_offline_flush(const char *run, char *json, size_t cap);
 /* report.c */
 void ebt_report_flush(const char *json, double job_s, int as_json, const char *extra_json);
 int ebt_report_stat(const char *run, const char *json, int as_json);
+/* The "mesh" object of a stat JSON (EBT_OP_PEERS): node, nodes, dead peers, ping results. */
+void ebt_report_mesh(const char *json);
 
 #endif
