@@ -67,6 +67,10 @@ int ebt_cmd_start(int argc, char **argv)
                                        "LD_PRELOAD"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         export_line(vars[i], getenv(vars[i]));
+    if (o.nodes > 1) {
+        export_line("EBT_RENDEZVOUS", o.rendezvous);
+        export_line("EBT_JOB_ID", o.job_id);
+    }
     return 0;
 }
 

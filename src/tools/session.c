@@ -103,4 +103,8 @@ void ebt_session_env(const struct ebt_tool_opts *o, const char *run, const char 
     setenv("EBT_NODES", buf, 1);
     snprintf(buf, sizeof(buf), "%d", o->nodes > 1 ? o->node_id : 0);
     setenv("EBT_NODE_ID", buf, 1);
+    if (o->nodes > 1) { /* the client's config check needs them on a multi-node job */
+        setenv("EBT_RENDEZVOUS", o->rendezvous, 1);
+        setenv("EBT_JOB_ID", o->job_id, 1);
+    }
 }

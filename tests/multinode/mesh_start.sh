@@ -13,6 +13,11 @@ for i in $(seq 0 $((N - 1))); do
     grep -qx "export EBT_NODES='$N'" "$T/env$i" || fail "node $i: no EBT_NODES export"
     grep -qx "export EBT_NODE_ID='$i'" "$T/env$i" || fail "node $i: no EBT_NODE_ID export"
     grep -q "^EBT_RENDEZVOUS=$T/rdv\$" "$(run_dir $i)/config" || fail "node $i: config lacks rendezvous"
+    grep -qx "export EBT_RENDEZVOUS='$T/rdv'" "$T/env$i" || fail "node $i: no EBT_RENDEZVOUS export"
+    grep -qx "export EBT_JOB_ID='rdv'" "$T/env$i" || fail "node $i: no EBT_JOB_ID export"
+    # the client accepts the exported multi-node environment (no pass-through warning)
+    out=$(. "$T/env$i"; /bin/cat /dev/null 2>&1)
+    case "$out" in *"passing all I/O through"*) fail "node $i: client rejects its env: $out" ;; esac
 done
 [ "$(ls "$T/rdv" | grep -c '^node\.')" = $N ] || fail "rendezvous holds: $(ls -A "$T/rdv")"
 
