@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "extlog.h"
+#include "proto.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -20,10 +21,12 @@ struct ebt_shared_state { /* RUN/state, mmap'ed by every client of the job on th
 struct ebt_client {
     int enabled; /* 0: pass everything through */
     struct ebt_config cfg;
-    char up_root[PATH_MAX];   /* RUN/up */
-    char task_root[PATH_MAX]; /* RUN/task/<tid> */
-    char stage_dir[PATH_MAX]; /* RUN/stage */
-    char cwd[PATH_MAX];       /* logical cwd */
+    char up_root[PATH_MAX];     /* RUN/up */
+    char task_root[PATH_MAX];   /* RUN/task/<tid> */
+    char stage_dir[PATH_MAX];   /* RUN/stage */
+    char remote_root[PATH_MAX]; /* RUN/remote: other nodes' files (multi-node) */
+    char held_root[PATH_MAX];   /* RUN/held: this node's part of shared files (multi-node) */
+    char cwd[PATH_MAX];         /* logical cwd */
     int cwd_managed;
     struct ebt_shared_state *shared;
     pthread_mutex_t lock; /* fd table, stage list, dir streams */
@@ -44,7 +47,7 @@ int ebt_vis_for(const char *logical);
 const char *ebt_layer_for_write(const char *logical); /* up_root, or task_root for task mode */
 
 /* ---- layered view (view.c) ---- */
-enum ebt_where { EBT_W_NONE = 0, EBT_W_STAGE, EBT_W_TASK, EBT_W_UP, EBT_W_PFS };
+enum ebt_where { EBT_W_NONE = 0, EBT_W_STAGE, EBT_W_TASK, EBT_W_UP, EBT_W_PFS, EBT_W_REMOTE };
 struct ebt_found {
     int where;
     char phys[PATH_MAX];
@@ -62,7 +65,8 @@ int ebt_view_dir_empty(const char *logical); /* 1 empty, 0 not, -errno (dir.c) *
 int ebt_view_list(const char *logical, char ***names, size_t *n);
 void ebt_view_list_free(char **names, size_t n);
 int ebt_view_parent_dir(const char *logical); /* 0 if the parent is a directory in the view */
-/* The physical directories whose union is the logical directory, top first (max 3). */
+/* The physical directories whose union is the logical directory, top first (task, up, remote,
+ * PFS: at most 4). */
 int ebt_view_dir_sources(const char *logical, char phys[][PATH_MAX], int max);
 
 /* ---- open-file descriptions and the fd table (fdtable.c) ---- */
@@ -138,6 +142,28 @@ int ebt_ns_unlink(const char *logical);
 int ebt_ns_rename(const char *from, const char *to, unsigned flags);
 int ebt_ns_truncate(const char *logical, off_t len);
 int ebt_ns_attr_target(const char *logical, int follow, char *phys); /* copy up for chmod... */
+
+/* ---- multi-node: daemon channel, job namespace, remote layer (remote.c) ---- */
+/* Everything multi-node is gated on this: a one-node job never pays for it. */
+extern int ebt_md_off; /* the daemon runs one node although EBT_NODES > 1 */
+static inline int ebt_multinode(void)
+{
+    return ebt.cfg.nodes > 1 && !ebt_md_off;
+}
+/* Each returns 0 or -errno; -EIO if the daemon cannot be reached (said once on stderr). */
+int ebt_md_resolve(const char *logical, struct ebt_proto_resolve *r);
+int ebt_md_fetch(const char *logical, uint64_t size_hint);
+int ebt_md_note(const char *logical, int kind);
+int ebt_md_unlink(const char *logical, int is_dir);
+int ebt_md_listdir(const char *logical);
+int ebt_md_note_if_visible(const char *logical, int kind); /* write/close modes only */
+int ebt_md_unlink_if_visible(const char *logical, int is_dir);
+int ebt_md_note_tree(const char *layer, const char *logical);
+int ebt_remote_lookup(const char *logical, struct ebt_found *f);      /* 1: unknown, PFS decides */
+int ebt_remote_materialize(const char *logical, struct ebt_found *f); /* fetch if remote file */
+int ebt_held_path(const char *logical, char *phys); /* 1 if RUN/held/<logical> exists */
+void ebt_meta_mark_whole(const char *phys);
+void ebt_remote_init(void);
 
 /* ---- directory streams (dir.c) ---- */
 #include <dirent.h>

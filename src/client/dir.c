@@ -16,7 +16,8 @@ struct dir_entry {
     char *name;
     unsigned char type;
     unsigned char whiteout;
-    int rank; /* 0 = top layer */
+    unsigned char remote; /* from RUN/remote (multi-node) */
+    int rank;             /* 0 = top layer */
     ino_t ino;
 };
 
@@ -44,7 +45,7 @@ struct ebt_dirstream {
 static struct ebt_dirstream *streams; /* under ebt.lock */
 
 static int list_add(struct entry_list *l, const char *name, unsigned char type, int wh, int rank,
-                    ino_t ino)
+                    ino_t ino, int remote)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
@@ -57,7 +58,8 @@ static int list_add(struct entry_list *l, const char *name, unsigned char type, 
     char *copy = strdup(name);
     if (!copy)
         return -ENOMEM;
-    l->e[l->n++] = (struct dir_entry){copy, type, (unsigned char)wh, rank, ino};
+    l->e[l->n++] =
+        (struct dir_entry){copy, type, (unsigned char)wh, (unsigned char)remote, rank, ino};
     return 0;
 }
 
@@ -69,7 +71,7 @@ static void list_free(struct entry_list *l)
     memset(l, 0, sizeof(*l));
 }
 
-static int read_layer(const char *phys, int rank, int is_pfs, struct entry_list *l)
+static int read_layer(const char *phys, int rank, int is_pfs, int remote, struct entry_list *l)
 {
     int fd = ebt_sys_open(phys, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0)
@@ -89,7 +91,7 @@ static int read_layer(const char *phys, int rank, int is_pfs, struct entry_list 
                 name += sizeof(EBT_WHITEOUT_PREFIX) - 1;
                 wh = 1;
             }
-            rc = list_add(l, name, d->d_type, wh, rank, d->d_ino);
+            rc = list_add(l, name, d->d_type, wh, rank, d->d_ino, remote);
         }
     }
     ebt_sys_close(fd);
@@ -103,21 +105,33 @@ static int entry_cmp(const void *a, const void *b)
     return c ? c : x->rank - y->rank;
 }
 
-/* Keep the top-most entry of each name; drop names whose top-most entry is a whiteout. */
+/* The entry that decides a name: the top-most one. On a multi-node job a whiteout of this node
+ * hides only the PFS: a remote entry (another node made the name again) shows through. */
+static size_t group_pick(const struct entry_list *l, size_t group, size_t end)
+{
+    if (!l->e[group].whiteout || l->e[group].remote || !ebt_multinode())
+        return group;
+    for (size_t i = group + 1; i < end; i++)
+        if (l->e[i].remote)
+            return i;
+    return group;
+}
+
+/* Keep the deciding entry of each name; drop names decided by a whiteout. */
 static void list_merge(struct entry_list *l)
 {
     qsort(l->e, l->n, sizeof(*l->e), entry_cmp);
-    size_t k = 0, group = 0; /* group: index of the first entry of the current name */
-    for (size_t i = 0; i < l->n; i++) {
-        if (i == 0 || strcmp(l->e[group].name, l->e[i].name) != 0)
-            group = i;
-        l->e[i].rank = (i == group && !l->e[i].whiteout); /* rank now means: keep */
-    }
-    for (size_t i = 0; i < l->n; i++) {
-        if (l->e[i].rank)
-            l->e[k++] = l->e[i];
-        else
-            free(l->e[i].name); /* safe: the first pass no longer needs the names */
+    size_t k = 0;
+    for (size_t group = 0, end; group < l->n; group = end) {
+        for (end = group + 1; end < l->n && strcmp(l->e[group].name, l->e[end].name) == 0;)
+            end++;
+        size_t pick = group_pick(l, group, end);
+        for (size_t i = group; i < end; i++) {
+            if (i == pick && !l->e[i].whiteout)
+                l->e[k++] = l->e[i];
+            else
+                free(l->e[i].name);
+        }
     }
     l->n = k;
 }
@@ -129,19 +143,26 @@ static int add_own_stages(const char *logical, struct entry_list *l)
     char names[32][256];
     int n = ebt_stage_children(logical, names, 32);
     for (int i = 0; i < n && rc == 0; i++)
-        rc = list_add(l, names[i], DT_REG, 0, -1, 1);
+        rc = list_add(l, names[i], DT_REG, 0, -1, 1, 0);
     return rc;
 }
 
 static int collect(const char *logical, struct entry_list *l)
 {
-    char phys[3][PATH_MAX];
-    int n = ebt_view_dir_sources(logical, phys, 3);
+    char phys[4][PATH_MAX];
+    if (ebt_multinode()) { /* refresh RUN/remote/<dir> from every node's shard */
+        int rc = ebt_md_listdir(logical);
+        if (rc < 0)
+            return rc;
+    }
+    int n = ebt_view_dir_sources(logical, phys, 4);
     if (n == 0)
         return -ENOENT;
     int rc = add_own_stages(logical, l);
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = read_layer(phys[i], i, strcmp(phys[i], logical) == 0, l);
+    for (int i = 0; i < n && rc == 0; i++) {
+        int remote = ebt_multinode() && ebt_path_under(phys[i], ebt.remote_root) > 0;
+        rc = read_layer(phys[i], i, strcmp(phys[i], logical) == 0, remote, l);
+    }
     if (rc == 0)
         list_merge(l);
     return rc;

@@ -73,6 +73,11 @@ int ebt_copy_up_file(const char *layer, const char *logical, const struct ebt_fo
     struct stat st;
     if (stage_name(tmp, "cu") < 0 || ebt_layer_path(layer, logical, phys, sizeof(phys)) < 0)
         return -ENAMETOOLONG;
+    if (f->where == EBT_W_REMOTE) { /* another node's file: its merged content, as a PFS copy */
+        int frc = ebt_md_fetch(logical, (uint64_t)f->st.st_size);
+        if (frc < 0)
+            return frc;
+    }
     int rc = ebt_copy_to_new(f->phys, tmp, f->st.st_mode & 07777, &st);
     if (rc < 0)
         return rc;
@@ -105,8 +110,11 @@ static int register_fd(int fd, int kind, int flags, const char *logical, struct 
     return fd;
 }
 
-static int open_for_read(const char *logical, int flags, const struct ebt_found *f)
+static int open_for_read(const char *logical, int flags, struct ebt_found *f)
 {
+    int rc = ebt_remote_materialize(logical, f); /* another node's file: fetch it first */
+    if (rc < 0)
+        return rc;
     int fd = ebt_sys_open(f->phys, flags & ~(O_CREAT | O_EXCL | O_TRUNC), 0);
     if (fd < 0)
         return -errno;
@@ -115,6 +123,28 @@ static int open_for_read(const char *logical, int flags, const struct ebt_found 
     if (f->where == EBT_W_PFS)
         return fd; /* a plain PFS file opened for reading: nothing to manage */
     return register_fd(fd, EBT_OFD_READ, flags, logical, NULL);
+}
+
+/* Track the writes of a layer file that has an extent log: one that was in the layer or copied
+ * up may have one; on a multi-node job a file created here gets one (BASE 0), so this node can
+ * always say exactly which bytes it wrote. */
+static void layer_start_log(struct ebt_ofd *o, int fd, int flags, int existed)
+{
+    struct stat st;
+    if (ebt_sys_fstat(fd, &st) < 0)
+        return;
+    uint32_t pid = (uint32_t)getpid();
+    int logged = existed && ebt_meta_exists(st.st_ino);
+    if (!logged && !existed && ebt_multinode()) {
+        struct ebt_ext_rec base = {EBT_EXT_BASE, pid, 0, 0};
+        logged = ebt_meta_append(st.st_ino, &base, 1) == 0;
+    }
+    if (!logged)
+        return;
+    o->track = 1;
+    o->meta_ino = st.st_ino;
+    struct ebt_ext_rec r[2] = {{EBT_EXT_OPEN, pid, 0, 0}, {EBT_EXT_TRUNC, pid, 0, 0}};
+    ebt_meta_append(st.st_ino, r, (flags & O_TRUNC) ? 2 : 1);
 }
 
 static int open_in_layer(const char *layer, const char *logical, int flags, mode_t mode,
@@ -143,14 +173,15 @@ static int open_in_layer(const char *layer, const char *logical, int flags, mode
         return fd;
     struct ebt_ofd *o;
     rc = register_fd(fd, EBT_OFD_LAYER, flags, logical, &o);
-    struct stat st; /* only a file that was in the layer or copied up can have an extent log */
-    if (rc >= 0 && (in_layer || copied) && ebt_sys_fstat(fd, &st) == 0 &&
-        ebt_meta_exists(st.st_ino)) {
-        o->track = 1;
-        o->meta_ino = st.st_ino;
-        struct ebt_ext_rec r[2] = {{EBT_EXT_OPEN, (uint32_t)getpid(), 0, 0},
-                                   {EBT_EXT_TRUNC, (uint32_t)getpid(), 0, 0}};
-        ebt_meta_append(st.st_ino, r, (flags & O_TRUNC) ? 2 : 1);
+    if (rc >= 0)
+        layer_start_log(o, fd, flags, in_layer || copied);
+    /* The job's namespace learns of a file this node now holds before open returns. */
+    if (rc >= 0 && ebt_multinode() && (!in_layer || layer == ebt.held_root)) {
+        int nrc = ebt_md_note_if_visible(logical, EBT_NOTE_FILE);
+        if (nrc < 0) {
+            ebt_close_managed(fd);
+            return nrc;
+        }
     }
     return rc;
 }
@@ -174,7 +205,7 @@ static int stage_fill(struct ebt_stage *s, int fd, int flags, const struct ebt_f
     int rc = src < 0 ? -errno : ebt_copy_range(src, fd, 0, f->st.st_size);
     if (src >= 0)
         ebt_sys_close(src);
-    s->based = f->where == EBT_W_PFS;
+    s->based = f->where == EBT_W_PFS || f->where == EBT_W_REMOTE;
     s->base_size = (uint64_t)f->st.st_size;
     return rc;
 }
@@ -236,6 +267,25 @@ static int open_staged(const char *logical, int flags, mode_t mode, const struct
     return rc;
 }
 
+/* A file of the job that other nodes hold. If this node holds part of it (RUN/held), write
+ * and append modes write into that part (its extent log says which bytes are this node's);
+ * otherwise, and for close-mode stages, its merged content is fetched and copied like a PFS file
+ * (an extent log BASE size), then noted: the daemons may then move the copy to RUN/held. */
+static int open_remote_for_write(const char *logical, int flags, mode_t mode, struct ebt_found *f)
+{
+    int vis = ebt_vis_for(logical);
+    int staged = vis == EBT_VIS_CLOSE && !(flags & O_APPEND);
+    struct ebt_found held = *f;
+    if (!staged && vis != EBT_VIS_TASK && ebt_held_path(logical, held.phys)) {
+        held.where = EBT_W_UP;
+        return open_in_layer(ebt.held_root, logical, flags, mode, &held);
+    }
+    if (!staged) /* the copy-up fetches it (unless O_TRUNC: nothing to copy) */
+        return open_in_layer(ebt_layer_for_write(logical), logical, flags, mode, f);
+    int rc = (flags & O_TRUNC) ? 0 : ebt_remote_materialize(logical, f);
+    return rc < 0 ? rc : open_staged(logical, flags, mode, f);
+}
+
 static int open_for_write(const char *logical, int flags, mode_t mode, struct ebt_found *f,
                           int exists)
 {
@@ -250,6 +300,8 @@ static int open_for_write(const char *logical, int flags, mode_t mode, struct eb
         if (rc < 0)
             return rc;
     }
+    if (exists && f->where == EBT_W_REMOTE)
+        return open_remote_for_write(logical, flags, mode, f);
     int in_cache = exists && f->where != EBT_W_PFS;
     if (!in_cache && ebt_cache_over(exists && !(flags & O_TRUNC) ? (uint64_t)f->st.st_size : 0))
         return ebt_open_write_through(logical, flags, mode);

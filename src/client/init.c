@@ -110,7 +110,9 @@ static int set_roots(void)
     const char *run = ebt.cfg.run_dir;
     return ebt_layer_root(run, NULL, ebt.up_root, sizeof(ebt.up_root)) |
            ebt_layer_root(run, ebt.cfg.task_id, ebt.task_root, sizeof(ebt.task_root)) |
-           ebt_rundir_file(run, "stage", ebt.stage_dir, sizeof(ebt.stage_dir));
+           ebt_rundir_file(run, "stage", ebt.stage_dir, sizeof(ebt.stage_dir)) |
+           ebt_rundir_file(run, "remote", ebt.remote_root, sizeof(ebt.remote_root)) |
+           ebt_rundir_file(run, "held", ebt.held_root, sizeof(ebt.held_root));
 }
 
 __attribute__((constructor)) void ebt_client_init(void)
@@ -130,7 +132,15 @@ __attribute__((constructor)) void ebt_client_init(void)
     if (ebt_rundir_file(ebt.cfg.run_dir, "ebt.log", log, sizeof(log)) == 0)
         ebt_log_open(log, "client");
     int hello = daemon_hello();
-    if (hello < 0) {
+    if (hello < 0 && ebt.cfg.nodes > 1) {
+        /* Several nodes: passing through would show the PFS without the other nodes' data.
+         * Stay in charge; whatever needs the daemon fails with EIO (said once, remote.c). */
+        snprintf(msg, sizeof(msg),
+                 "ebt: daemon not reachable in %s (%s); operations that need it fail with EIO\n",
+                 ebt.cfg.run_dir, strerror(-hello));
+        ebt_tell_user_once("warned-md-unreachable", msg);
+        ebt_error("daemon not reachable on a %d-node job: EIO where it is needed", ebt.cfg.nodes);
+    } else if (hello < 0) {
         snprintf(msg, sizeof(msg),
                  "ebt: daemon not reachable in %s (%s); I/O passes through to the file system\n",
                  ebt.cfg.run_dir, strerror(-hello));
@@ -141,6 +151,8 @@ __attribute__((constructor)) void ebt_client_init(void)
     map_shared_state();
     ebt_cwd_refresh();
     pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+    if (ebt.cfg.nodes > 1)
+        ebt_remote_init();
     ebt.enabled = 1;
     ebt_exec_adopt();
 out:

@@ -66,7 +66,7 @@ int ebt_ns_mkdir(const char *logical, mode_t mode)
         ebt_view_whiteout_remove(layer, logical);
         mark_opaque(layer, logical);
     }
-    return 0;
+    return ebt_md_note_if_visible(logical, EBT_NOTE_DIR);
 }
 
 int ebt_ns_rmdir(const char *logical)
@@ -80,6 +80,8 @@ int ebt_ns_rmdir(const char *logical)
     rc = ebt_view_dir_empty(logical);
     if (rc <= 0)
         return rc < 0 ? rc : -ENOTEMPTY;
+    if ((rc = ebt_md_unlink_if_visible(logical, 1)) < 0)
+        return rc;
     const char *layer = ebt_layer_for_write(logical);
     char phys[PATH_MAX];
     if ((rc = layer_phys(layer, logical, phys)) < 0)
@@ -110,6 +112,8 @@ int ebt_ns_unlink(const char *logical)
         return rc;
     if (S_ISDIR(f.st.st_mode))
         return -EISDIR;
+    if ((rc = ebt_md_unlink_if_visible(logical, 0)) < 0)
+        return rc;
     ebt_stage_mark_unlinked(logical);
     const char *layer = ebt_layer_for_write(logical);
     char phys[PATH_MAX];
@@ -121,14 +125,18 @@ int ebt_ns_unlink(const char *logical)
     return 0;
 }
 
-/* Copy a lower file whole into the layer under a new name (rename of a PFS file). */
-static int copy_whole_to(const struct ebt_found *f, const char *phys)
+/* Copy a lower file (PFS, or another node's) whole into the layer under a new name. */
+static int copy_whole_to(const char *logical, const struct ebt_found *f, const char *phys)
 {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof(tmp), "%s/mv%d.%p", ebt.stage_dir, (int)getpid(), (void *)f) >=
         PATH_MAX)
         return -ENAMETOOLONG;
-    int rc = ebt_copy_to_new(f->phys, tmp, f->st.st_mode & 07777, NULL);
+    int rc = f->where == EBT_W_REMOTE ? ebt_md_fetch(logical, (uint64_t)f->st.st_size) : 0;
+    if (rc == 0)
+        rc = ebt_copy_to_new(f->phys, tmp, f->st.st_mode & 07777, NULL);
+    if (rc == 0)
+        ebt_meta_mark_whole(tmp);
     if (rc == 0 && ebt_sys_rename(tmp, phys) < 0) {
         rc = -errno;
         ebt_sys_unlink(tmp);
@@ -136,12 +144,23 @@ static int copy_whole_to(const struct ebt_found *f, const char *phys)
     return rc;
 }
 
+/* A layer file whose extent log described another name's lower file: now all the job's. */
+static void drop_meta(const char *phys, const struct stat *st)
+{
+    char meta[PATH_MAX];
+    if (!S_ISDIR(st->st_mode) &&
+        ebt_meta_path(ebt.cfg.run_dir, st->st_ino, meta, sizeof(meta)) == 0) {
+        ebt_sys_unlink(meta);
+        ebt_meta_mark_whole(phys);
+    }
+}
+
 /* Before a PFS directory is renamed, its whole merged content moves into the layer, as whole
  * files: an extent log would describe the PFS file under the old name. Costs a copy of the PFS
  * data below it (docs/semantics.md). */
 static int copy_up_tree(const char *layer, const char *logical)
 {
-    char **names, child[PATH_MAX], phys[PATH_MAX], meta[PATH_MAX];
+    char **names, child[PATH_MAX], phys[PATH_MAX];
     size_t n;
     int rc = ebt_view_layer_dir(layer, logical);
     if (rc == 0)
@@ -160,9 +179,9 @@ static int copy_up_tree(const char *layer, const char *logical)
         else if (!S_ISREG(f.st.st_mode))
             rc = -EXDEV; /* symlinks and devices are not kept in layers */
         else if (strcmp(f.phys, phys) != 0)
-            rc = copy_whole_to(&f, phys);
-        else if (ebt_meta_path(ebt.cfg.run_dir, f.st.st_ino, meta, sizeof(meta)) == 0)
-            ebt_sys_unlink(meta); /* now the whole file is the job's */
+            rc = copy_whole_to(child, &f, phys);
+        else
+            drop_meta(phys, &f.st); /* now the whole file is the job's */
     }
     ebt_view_list_free(names, n);
     return rc;
@@ -213,15 +232,30 @@ static int rename_move(const char *layer, const char *from, const char *to,
     if (ebt_sys_lstat(pf, &st) == 0) {
         if (ebt_sys_rename(pf, pt) < 0)
             return -errno;
-        char meta[PATH_MAX]; /* its extent log described the old name's PFS file */
-        if (!S_ISDIR(st.st_mode) &&
-            ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) == 0)
-            ebt_sys_unlink(meta);
+        drop_meta(pt, &st); /* its extent log described the old name's PFS file */
         return 0;
     }
     if (S_ISDIR(fs->st.st_mode))
         return -EXDEV;
-    return copy_whole_to(fs, pt);
+    return copy_whole_to(from, fs, pt);
+}
+
+/* Multi-node: the job's namespace follows a rename that moved data in this node's layer. */
+static int rename_note(const char *layer, const char *from, const char *to,
+                       const struct ebt_found *fs, const struct ebt_found *ft)
+{
+    if (!ebt_multinode() || ebt_vis_for(to) == EBT_VIS_TASK)
+        return 0;
+    if (S_ISDIR(fs->st.st_mode)) /* the source left the namespace already */
+        return ebt_md_note_tree(layer, to);
+    int rc = 0;
+    if (ft) /* the replaced file's holders keep nothing of the new one */
+        rc = ebt_md_unlink(to, 0);
+    if (rc == 0)
+        rc = ebt_md_note(to, EBT_NOTE_FILE);
+    if (rc == 0)
+        rc = ebt_md_unlink(from, 0);
+    return rc;
 }
 
 int ebt_ns_rename(const char *from, const char *to, unsigned flags)
@@ -238,6 +272,10 @@ int ebt_ns_rename(const char *from, const char *to, unsigned flags)
     const char *layer = ebt_layer_for_write(from);
     if (layer != ebt_layer_for_write(to))
         return -EXDEV; /* different visibility rules on each side */
+    /* A directory leaves the job's namespace first: its owner refuses (EXDEV) when other nodes
+     * hold content below it, and nothing has moved yet. */
+    if (S_ISDIR(fs.st.st_mode) && (rc = ebt_md_unlink_if_visible(from, 1)) < 0)
+        return rc;
     if (S_ISDIR(fs.st.st_mode) && ebt_view_exists_below(layer, from) &&
         (rc = copy_up_tree(layer, from)) < 0)
         return rc;
@@ -253,6 +291,8 @@ int ebt_ns_rename(const char *from, const char *to, unsigned flags)
         if (s)
             ebt_stage_rename(from, to);
     }
+    if (rc == 0 && !(s && !s->published))
+        rc = rename_note(layer, from, to, &fs, to_exists ? &ft : NULL);
     if (rc < 0)
         return rc;
     int to_hid_lower = whiteout_present(layer, to);
@@ -297,5 +337,6 @@ int ebt_ns_attr_target(const char *logical, int follow, char *phys)
         return ebt_view_layer_dir(layer, logical);
     if (!S_ISREG(f.st.st_mode))
         return -ENOTSUP;
-    return ebt_copy_up_file(layer, logical, &f);
+    rc = ebt_copy_up_file(layer, logical, &f);
+    return rc < 0 ? rc : ebt_md_note_if_visible(logical, EBT_NOTE_FILE);
 }

@@ -62,13 +62,31 @@ static int open_own_data(int fd)
     return in < 0 ? -errno : in;
 }
 
+/* The extent log of a stage about to become the layer file (written before it is visible): a
+ * stage that started as a copy of a lower file says what changed since (BASE size); on a
+ * multi-node job a new file says exactly what was written (BASE 0), so its holder knows. */
+static int install_log(struct ebt_ofd *o, unsigned long long ino)
+{
+    struct ebt_stage *s = o->stage;
+    if (!s->based && !ebt_multinode())
+        return 0;
+    struct ebt_ext_rec base = {EBT_EXT_BASE, (uint32_t)getpid(), 0, s->based ? s->base_size : 0};
+    size_t n;
+    struct ebt_ext_rec *r = ofd_records(o, 0, &n);
+    int rc = r ? ebt_meta_append(ino, &base, 1) : -ENOMEM;
+    if (rc == 0 && n)
+        rc = ebt_meta_append(ino, r, n);
+    free(r);
+    return rc;
+}
+
 /* First publication of a stage whose target does not exist: install the whole stage. */
 static int install_whole(struct ebt_ofd *o, int fd, const char *target, int final)
 {
     struct ebt_stage *s = o->stage;
     char tmp[PATH_MAX];
     const char *from = s->phys;
-    int rc;
+    int rc = 0;
     if (!final || s->users > 1) { /* others still write the stage: publish a copy */
         if (snprintf(tmp, sizeof(tmp), "%s.pub", s->phys) >= (int)sizeof(tmp))
             return -ENAMETOOLONG;
@@ -79,9 +97,16 @@ static int install_whole(struct ebt_ofd *o, int fd, const char *target, int fina
         from = tmp;
     }
     struct stat st;
-    if (ebt_sys_lstat(from, &st) < 0)
-        return -errno;
+    if (ebt_sys_lstat(from, &st) < 0 || (rc = install_log(o, st.st_ino)) < 0) {
+        rc = rc < 0 ? rc : -errno;
+        if (from != s->phys)
+            ebt_sys_unlink(from);
+        return rc;
+    }
     if ((rc = ebt_rename_noreplace_mkparents(from, target)) < 0) {
+        char meta[PATH_MAX];
+        if (ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) == 0)
+            ebt_sys_unlink(meta);
         if (from != s->phys)
             ebt_sys_unlink(from);
         return rc;
@@ -89,17 +114,8 @@ static int install_whole(struct ebt_ofd *o, int fd, const char *target, int fina
     if (from == s->phys)
         s->phys[0] = '\0'; /* the stage itself became the layer file */
     ebt_view_whiteout_remove(s->layer, s->logical);
-    if (s->based) { /* the layer file started as the PFS copy: say what changed */
-        struct ebt_ext_rec base = {EBT_EXT_BASE, (uint32_t)getpid(), 0, s->base_size};
-        size_t n;
-        struct ebt_ext_rec *r = ofd_records(o, 0, &n);
-        rc = ebt_meta_append(st.st_ino, &base, 1);
-        if (rc == 0 && r && n)
-            rc = ebt_meta_append(st.st_ino, r, n);
-        free(r);
-    }
     ofd_forget_changes(o);
-    return rc;
+    return 0;
 }
 
 /* Later publications, or a target created meanwhile: apply this writer's changes to it. */
@@ -149,13 +165,28 @@ static int merge_into(struct ebt_ofd *o, int fd, int tfd)
     return rc;
 }
 
+/* Where a stage is published: its layer file; on a multi-node job, if this node has no such
+ * file but holds part of a shared file (RUN/held), into that part. */
+static int publish_target(const struct ebt_stage *s, char *target)
+{
+    struct stat st;
+    if (ebt_layer_path(s->layer, s->logical, target, PATH_MAX) < 0)
+        return -ENAMETOOLONG;
+    if (!ebt_multinode() || ebt_sys_lstat(target, &st) == 0)
+        return 0;
+    char held[PATH_MAX];
+    if (ebt_held_path(s->logical, held))
+        snprintf(target, PATH_MAX, "%s", held);
+    return 0;
+}
+
 static int publish_stage(struct ebt_ofd *o, int fd, int final)
 {
     struct ebt_stage *s = o->stage;
     char target[PATH_MAX];
     if (s->unlinked)
         return 0;
-    if (ebt_layer_path(s->layer, s->logical, target, sizeof(target)) < 0)
+    if (publish_target(s, target) < 0)
         return -ENAMETOOLONG;
     int tfd = ebt_sys_open(target, O_WRONLY | O_CLOEXEC, 0);
     if (tfd < 0 && errno == ENOENT && s->published)
@@ -172,13 +203,16 @@ static int publish_stage(struct ebt_ofd *o, int fd, int final)
         rc = flock(tfd, LOCK_EX) < 0 ? -errno : merge_into(o, fd, tfd);
         ebt_sys_close(tfd);
     }
+    int note = 0;
     if (ebt_cache_out_of_space(-rc)) /* no room for the layer copy: the PFS takes it */
         rc = ebt_spill_ofd(o, fd);
+    else if (rc == 0) /* the job's namespace learns that this node holds it */
+        note = ebt_md_note_if_visible(s->logical, EBT_NOTE_FILE);
     if (rc == 0)
         s->published = 1;
     else
         ebt_error("publish of %s failed: %s", s->logical, strerror(-rc));
-    return rc;
+    return rc < 0 ? rc : note;
 }
 
 /* Publish or record what an ofd changed; final = the last fd of it in this process goes away. */

@@ -1,4 +1,5 @@
-/* view.c - managed-path resolution and the layered view: stage, task layer, up layer, PFS. */
+/* view.c - managed-path resolution and the layered view: stage, task layer, up layer, (multi-node:
+ * the job's namespace and the remote layer), PFS. */
 #define _GNU_SOURCE
 #include "client.h"
 #include "path.h"
@@ -120,25 +121,40 @@ static int layers_for(const char *logical, const char **layers)
     return n;
 }
 
-/* Look up logical starting at layer index `from` (the PFS is the last, implicit layer). */
-static int lookup_from(const char *logical, int from, int follow, struct ebt_found *f)
+/* Look up logical starting at layer index `from`: this node's layers, then (multi-node, if
+ * `remote`) the job's namespace and the remote layer, then the PFS. On a multi-node job a
+ * whiteout or opaque directory of this node hides only the PFS: another node may have made the
+ * name again, and its owner says so. */
+static int lookup_from(const char *logical, int from, int follow, int remote, struct ebt_found *f)
 {
     const char *layers[2];
-    int n = layers_for(logical, layers);
-    int check_hidden = any_whiteouts();
-    for (int i = from; i < n; i++) {
+    int n = layers_for(logical, layers), mn = ebt_multinode();
+    int check_hidden = any_whiteouts(), pfs_hidden = 0;
+    for (int i = from; i < n && !pfs_hidden; i++) {
         int hidden = check_hidden ? layer_hides(layers[i], logical) : 0;
-        if (hidden < 0)
+        if (hidden < 0 && !mn)
             return hidden;
+        if (hidden < 0) {
+            pfs_hidden = 1;
+            break;
+        }
         if (ebt_layer_path(layers[i], logical, f->phys, sizeof(f->phys)) < 0)
             return -ENAMETOOLONG;
         if (ebt_sys_lstat(f->phys, &f->st) == 0) {
             f->where = layers[i] == ebt.up_root ? EBT_W_UP : EBT_W_TASK;
             return 0;
         }
-        if (hidden)
+        if (hidden && !mn)
             return -ENOENT;
+        pfs_hidden = hidden;
     }
+    if (mn && remote) {
+        int rc = ebt_remote_lookup(logical, f);
+        if (rc <= 0)
+            return rc;
+    }
+    if (pfs_hidden)
+        return -ENOENT;
     snprintf(f->phys, sizeof(f->phys), "%s", logical);
     int rc = follow ? ebt_sys_stat(logical, &f->st) : ebt_sys_lstat(logical, &f->st);
     if (rc < 0)
@@ -156,7 +172,7 @@ int ebt_view_lookup(const char *logical, int follow, struct ebt_found *f)
         snprintf(f->phys, sizeof(f->phys), "%s", s->phys);
         return 0;
     }
-    return lookup_from(logical, 0, follow, f);
+    return lookup_from(logical, 0, follow, 1, f);
 }
 
 int ebt_view_exists_below(const char *layer, const char *logical)
@@ -166,8 +182,8 @@ int ebt_view_exists_below(const char *layer, const char *logical)
     for (int i = 0; i < n; i++)
         if (layers[i] == layer)
             from = i + 1;
-    struct ebt_found f;
-    return lookup_from(logical, from, 0, &f) == 0;
+    struct ebt_found f; /* the remote layer is the job's namespace: MD_UNLINK, not a whiteout */
+    return lookup_from(logical, from, 0, 0, &f) == 0;
 }
 
 int ebt_view_layer_dir(const char *layer, const char *logical)
@@ -221,27 +237,41 @@ int ebt_view_parent_dir(const char *logical)
     return 0;
 }
 
+/* A directory source below this node's layers: RUN/remote/<dir> (after MD_LISTDIR). */
+static int remote_dir_source(const char *logical, char *phys)
+{
+    struct stat st;
+    return ebt_layer_path(ebt.remote_root, logical, phys, PATH_MAX) == 0 &&
+           ebt_sys_lstat(phys, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int ebt_view_dir_sources(const char *logical, char phys[][PATH_MAX], int max)
 {
     const char *layers[2];
     int n = layers_for(logical, layers), k = 0, check_hidden = any_whiteouts();
+    int mn = ebt_multinode(), pfs_hidden = 0;
     struct stat st;
-    for (int i = 0; i < n && k < max; i++) {
+    for (int i = 0; i < n && k < max && !pfs_hidden; i++) {
         int hidden = check_hidden ? layer_hides(layers[i], logical) : 0;
-        if (hidden < 0)
+        if (hidden < 0 && !mn)
             return k;
+        if (hidden < 0)
+            break;
         if (ebt_layer_path(layers[i], logical, phys[k], PATH_MAX) == 0 &&
             ebt_sys_lstat(phys[k], &st) == 0 && S_ISDIR(st.st_mode)) {
             k++;
             char marker[PATH_MAX];
             if (snprintf(marker, sizeof(marker), "%s/" EBT_OPAQUE_NAME, phys[k - 1]) < PATH_MAX &&
                 ebt_sys_lstat(marker, &st) == 0)
-                return k;
+                pfs_hidden = 1;
         }
-        if (hidden)
+        pfs_hidden |= hidden;
+        if (pfs_hidden && !mn)
             return k;
     }
-    if (k < max && ebt_sys_stat(logical, &st) == 0 && S_ISDIR(st.st_mode))
+    if (mn && k < max && remote_dir_source(logical, phys[k]))
+        k++;
+    if (!pfs_hidden && k < max && ebt_sys_stat(logical, &st) == 0 && S_ISDIR(st.st_mode))
         snprintf(phys[k++], PATH_MAX, "%s", logical);
     return k;
 }

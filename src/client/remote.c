@@ -1,0 +1,310 @@
+/* remote.c - multi-node client side: the channel to the node daemon, the job's namespace ops
+ * (MD_RESOLVE, MD_FETCH, MD_NOTE, MD_UNLINK, MD_LISTDIR) and the remote layer RUN/remote. */
+#define _GNU_SOURCE
+#include "client.h"
+#include "log.h"
+#include "proto.h"
+#include "rundir.h"
+#include "sys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One connection per process to the local daemon, one call at a time. The mutex is a leaf lock:
+ * nothing else is locked while it is held, so it can be taken under ebt.lock or an ofd lock. */
+static struct {
+    pthread_mutex_t lock;
+    int fd;
+    pid_t pid; /* the process that connected: after fork the child reconnects */
+    dev_t dev; /* the socket's identity: the application may close or reuse the number */
+    ino_t ino;
+} chan = {PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, 0};
+
+int ebt_md_off; /* the daemon does not serve multi-node ops: behave as one node */
+
+#define EBT_MD_TIMEOUT_MS 15000          /* longer than the daemons' peer timeout (10 s) */
+#define EBT_MD_FETCH_BYTES_PER_MS 100000 /* a fetch may take longer: 100 MB/s floor */
+
+static int chan_is_ours(void)
+{
+    struct stat st;
+    return chan.fd >= 0 && ebt_sys_fstat(chan.fd, &st) == 0 && st.st_dev == chan.dev &&
+           st.st_ino == chan.ino;
+}
+
+static void chan_drop(void)
+{
+    if (chan_is_ours())
+        ebt_sys_close(chan.fd);
+    chan.fd = -1;
+}
+
+static int chan_connect(void)
+{
+    if (chan.pid == getpid() && chan_is_ours())
+        return 0;
+    chan.fd = -1; /* never connected, inherited, or the number now names another file */
+    int fd = ebt_proto_connect(ebt.cfg.run_dir);
+    struct stat st;
+    if (fd < 0)
+        return fd;
+    if (ebt_sys_fstat(fd, &st) < 0) {
+        ebt_sys_close(fd);
+        return -EIO;
+    }
+    chan.fd = fd;
+    chan.pid = getpid();
+    chan.dev = st.st_dev;
+    chan.ino = st.st_ino;
+    return 0;
+}
+
+/* Failures of the channel itself (not an answer of the daemon). */
+static int transport_error(int rc)
+{
+    return rc == -ETIMEDOUT || rc == -ECONNRESET || rc == -EPROTO || rc == -EPROTONOSUPPORT ||
+           rc == -EPIPE || rc == -ENOTCONN || rc == -EBADF || rc == -EMSGSIZE;
+}
+
+static void tell_unreachable(const char *what, int rc)
+{
+    char msg[PATH_MAX + 256];
+    snprintf(msg, sizeof(msg),
+             "ebt: node daemon of %s not reachable (%s: %s): operations that need the job's "
+             "namespace fail with EIO\n",
+             ebt.cfg.run_dir, what, strerror(-rc));
+    ebt_tell_user_once("warned-md-unreachable", msg);
+    ebt_error("daemon channel: %s: %s", what, strerror(-rc));
+}
+
+static void tell_not_multinode(void)
+{
+    char msg[PATH_MAX + 256];
+    snprintf(msg, sizeof(msg),
+             "ebt: EBT_NODES=%d but the daemon of %s runs one node: this node behaves as a "
+             "one-node job (check the job's configuration)\n",
+             ebt.cfg.nodes, ebt.cfg.run_dir);
+    ebt_tell_user_once("warned-md-one-node", msg);
+    ebt_warn("daemon answers EOPNOTSUPP to multi-node ops: one-node behaviour");
+}
+
+/* One request on the channel. Returns the daemon's status (0 or -errno), -EIO when the daemon
+ * cannot be reached or the channel fails, -EOPNOTSUPP when it is a one-node daemon (after which
+ * ebt_md_off is set). */
+static int md_call(uint16_t op, const void *req, uint32_t reqlen, void *reply, uint32_t cap,
+                   uint32_t *rlen, int timeout_ms)
+{
+    pthread_mutex_lock(&chan.lock);
+    int rc = chan_connect();
+    if (rc < 0) {
+        pthread_mutex_unlock(&chan.lock);
+        tell_unreachable("connect", rc);
+        return -EIO;
+    }
+    rc = ebt_proto_call_timeout(chan.fd, op, req, reqlen, reply, cap, rlen, timeout_ms);
+    if (transport_error(rc))
+        chan_drop(); /* the stream may hold half a message: start again next time */
+    pthread_mutex_unlock(&chan.lock);
+    if (transport_error(rc)) {
+        tell_unreachable(ebt_proto_op_name(op), rc);
+        return -EIO;
+    }
+    if (rc == -EOPNOTSUPP) {
+        ebt_md_off = 1;
+        tell_not_multinode();
+    }
+    return rc;
+}
+
+/* Request payload: path NUL [u32]. */
+static int path_req(char *buf, size_t cap, const char *logical, int with_u32, uint32_t v)
+{
+    size_t n = strlen(logical) + 1;
+    if (n + sizeof(v) > cap)
+        return -ENAMETOOLONG;
+    memcpy(buf, logical, n);
+    if (with_u32) {
+        memcpy(buf + n, &v, sizeof(v));
+        n += sizeof(v);
+    }
+    return (int)n;
+}
+
+static int md_path_op(uint16_t op, const char *logical, int with_u32, uint32_t v, void *reply,
+                      uint32_t cap, uint32_t *rlen, int timeout_ms)
+{
+    char req[PATH_MAX + 8];
+    int n = path_req(req, sizeof(req), logical, with_u32, v);
+    if (n < 0)
+        return n;
+    int rc = md_call(op, req, (uint32_t)n, reply, cap, rlen, timeout_ms);
+    if (rc < 0 && rc != -EOPNOTSUPP && rc != -EIO)
+        ebt_debug("%s %s: %s", ebt_proto_op_name(op), logical, strerror(-rc));
+    return rc;
+}
+
+int ebt_md_resolve(const char *logical, struct ebt_proto_resolve *r)
+{
+    uint32_t len = 0;
+    memset(r, 0, sizeof(*r));
+    int rc = md_path_op(EBT_OP_MD_RESOLVE, logical, 0, 0, r, sizeof(*r), &len, EBT_MD_TIMEOUT_MS);
+    if (rc == -EOPNOTSUPP) { /* a one-node daemon: the PFS decides, as on one node */
+        r->state = EBT_RES_NONE;
+        return 0;
+    }
+    if (rc == 0 && len != sizeof(*r)) {
+        ebt_error("MD_RESOLVE %s: reply of %u bytes", logical, len);
+        return -EIO;
+    }
+    return rc;
+}
+
+int ebt_md_fetch(const char *logical, uint64_t size_hint)
+{
+    uint64_t extra = size_hint / EBT_MD_FETCH_BYTES_PER_MS;
+    int timeout = EBT_MD_TIMEOUT_MS + (int)(extra > 3600000 ? 3600000 : extra);
+    int rc = md_path_op(EBT_OP_MD_FETCH, logical, 0, 0, NULL, 0, NULL, timeout);
+    return rc == -EOPNOTSUPP ? -EIO : rc;
+}
+
+int ebt_md_note(const char *logical, int kind)
+{
+    uint32_t flags = 0, len = 0;
+    int rc = md_path_op(EBT_OP_MD_NOTE, logical, 1, (uint32_t)kind, &flags, sizeof(flags), &len,
+                        EBT_MD_TIMEOUT_MS);
+    if (rc == 0 && (flags & EBT_NOTE_SHARED))
+        ebt_debug("note %s: shared with other nodes", logical);
+    return rc == -EOPNOTSUPP ? 0 : rc;
+}
+
+int ebt_md_unlink(const char *logical, int is_dir)
+{
+    int rc = md_path_op(EBT_OP_MD_UNLINK, logical, 1, (uint32_t)is_dir, NULL, 0, NULL,
+                        EBT_MD_TIMEOUT_MS);
+    return rc == -EOPNOTSUPP ? 0 : rc;
+}
+
+int ebt_md_listdir(const char *logical)
+{
+    uint32_t n = 0, len = 0;
+    int rc = md_path_op(EBT_OP_MD_LISTDIR, logical, 0, 0, &n, sizeof(n), &len, EBT_MD_TIMEOUT_MS);
+    return rc == -EOPNOTSUPP ? 0 : rc;
+}
+
+/* Notes are sent in write and close modes; task mode is noted by the flush. */
+int ebt_md_note_if_visible(const char *logical, int kind)
+{
+    if (!ebt_multinode() || ebt_vis_for(logical) == EBT_VIS_TASK)
+        return 0;
+    return ebt_md_note(logical, kind);
+}
+
+int ebt_md_unlink_if_visible(const char *logical, int is_dir)
+{
+    if (!ebt_multinode() || ebt_vis_for(logical) == EBT_VIS_TASK)
+        return 0;
+    return ebt_md_unlink(logical, is_dir);
+}
+
+/* ---- the remote layer ---- */
+
+/* After a miss in this node's layers: ask the path's owner. 0 with f filled (kind REMOTE),
+ * 1 if the job's namespace does not know the path (the PFS decides), -ENOENT, -EIO. */
+int ebt_remote_lookup(const char *logical, struct ebt_found *f)
+{
+    struct ebt_proto_resolve r;
+    int rc = ebt_md_resolve(logical, &r);
+    if (rc < 0)
+        return rc;
+    if (r.state == EBT_RES_NONE)
+        return 1;
+    if (r.state != EBT_RES_FILE && r.state != EBT_RES_DIR)
+        return -ENOENT; /* GONE: removed by the job */
+    if (ebt_layer_path(ebt.remote_root, logical, f->phys, sizeof(f->phys)) < 0)
+        return -ENAMETOOLONG;
+    if (ebt_sys_lstat(f->phys, &f->st) < 0) {
+        ebt_warn("MD_RESOLVE %s: %s but %s is missing", logical,
+                 r.state == EBT_RES_FILE ? "file" : "dir", f->phys);
+        return -ENOENT;
+    }
+    f->where = EBT_W_REMOTE;
+    return 0;
+}
+
+/* A remote regular file about to be read or copied: pull its merged content first. */
+int ebt_remote_materialize(const char *logical, struct ebt_found *f)
+{
+    if (f->where != EBT_W_REMOTE || !S_ISREG(f->st.st_mode))
+        return 0;
+    int rc = ebt_md_fetch(logical, (uint64_t)f->st.st_size);
+    if (rc < 0)
+        return rc;
+    return ebt_sys_lstat(f->phys, &f->st) < 0 ? -errno : 0;
+}
+
+/* RUN/held/<logical> if this node holds part of a shared file (phys filled), else 0. */
+int ebt_held_path(const char *logical, char *phys)
+{
+    struct stat st;
+    if (ebt_layer_path(ebt.held_root, logical, phys, PATH_MAX) < 0)
+        return 0;
+    return ebt_sys_lstat(phys, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* A layer file that holds whole job data (no usable extent log): say so in a log, because on a
+ * multi-node job every layer file carries exact extents. */
+void ebt_meta_mark_whole(const char *phys)
+{
+    struct stat st;
+    if (!ebt_multinode() || ebt_sys_lstat(phys, &st) < 0 || !S_ISREG(st.st_mode))
+        return;
+    struct ebt_ext_rec r[2] = {{EBT_EXT_BASE, (uint32_t)getpid(), 0, 0},
+                               {EBT_EXT_FULL, (uint32_t)getpid(), 0, 0}};
+    ebt_meta_append(st.st_ino, r, 2);
+}
+
+/* After a directory moved in the layer: note everything below its new name. */
+int ebt_md_note_tree(const char *layer, const char *logical)
+{
+    char phys[PATH_MAX], child[PATH_MAX], buf[8192];
+    if (ebt_layer_path(layer, logical, phys, sizeof(phys)) < 0)
+        return -ENAMETOOLONG;
+    int rc = ebt_md_note_if_visible(logical, EBT_NOTE_DIR);
+    int fd = rc < 0 ? -1 : ebt_sys_open(phys, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    ssize_t n;
+    while (fd >= 0 && rc == 0 && (n = ebt_sys_getdents64(fd, buf, sizeof(buf))) > 0) {
+        for (ssize_t pos = 0; rc == 0 && pos < n;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + pos);
+            pos += d->d_reclen;
+            if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, "..") || ebt_name_reserved(d->d_name))
+                continue;
+            if (snprintf(child, sizeof(child), "%s/%s", logical, d->d_name) >= PATH_MAX)
+                rc = -ENAMETOOLONG;
+            else if (d->d_type == DT_DIR)
+                rc = ebt_md_note_tree(layer, child);
+            else if (d->d_type == DT_REG)
+                rc = ebt_md_note_if_visible(child, EBT_NOTE_FILE);
+        }
+    }
+    if (fd >= 0)
+        ebt_sys_close(fd);
+    return rc;
+}
+
+/* The child of a fork starts with a fresh channel (the parent's lock may be held by a thread
+ * that does not exist in the child; its socket stays the parent's). */
+static void atfork_child(void)
+{
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    chan.lock = fresh;
+    chan_drop(); /* closes the child's copy only */
+}
+
+void ebt_remote_init(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
+}
