@@ -76,9 +76,11 @@ static int expect_absent(const char *when)
 {
     struct stat st;
     int bad = 0;
-    if (stat(g_file, &st) == 0 || errno != ENOENT)
-        bad = 1, drv_err(0, "FAIL %s: stat %s: expected ENOENT, got %s (size %lld)", when, g_file,
-                         strerror(errno), (long long)st.st_size);
+    if (stat(g_file, &st) == 0)
+        bad = 1, drv_err(0, "FAIL %s: stat %s: expected ENOENT, it exists (size %lld)", when,
+                         g_file, (long long)st.st_size);
+    else if (errno != ENOENT)
+        bad = 1, drv_err(errno, "FAIL %s: stat %s: expected ENOENT", when, g_file);
     int fd = open(g_file, O_RDONLY);
     if (fd >= 0 || errno != ENOENT)
         bad = 1, drv_err(0, "FAIL %s: open: expected ENOENT, got %s", when,

@@ -36,7 +36,7 @@ mn_our_pids() {
     for p in /proc/[0-9]*; do
         p=${p#/proc/}
         ((p == $$ || p == BASHPID)) && continue
-        cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+        cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
         [[ $cmd == *"$T_TMP/"* ]] && echo "$p"
     done
     return 0
