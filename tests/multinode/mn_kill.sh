@@ -24,6 +24,7 @@ mn_on 2 sh -c 'echo held >"$1"' _ "$held2"
 # before the kill everything is readable everywhere
 [[ $(mn_on 1 cat "$own2" "$held2") == $'two\nheld' ]] || t_fail "node 1 cannot read before the kill"
 
+mn_check_cached
 pid=$(mn_daemon_pid 2)
 kill -9 "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

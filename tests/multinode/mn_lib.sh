@@ -121,6 +121,7 @@ mn_start() {
         fi
     done
     ((bad == 0)) || t_fail "could not start $n virtual nodes"
+    t_listing "$T_TMP/B" >"$T_TMP/pfs.before"
     for ((i = 0; i < n; i++)); do
         grep -q "^export EBT_RUN_DIR=" "$T_TMP/node$i.env" ||
             t_fail "ebt start of node $i printed no EBT_RUN_DIR: $(cat "$T_TMP/node$i.env")"
@@ -186,9 +187,23 @@ mn_job() {
     "$1" "$T_TMP/B"
 }
 
-# mn_flush [I]: coordinated flush of the whole job, asked on node I (default 0).
+# mn_check_cached: the PFS still holds only what it held at mn_start: the job's writes are in
+# node-local storage (else EBT was not engaged, e.g. clients passing I/O through, and a
+# comparison with the native run would pass without testing EBT at all).
+mn_check_cached() {
+    t_native_only && return 0
+    if ! diff -u "$T_TMP/pfs.before" <(t_listing "$T_TMP/B") >"$T_TMP/pfs.diff"; then
+        head -20 "$T_TMP/pfs.diff" >&2
+        t_fail "the job wrote to the PFS directory before the flush: EBT not engaged"
+    fi
+    t_log "the PFS is untouched before the flush (the job's data is in node-local storage)"
+}
+
+# mn_flush [I]: coordinated flush of the whole job, asked on node I (default 0); checks first
+# that nothing reached the PFS before it (mn_check_cached).
 mn_flush() {
     t_native_only && return 0
+    mn_check_cached
     local i=${1:-0} t0=$SECONDS
     timeout -k 5 "$T_TIMEOUT" "$EBT_BIN" flush --run-dir "$(mn_run_dir "$i")" >"$T_TMP/flush.out" 2>&1 || {
         cat "$T_TMP/flush.out" >&2
