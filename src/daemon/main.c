@@ -1,6 +1,7 @@
 /* main.c - ebtd entry point: ebtd --run-dir DIR (thin: parse, load config, serve). */
 #define _GNU_SOURCE
 #include "log.h"
+#include "mesh.h"
 #include "runcfg.h"
 #include "server.h"
 
@@ -63,10 +64,8 @@ int main(int argc, char **argv)
     if (rc < 0)
         fprintf(stderr, "ebtd: cannot serve %s: %s\n", run_dir, strerror(-rc));
     else if ((rc = ebtd_start_multinode(&d)) < 0)
-        fprintf(stderr,
-                "ebtd: node %d cannot join the mesh of %d nodes (rendezvous %s): %s; "
-                "see %s\n",
-                cfg.node_id, cfg.nodes, cfg.rendezvous, strerror(-rc), logpath);
+        fprintf(stderr, "ebtd: cannot start node %d of a %d-node job: %s\n", cfg.node_id, cfg.nodes,
+                *ebtd_mesh_error() ? ebtd_mesh_error() : strerror(-rc));
     if (rc == 0)
         rc = ebtd_serve(&d);
     ebtd_fini(&d);

@@ -38,6 +38,7 @@ void ebtd_mesh_handle(uint16_t op, ebtd_peer_handler *fn); /* register before eb
 #define EBTD_MESH_JOIN_MS 60000
 int ebtd_mesh_start(struct ebtd *d);
 void ebtd_mesh_stop(struct ebtd *d);
+const char *ebtd_mesh_error(void); /* why the last ebtd_mesh_start failed (one line), or "" */
 
 int ebtd_mesh_nodes(const struct ebtd *d); /* 1 without a mesh */
 int ebtd_mesh_self(const struct ebtd *d);  /* this node's id; 0 without a mesh */

@@ -7,6 +7,7 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,24 @@
 
 #define MESH_RETRY_MS 200     /* a node whose published address failed is tried again after this */
 #define MESH_LOOP_MAX_MS 1000 /* the loop progresses the transport at least this often */
+
+static char mesh_error[2048]; /* the reason of the last failed start, for ebtd's stderr */
+
+const char *ebtd_mesh_error(void)
+{
+    return mesh_error;
+}
+
+/* Log an error of the start and keep it for ebtd_mesh_error. */
+static void start_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void start_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(mesh_error, sizeof(mesh_error), fmt, ap);
+    va_end(ap);
+    ebt_error("mesh: %s", mesh_error);
+}
 
 static uint64_t now_ms(void)
 {
@@ -177,11 +196,11 @@ static void join_report(const struct ebtd_mesh *m, int join_ms)
                 (size_t)snprintf(unreach + b, sizeof(unreach) - b, "%s%d at %s (%s)", b ? ", " : "",
                                  i, n->addr, strerror(n->err ? -n->err : ETIMEDOUT));
     }
-    ebt_error("mesh: node %d could not join the mesh of %d nodes within %d ms (rendezvous %s):"
-              "%s%s%s%s",
-              m->self, m->nodes, join_ms, m->d->cfg->rendezvous,
-              a ? " nodes never published: " : "", never, b ? "; nodes unreachable: " : "",
-              unreach);
+    start_error("node %d could not join the mesh of %d nodes within %d ms (rendezvous %s):"
+                "%s%s%s%s",
+                m->self, m->nodes, join_ms, m->d->cfg->rendezvous,
+                a ? " nodes never published: " : "", never, b ? "; nodes unreachable: " : "",
+                unreach);
 }
 
 /* Connect to every node that is not joined (and not dead) within join_ms. 0 or -ETIMEDOUT. */
@@ -235,12 +254,12 @@ static int mesh_ctx_open(struct ebtd_mesh *m)
     };
     int rc = ebt_tp_ctx_create(NULL, &p, &m->ctx);
     if (rc < 0) {
-        ebt_error("mesh: cannot open the transport listening on %s: %s", p.listen, strerror(-rc));
+        start_error("cannot open the transport listening on %s: %s", p.listen, strerror(-rc));
         return rc;
     }
     rc = ebt_tp_ctx_address(m->ctx, m->addr, sizeof(m->addr));
     if (rc < 0)
-        ebt_error("mesh: no transport address: %s", strerror(-rc));
+        start_error("no transport address: %s", strerror(-rc));
     return rc;
 }
 
@@ -287,7 +306,7 @@ int ebtd_mesh_start(struct ebtd *d)
     int join_ms = mesh_env_ms("EBT_JOIN_TIMEOUT_MS", EBTD_MESH_JOIN_MS);
     int rc = mesh_ctx_open(m);
     if (rc == 0 && (rc = mesh_publish(m)) < 0)
-        ebt_error("mesh: cannot publish our address in %s: %s", d->cfg->rendezvous, strerror(-rc));
+        start_error("cannot publish our address in %s: %s", d->cfg->rendezvous, strerror(-rc));
     if (rc == 0) {
         ebt_info("mesh: node %d of %d listening on %s; joining via %s", m->self, m->nodes, m->addr,
                  d->cfg->rendezvous);

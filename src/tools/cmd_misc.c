@@ -30,6 +30,28 @@ static void export_line(const char *name, const char *value)
     putchar('\n');
 }
 
+void ebt_help_start(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: ebt start --pfs DIR [...] [--cache DIR] [--visibility SPEC] [--cache-bytes N]\n"
+        "                 [--nodes N --node-id I | --hostfile FILE] [--rendezvous DIR]\n"
+        "                 [--job-id ID]\n"
+        "Create a run directory in --cache DIR, start ebtd on it and print 'export' lines for\n"
+        "eval (EBT_RUN_DIR, EBT_PATHS, ..., EBT_NODES, EBT_NODE_ID, LD_PRELOAD). Run it once\n"
+        "per node; on a multi-node job it returns once every node's daemon has joined.\n"
+        "  --nodes N          daemons in the job (default: Slurm SLURM_NNODES, else Open MPI\n"
+        "                     OMPI_COMM_WORLD_SIZE, else 1)\n"
+        "  --node-id I        this daemon's id, 0..N-1 (SLURM_NODEID, OMPI_COMM_WORLD_RANK)\n"
+        "  --hostfile FILE    one host per line: N is the line count, I this host's line\n"
+        "  --rendezvous DIR   shared directory where the daemons meet (created if missing;\n"
+        "                     default <first --pfs>/.ebt~rdv.<job id>)\n"
+        "  --job-id ID        job id (default EBT_JOB_ID, else SLURM_JOB_ID)\n"
+        "Environment: EBT_LISTEN=IP:PORT (transport address; default 127.0.0.1:0, or this\n"
+        "host's address when the nodes come from Slurm, Open MPI or --hostfile),\n"
+        "EBT_JOIN_TIMEOUT_MS (default 60000), EBT_PEER_TIMEOUT_MS (per call, default 10000).\n");
+}
+
 /* One node: the daemon answers at once. Several: it answers once every node has joined. */
 static int start_wait(const struct ebt_tool_opts *o, const char *run)
 {

@@ -14,9 +14,11 @@ static void usage(FILE *out)
         "usage: ebt COMMAND [options]\n"
         "  run   [--pfs DIR]... [options] -- cmd args...   run a job with EBT, flush at the end\n"
         "  start --pfs DIR [...]     create a run dir, start ebtd, print 'export' lines for eval\n"
+        "        [--nodes N --node-id I | --hostfile FILE] [--rendezvous DIR] [--job-id ID]\n"
+        "                            one daemon of a multi-node job ('ebt help start')\n"
         "  stop  [--run-dir DIR]     flush, stop ebtd, remove the run dir (default $EBT_RUN_DIR)\n"
         "  flush [--run-dir DIR]     flush now (through ebtd, or in-process if it is gone)\n"
-        "  stat  [--run-dir DIR] [--json]   cache and flush counters\n"
+        "  stat  [--run-dir DIR] [--json] [--ping]   cache and flush counters, the mesh\n"
         "  help [COMMAND], --help, --version\n");
 }
 
@@ -46,6 +48,10 @@ static int help(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "run")) {
         ebt_help_run(stdout);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "start")) {
+        ebt_help_start(stdout);
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "start") && strcmp(argv[1], "stop") &&

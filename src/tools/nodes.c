@@ -1,5 +1,5 @@
-/* nodes.c - which node of how many an 'ebt start' is (options, hostfile, Slurm, Open MPI) and
- * where the job's daemons meet (the rendezvous directory); all checked before ebtd starts. */
+/* nodes.c - which node of how many an 'ebt start' is (options, hostfile, Slurm, Open MPI), where
+ * the job's daemons meet (the rendezvous directory) and listen; all checked before ebtd starts. */
 #define _GNU_SOURCE
 #include "tool.h"
 #include "rundir.h"
@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +72,35 @@ static int from_hostfile(const char *cmd, struct ebt_tool_opts *o)
     return 0;
 }
 
+/* Nodes on separate hosts (launcher, hostfile) must listen where the others can reach them:
+ * unless EBT_LISTEN says where, the address this host's name resolves to. */
+static void default_listen(const char *cmd)
+{
+    char host[256] = "", ip[INET_ADDRSTRLEN], listen[INET_ADDRSTRLEN + 8];
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    const char *env = getenv("EBT_LISTEN");
+    if (env && *env)
+        return;
+    gethostname(host, sizeof(host) - 1);
+    for (struct addrinfo *a = getaddrinfo(host, NULL, &hints, &ai) == 0 ? ai : NULL; a;
+         a = a->ai_next) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)a->ai_addr;
+        if ((ntohl(sin->sin_addr.s_addr) >> 24) == 127 ||
+            !inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip)))
+            continue;
+        snprintf(listen, sizeof(listen), "%s:0", ip);
+        setenv("EBT_LISTEN", listen, 1); /* ebtd inherits it */
+        freeaddrinfo(ai);
+        return;
+    }
+    if (ai)
+        freeaddrinfo(ai);
+    fprintf(stderr,
+            "ebt %s: warning: host name '%s' has no non-loopback IPv4 address; other nodes "
+            "cannot reach this one unless EBT_LISTEN=IP:0 is set\n",
+            cmd, host);
+}
+
 /* Slurm, then Open MPI; nothing found: one node. */
 static void from_launcher(struct ebt_tool_opts *o)
 {
@@ -80,6 +111,7 @@ static void from_launcher(struct ebt_tool_opts *o)
     }
     if (n < 1 || id < 0)
         n = 1, id = 0;
+    o->from_hosts = n > 1;
     o->nodes = n;
     o->node_id = id;
 }
@@ -181,5 +213,7 @@ int ebt_nodes_resolve(const char *cmd, struct ebt_tool_opts *o)
         default_job_id(o);
         return 0;
     }
+    if (o->from_hosts)
+        default_listen(cmd);
     return rendezvous_and_job(cmd, o);
 }

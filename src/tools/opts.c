@@ -234,6 +234,8 @@ int ebt_opts_parse(const char *cmd, int argc, char **argv, struct ebt_tool_opts 
         if (c == 'h') {
             if (!strcmp(cmd, "run"))
                 ebt_help_run(stdout);
+            else if (!strcmp(cmd, "start"))
+                ebt_help_start(stdout);
             else
                 printf("see 'ebt --help'\n");
             exit(0);

@@ -24,6 +24,7 @@ struct ebt_tool_opts {
     char run_dir[PATH_MAX];
     /* multi-node (ebt start; docs/multinode.md): given, or worked out by ebt_nodes_resolve */
     int nodes, node_id; /* -1: not given */
+    int from_hosts;     /* the nodes are separate hosts (launcher or hostfile), not --nodes */
     char rendezvous[PATH_MAX], hostfile[PATH_MAX], job_id[64];
 };
 
@@ -34,6 +35,7 @@ int ebt_cmd_stop(int argc, char **argv);
 int ebt_cmd_flush(int argc, char **argv);
 int ebt_cmd_stat(int argc, char **argv);
 void ebt_help_run(FILE *out);
+void ebt_help_start(FILE *out);
 
 /* opts.c: parse options for cmd ("run", "start", "stop", "flush", "stat"); validates them and
  * prints a one-line error. Returns the index of the first non-option argument or -1. */
