@@ -4,6 +4,7 @@
 #include "layer.h"
 #include "log.h"
 #include "mesh.h"
+#include "md.h"
 #include "path.h"
 #include "rundir.h"
 #include "server.h"
@@ -154,6 +155,12 @@ int ebtd_handle(void *ctx, const struct ebt_proto_hdr *h, const char *payload, c
         return op_counters(d, reply, cap, replylen);
     case EBT_OP_PEERS:
         return ebtd_mesh_peers_op(d, payload, h->length, reply, cap, replylen);
+    case EBT_OP_MD_RESOLVE:
+    case EBT_OP_MD_FETCH:
+    case EBT_OP_MD_NOTE:
+    case EBT_OP_MD_UNLINK:
+    case EBT_OP_MD_LISTDIR:
+        return ebtd_md_client_op(d, h->op, payload, h->length, reply, cap, replylen);
     case EBT_OP_SHUTDOWN:
         ebt_info("shutdown requested");
         ebt_loop_stop(&d->loop);

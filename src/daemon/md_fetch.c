@@ -1,0 +1,326 @@
+/* md_fetch.c - data across nodes: a holder's extents and bytes (peer EXTENTS, READ), and the
+ * fetch that merges every holder's data (and the PFS base) into RUN/remote/<path>. */
+#define _GNU_SOURCE
+#include "log.h"
+#include "md_int.h"
+#include "mesh.h"
+#include "path.h"
+#include "rundir.h"
+#include "server.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- holder side ---- */
+
+/* The bytes this node wrote of its copy: the changed ranges of its extent log, or all of it. */
+static int local_extents(struct ebtd *d, const char *path, struct ebt_ivs *out, uint64_t *size)
+{
+    char f[PATH_MAX], meta[PATH_MAX];
+    struct stat st;
+    struct ebt_ext_summary s;
+    int rc = md_local_copy(d, path, f, sizeof(f), &st);
+    if (rc == 0 && !S_ISREG(st.st_mode))
+        rc = -EINVAL;
+    if (rc == 0)
+        rc = ebt_meta_path(d->run_dir, (unsigned long long)st.st_ino, meta, sizeof(meta));
+    if (rc == 0)
+        rc = ebt_extlog_load(meta, &s);
+    if (rc < 0)
+        return rc;
+    *size = (uint64_t)st.st_size;
+    ebt_ivs_init(out);
+    if (s.whole || !s.exists)
+        rc = ebt_ivs_add(out, 0, *size);
+    else
+        for (size_t i = 0; i < s.changed.n && rc == 0; i++)
+            rc = ebt_ivs_add(out, s.changed.iv[i][0], s.changed.iv[i][1] - s.changed.iv[i][0]);
+    ebt_ivs_clip(out, *size);
+    ebt_extlog_summary_free(&s);
+    return rc;
+}
+
+static int h_extents(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
+{
+    char path[PATH_MAX];
+    struct ebt_ivs iv;
+    uint64_t size;
+    int rc = md_take_path(req, len, path, sizeof(path));
+    if (rc >= 0)
+        rc = local_extents(d, path, &iv, &size);
+    if (rc < 0)
+        return rc;
+    if (iv.n > MD_EXT_MAX)
+        rc = -E2BIG;
+    uint64_t *w = rc == 0 ? ebtd_reply_alloc(r, (2 + 2 * iv.n) * sizeof(uint64_t)) : NULL;
+    if (rc == 0 && !w)
+        rc = -ENOMEM;
+    if (rc == 0) {
+        w[0] = size;
+        w[1] = iv.n;
+        memcpy(w + 2, iv.iv, iv.n * 2 * sizeof(uint64_t));
+    }
+    ebt_ivs_free(&iv);
+    return rc;
+}
+
+static int h_read(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
+{
+    uint64_t hdr[2];
+    char path[PATH_MAX], f[PATH_MAX];
+    struct stat st;
+    if (len < sizeof(hdr) + 2)
+        return -EINVAL;
+    memcpy(hdr, req, sizeof(hdr));
+    int rc = md_take_path((const char *)req + sizeof(hdr), len - sizeof(hdr), path, sizeof(path));
+    if (rc >= 0 && (hdr[1] > MD_READ_MAX || hdr[0] > INT64_MAX))
+        rc = -EINVAL;
+    if (rc >= 0)
+        rc = md_local_copy(d, path, f, sizeof(f), &st);
+    if (rc < 0)
+        return rc;
+    uint64_t n = hdr[0] >= (uint64_t)st.st_size ? 0 : (uint64_t)st.st_size - hdr[0];
+    n = n < hdr[1] ? n : hdr[1];
+    char *buf = n ? ebtd_reply_alloc(r, n) : NULL;
+    if (n && !buf)
+        return -ENOMEM;
+    int fd = n ? ebt_sys_open(f, O_RDONLY | O_CLOEXEC, 0) : -2;
+    if (fd == -1)
+        return -errno;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = ebt_sys_pread(fd, buf + got, n - got, (off_t)(hdr[0] + got));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    if (fd >= 0)
+        ebt_sys_close(fd);
+    r->len = got; /* short if the copy shrank meanwhile */
+    return 0;
+}
+
+void md_fetch_register(void)
+{
+    ebtd_mesh_handle(MD_P_EXTENTS, h_extents);
+    ebtd_mesh_handle(MD_P_READ, h_read);
+}
+
+/* ---- fetching side ---- */
+
+static int ask_extents(struct ebtd *d, const char *path, int node, struct md_hold_ext *h)
+{
+    size_t cap = (2 + 2 * (size_t)MD_EXT_MAX) * sizeof(uint64_t), got;
+    uint64_t *w = malloc(cap);
+    if (!w)
+        return -ENOMEM;
+    int rc = md_call(d, node, MD_P_EXTENTS, path, strlen(path) + 1, w, cap, &got);
+    if (rc == 0 && (got < 2 * sizeof(uint64_t) || w[1] > MD_EXT_MAX ||
+                    got != (2 + 2 * w[1]) * sizeof(uint64_t)))
+        rc = -EIO;
+    h->node = node;
+    for (uint64_t i = 0; rc == 0 && i < w[1]; i++)
+        if (w[2 + 2 * i + 1] < w[2 + 2 * i] ||
+            ebt_ivs_add(&h->ext, w[2 + 2 * i], w[2 + 2 * i + 1] - w[2 + 2 * i]) < 0)
+            rc = -EIO;
+    if (rc == 0)
+        h->size = w[0];
+    free(w);
+    if (rc < 0 && rc != -EIO)
+        ebt_warn("md: extents of %s on node %d: %s", path, node, strerror(-rc));
+    return rc == -ENOENT ? -ENOENT : (rc < 0 ? -EIO : 0);
+}
+
+int md_holder_extents(struct ebtd *d, const char *path, const struct md_recinfo *ri,
+                      struct md_hold_ext *h, struct ebt_ivs *base, uint64_t *size)
+{
+    int n = (int)ri->r.nholders, rc = 0;
+    memset(h, 0, (size_t)n * sizeof(*h));
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = ask_extents(d, path, ri->h[i].node, &h[i]);
+    if (rc == 0)
+        rc = md_merge_ranges(h, n, base, size);
+    return rc;
+}
+
+/* Copy [off, end) of path from node (local copy if node is this one) into fd. */
+static int pull_range(struct ebtd *d, const char *path, int node, int fd, uint64_t off,
+                      uint64_t end, char *buf)
+{
+    size_t plen = strlen(path) + 1;
+    char req[16 + PATH_MAX];
+    memcpy(req + 16, path, plen);
+    while (off < end) {
+        uint64_t hdr[2] = {off, end - off < MD_READ_MAX ? end - off : MD_READ_MAX};
+        size_t got;
+        memcpy(req, hdr, sizeof(hdr));
+        int rc = md_call(d, node, MD_P_READ, req, 16 + plen, buf, MD_READ_MAX, &got);
+        if (rc < 0)
+            return rc == -EIO ? rc : -EIO;
+        if (got == 0)
+            return 0; /* the holder's copy is shorter now: the rest stays zero */
+        rc = ebt_pwrite_full(fd, buf, got, (off_t)off);
+        if (rc < 0)
+            return rc;
+        off += got;
+    }
+    return 0;
+}
+
+static int pull_local(struct ebtd *d, const char *path, int fd, const struct ebt_ivs *wins)
+{
+    char f[PATH_MAX];
+    struct stat st;
+    int rc = md_local_copy(d, path, f, sizeof(f), &st);
+    int in = rc == 0 ? ebt_sys_open(f, O_RDONLY | O_CLOEXEC, 0) : -1;
+    if (rc == 0 && in < 0)
+        rc = -errno;
+    for (size_t i = 0; rc == 0 && i < wins->n; i++)
+        rc =
+            ebt_copy_range(in, fd, (off_t)wins->iv[i][0], (off_t)(wins->iv[i][1] - wins->iv[i][0]));
+    if (in >= 0)
+        ebt_sys_close(in);
+    return rc;
+}
+
+/* Bytes no holder wrote: the PFS file as it is (zero past its end, or if it is missing). */
+static int pull_base(const char *path, int fd, const struct ebt_ivs *base)
+{
+    if (base->n == 0)
+        return 0;
+    int in = ebt_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
+    if (in < 0)
+        return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < base->n; i++)
+        rc =
+            ebt_copy_range(in, fd, (off_t)base->iv[i][0], (off_t)(base->iv[i][1] - base->iv[i][0]));
+    ebt_sys_close(in);
+    return rc;
+}
+
+static int fill(struct ebtd *d, const char *path, int fd, struct md_hold_ext *h, int n,
+                const struct ebt_ivs *base)
+{
+    char *buf = NULL;
+    int rc = pull_base(path, fd, base);
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (h[i].node == d->md->self) {
+            rc = pull_local(d, path, fd, &h[i].wins);
+            continue;
+        }
+        if (!buf && h[i].wins.n && !(buf = malloc(MD_READ_MAX)))
+            rc = -ENOMEM;
+        for (size_t k = 0; rc == 0 && k < h[i].wins.n; k++)
+            rc = pull_range(d, path, h[i].node, fd, h[i].wins.iv[k][0], h[i].wins.iv[k][1], buf);
+    }
+    free(buf);
+    return rc;
+}
+
+/* A new temporary file next to RUN/remote/<path>; fd or -errno, its name in tmp. */
+static int remote_temp(struct ebtd *d, const char *path, char *tmp, size_t cap, char *dst,
+                       size_t dcap)
+{
+    char dir[PATH_MAX];
+    if (md_layer_file(d, "remote", path, dst, dcap) < 0)
+        return -ENAMETOOLONG;
+    snprintf(dir, sizeof(dir), "%s", dst);
+    *strrchr(dir, '/') = '\0';
+    int n = snprintf(tmp, cap, "%s/%stmp.%d.%lu", dir, EBT_RESERVED_PREFIX, (int)getpid(),
+                     ++d->md->tmpseq);
+    if (n < 0 || (size_t)n >= cap)
+        return -ENAMETOOLONG;
+    int fd = ebt_open_mkparents(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    return fd;
+}
+
+static int write_merged(struct ebtd *d, const char *path, const struct md_recinfo *ri,
+                        struct md_hold_ext *h, const struct ebt_ivs *base, uint64_t size)
+{
+    char tmp[PATH_MAX], dst[PATH_MAX];
+    int fd = remote_temp(d, path, tmp, sizeof(tmp), dst, sizeof(dst));
+    if (fd < 0)
+        return fd;
+    int rc = ebt_sys_ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+    if (rc == 0)
+        rc = fill(d, path, fd, h, (int)ri->r.nholders, base);
+    if (rc == 0 && ebt_sys_fchmod(fd, ri->r.mode & 07777) < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = md_futimens(fd, ri->r.mtime_sec, ri->r.mtime_nsec);
+    ebt_sys_close(fd);
+    if (rc == 0 && ebt_sys_rename(tmp, dst) < 0) {
+        rc = -errno;
+        if (rc == -EISDIR || rc == -ENOTEMPTY || rc == -EEXIST) { /* a stale directory */
+            ebt_remove_tree(dst);
+            rc = ebt_sys_rename(tmp, dst) < 0 ? -errno : 0;
+        }
+    }
+    if (rc < 0)
+        ebt_sys_unlink(tmp);
+    else
+        md_stamp_set(d, path, md_recinfo_version(ri), size, ri->r.mtime_sec, ri->r.mtime_nsec);
+    return rc;
+}
+
+int md_op_fetch(struct ebtd *d, const char *path)
+{
+    struct md_recinfo ri;
+    int rc = md_get_record(d, path, &ri);
+    if (rc == 0 && ri.r.kind != EBTD_MD_FILE)
+        rc = ri.r.kind == EBTD_MD_DIR ? -EISDIR : -ENOENT;
+    if (rc < 0) {
+        md_recinfo_free(&ri);
+        return rc;
+    }
+    int n = (int)ri.r.nholders;
+    struct md_hold_ext *h = calloc(n ? (size_t)n : 1, sizeof(*h));
+    struct ebt_ivs base;
+    uint64_t size = 0;
+    ebt_ivs_init(&base);
+    rc = h ? md_holder_extents(d, path, &ri, h, &base, &size) : -ENOMEM;
+    if (rc == 0)
+        rc = write_merged(d, path, &ri, h, &base, size);
+    if (h)
+        md_hold_ext_free(h, n);
+    free(h);
+    ebt_ivs_free(&base);
+    md_recinfo_free(&ri);
+    return rc;
+}
+
+int ebtd_md_winning_ranges(struct ebtd *d, const char *path, int node, struct ebt_ivs *out,
+                           uint64_t *size)
+{
+    if (!d->md)
+        return -EOPNOTSUPP;
+    struct md_recinfo ri;
+    int rc = md_get_record(d, path, &ri);
+    if (rc == 0 && ri.r.kind != EBTD_MD_FILE)
+        rc = -ENOENT;
+    int n = rc == 0 ? (int)ri.r.nholders : 0;
+    struct md_hold_ext *h = calloc(n ? (size_t)n : 1, sizeof(*h));
+    struct ebt_ivs base;
+    ebt_ivs_init(&base);
+    if (rc == 0)
+        rc = h ? md_holder_extents(d, path, &ri, h, &base, size) : -ENOMEM;
+    ebt_ivs_init(out);
+    for (int i = 0; rc == 0 && i < n; i++)
+        if (h[i].node == node) {
+            *out = h[i].wins;
+            ebt_ivs_init(&h[i].wins);
+        }
+    if (h)
+        md_hold_ext_free(h, n);
+    free(h);
+    ebt_ivs_free(&base);
+    md_recinfo_free(&ri);
+    return rc;
+}

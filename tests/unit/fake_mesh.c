@@ -1,0 +1,107 @@
+/* fake_mesh.c - mesh.h for unit tests: several in-process daemons; a call runs the target's
+ * handler directly; a node marked dead fails with -EHOSTDOWN. */
+#define _GNU_SOURCE
+#include "fake_mesh.h"
+#include "mesh.h"
+#include "server.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ebtd *fake_node[FAKE_MAX_NODES];
+int fake_dead[FAKE_MAX_NODES];
+unsigned long fake_calls[EBTD_P_MAX];
+static ebtd_peer_handler *handlers[EBTD_P_MAX];
+
+void ebtd_mesh_handle(uint16_t op, ebtd_peer_handler *fn)
+{
+    if (op < EBTD_P_MAX)
+        handlers[op] = fn;
+}
+
+void *ebtd_reply_alloc(struct ebtd_reply *r, size_t len)
+{
+    free(r->data);
+    r->data = malloc(len ? len : 1);
+    r->len = r->data ? len : 0;
+    return r->data;
+}
+
+int ebtd_mesh_start(struct ebtd *d)
+{
+    return 0;
+}
+
+void ebtd_mesh_stop(struct ebtd *d) {}
+
+int ebtd_mesh_nodes(const struct ebtd *d)
+{
+    return d->cfg->nodes;
+}
+
+int ebtd_mesh_self(const struct ebtd *d)
+{
+    return d->cfg->node_id;
+}
+
+int ebtd_mesh_alive(const struct ebtd *d, int node)
+{
+    return !fake_dead[node];
+}
+
+static int call(struct ebtd *d, int node, uint16_t op, const void *req, size_t len,
+                struct ebtd_reply *r)
+{
+    if (node < 0 || node >= d->cfg->nodes || op >= EBTD_P_MAX)
+        return -EINVAL;
+    if (fake_dead[node])
+        return -EHOSTDOWN;
+    if (!handlers[op])
+        return -EOPNOTSUPP;
+    fake_calls[op]++;
+    return handlers[op](fake_node[node], d->cfg->node_id, req, len, r);
+}
+
+int ebtd_mesh_call(struct ebtd *d, int node, uint16_t op, const void *req, size_t len, void *reply,
+                   size_t cap, size_t *reply_len)
+{
+    struct ebtd_reply r = {NULL, 0};
+    int rc = call(d, node, op, req, len, &r);
+    if (reply_len)
+        *reply_len = r.len;
+    if (r.len && reply)
+        memcpy(reply, r.data, r.len < cap ? r.len : cap);
+    free(r.data);
+    return rc;
+}
+
+int ebtd_mesh_broadcast(struct ebtd *d, uint16_t op, const void *req, size_t len, size_t reply_cap,
+                        struct ebtd_mesh_result *res)
+{
+    int first = 0;
+    for (int i = 0; i < d->cfg->nodes; i++) {
+        struct ebtd_reply r = {NULL, 0};
+        res[i].status = call(d, i, op, req, len, &r);
+        if (res[i].status == 0 && r.len > reply_cap)
+            res[i].status = -EMSGSIZE;
+        res[i].data = r.data;
+        res[i].len = r.len;
+        if (res[i].status < 0 && first == 0)
+            first = res[i].status;
+    }
+    return first;
+}
+
+void ebtd_mesh_results_free(struct ebtd_mesh_result *res, int n)
+{
+    for (int i = 0; res && i < n; i++) {
+        free(res[i].data);
+        res[i].data = NULL;
+    }
+}
+
+int ebtd_mesh_json(const struct ebtd *d, char *out, size_t cap)
+{
+    return 0;
+}
