@@ -174,7 +174,8 @@ static int collect(const struct ebtd_mesh_result *res, int nodes, struct child *
             p = nul + 1;
         }
     }
-    qsort(*kids, *n, sizeof(**kids), cmp_child);
+    if (*n > 1)
+        qsort(*kids, *n, sizeof(**kids), cmp_child);
     return 0;
 }
 
@@ -207,7 +208,7 @@ static int apply_child(struct ebtd *d, const char *dir, const char *rdir, const 
 static const struct child *find_child(const struct child *kids, size_t n, const char *name)
 {
     struct child key = {NULL, name, 0};
-    return bsearch(&key, kids, n, sizeof(*kids), cmp_child);
+    return n ? bsearch(&key, kids, n, sizeof(*kids), cmp_child) : NULL;
 }
 
 /* Remove entries of RUN/remote/<dir> that no node listed (whiteouts of names no longer gone). */
