@@ -85,7 +85,7 @@ expect "count=22" 3 listdir "$P/d"
 [ -d "$(R 3)/remote$P/d/sub" ] || fail "no sub dir"
 [ -f "$(R 3)/remote$P/d/.ebt~wh~old" ] || fail "no whiteout for the removed PFS name"
 [ ! -e "$(R 3)/remote$P/d/stale" ] || fail "stale entry kept"
-[ "$(stat -c %s "$(R 3)/remote$P/d/n1.4")" = 15 ] || fail "placeholder size"
+[ "$(stat -c %s "$(R 3)/remote$P/d/n1.4")" = 13 ] || fail "placeholder size"
 expect ok 3 fetch "$P/d/n1.4"
 [ "$(cat "$(R 3)/remote$P/d/n1.4")" = "node 1 file 4" ] || fail "fetched n1.4"
 
