@@ -75,6 +75,43 @@ static int peer_node_id(ebt_tp_peer_t *peer)
     return n ? n->id : -1;
 }
 
+/* A node said it is stopping: it is gone for calls, but did not fail. */
+static int mesh_serve_bye(struct ebtd_mesh *m, int node)
+{
+    struct mesh_node *n = &m->node[node];
+    if (!n->dead)
+        ebt_warn("mesh: node %d stopped: calls to it fail from now on", node);
+    n->dead = 1;
+    n->err = -ESHUTDOWN;
+    return 0;
+}
+
+struct bye_wait {
+    int pending, all_done;
+};
+
+static void bye_done(int status, size_t reply_len, void *arg)
+{
+    struct bye_wait *w = arg;
+    if (--w->pending == 0)
+        w->all_done = 1;
+}
+
+/* Tell every live node that this one stops (so they do not log it as a failure); bounded. */
+void mesh_say_bye(struct ebtd_mesh *m)
+{
+    struct bye_wait w = {0, 0};
+    for (int i = 0; m->up && i < m->nodes; i++) {
+        struct mesh_node *n = &m->node[i];
+        if (i == m->self || n->dead || !n->out || n->hello_failed)
+            continue;
+        if (ebt_tp_call_start(n->out, EBTD_P_BYE, NULL, 0, NULL, 0, MESH_BYE_MS, bye_done, &w) == 0)
+            w.pending++;
+    }
+    while (w.pending > 0) /* each has a deadline: bye_done always runs */
+        ebt_tp_wait(m->ctx, &w.all_done, MESH_BYE_MS);
+}
+
 void mesh_on_request(ebt_tp_msg_t *msg, void *arg)
 {
     struct ebtd_mesh *m = arg;
@@ -86,6 +123,8 @@ void mesh_on_request(ebt_tp_msg_t *msg, void *arg)
     int status;
     if (op == EBTD_P_HELLO)
         status = mesh_serve_hello(m, peer, req, len);
+    else if (op == EBTD_P_BYE && peer_node_id(peer) >= 0)
+        status = mesh_serve_bye(m, peer_node_id(peer));
     else if (peer_node_id(peer) < 0)
         status = -EPERM; /* a connection that never said which node it is */
     else
@@ -353,7 +392,9 @@ int ebtd_mesh_json(const struct ebtd *d, char *out, size_t cap)
     for (int i = 0; m && rc == 0 && i < m->nodes; i++)
         rc = json_add(out, cap, &used, "%s{\"node\":%d,\"state\":\"%s\",\"error\":\"%s\"}",
                       i ? "," : "", i, node_state(m, i),
-                      m->node[i].dead ? strerror(-m->node[i].err) : "");
+                      !m->node[i].dead               ? ""
+                      : m->node[i].err == -ESHUTDOWN ? "stopped"
+                                                     : strerror(-m->node[i].err));
     if (rc == 0)
         rc = json_add(out, cap, &used, "]}");
     return rc < 0 ? rc : (int)used;

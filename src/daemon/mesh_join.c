@@ -328,8 +328,10 @@ void ebtd_mesh_stop(struct ebtd *d)
     struct ebtd_mesh *m = d->mesh;
     if (!m)
         return;
-    m->stopping = 1;
     mesh_unpublish(m);
+    if (m->ctx)
+        mesh_say_bye(m);
+    m->stopping = 1;
     if (m->ctx) {
         int fd = ebt_tp_event_fd(m->ctx);
         if (fd >= 0)

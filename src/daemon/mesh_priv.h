@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 /* Mesh-internal peer ops (mesh.c owns 1..9). */
-#define EBTD_P_HELLO 2 /* struct mesh_hello -> empty: "I am node N"; names the accepted link */
+#define EBTD_P_HELLO 2  /* struct mesh_hello -> empty: "I am node N"; names the accepted link */
+#define EBTD_P_BYE 3    /* empty -> empty: the caller is stopping (not a failure) */
+#define MESH_BYE_MS 500 /* how long a stopping daemon waits for its BYEs */
 
 #define MESH_HELLO_MAGIC 0x45425448u /* "EBTH" */
 struct mesh_hello {
@@ -46,6 +48,7 @@ struct ebtd_mesh {
 };
 
 /* mesh.c */
+void mesh_say_bye(struct ebtd_mesh *m);
 void mesh_on_request(ebt_tp_msg_t *msg, void *arg);
 void mesh_on_peer_error(ebt_tp_peer_t *peer, int status, void *arg);
 int mesh_env_ms(const char *name, int dflt);

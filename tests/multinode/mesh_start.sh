@@ -53,7 +53,15 @@ for i in 0 1 3; do
     [ "$(grep -c "mesh: node $victim failed" "$(run_dir $i)/ebt.log")" = 1 ] || fail "node $i: logged twice"
 done
 
-for i in 0 1 3; do
+# a node that stops says so: the others mark it gone ("stopped"), not failed
+"$EBT_BIN" stop --run-dir "$(run_dir 3)" >/dev/null 2>&1 || fail "ebt stop node 3"
+for i in 0 1; do
+    j=$("$EBT_BIN" stat --json --run-dir "$(run_dir $i)")
+    echo "$j" | grep -q '{"node":3,"state":"dead","error":"stopped"}' || fail "node $i: node 3 not stopped: $j"
+    grep -q "mesh: node 3 stopped" "$(run_dir $i)/ebt.log" || fail "node $i: no 'node 3 stopped' line"
+    ! grep -q "mesh: node 3 failed" "$(run_dir $i)/ebt.log" || fail "node $i: node 3 logged as failed"
+done
+for i in 0 1; do
     "$EBT_BIN" stop --run-dir "$(run_dir $i)" >/dev/null 2>&1 || fail "ebt stop node $i"
 done
 [ "$(live_daemons)" = 0 ] || fail "daemons left running"
