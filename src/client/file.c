@@ -131,7 +131,7 @@ static int open_for_read(const char *logical, int flags, struct ebt_found *f)
 static void layer_start_log(struct ebt_ofd *o, int fd, int flags, int existed)
 {
     struct stat st;
-    if (ebt_sys_fstat(fd, &st) < 0)
+    if ((!existed && !ebt_multinode()) || ebt_sys_fstat(fd, &st) < 0)
         return;
     uint32_t pid = (uint32_t)getpid();
     int logged = existed && ebt_meta_exists(st.st_ino);

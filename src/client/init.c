@@ -81,8 +81,8 @@ void ebt_cwd_refresh(void)
     char phys[PATH_MAX];
     if (!EBT_REAL(getcwd)(phys, sizeof(phys)))
         return;
-    const char *roots[2] = {ebt.up_root, ebt.task_root};
-    for (int i = 0; i < 2; i++) {
+    const char *roots[3] = {ebt.up_root, ebt.task_root, ebt.remote_root};
+    for (int i = 0; i < 3; i++) {
         size_t n = ebt_path_under(phys, roots[i]);
         if (n) {
             snprintf(ebt.cwd, sizeof(ebt.cwd), "%s", phys[n] ? phys + n : "/");

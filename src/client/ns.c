@@ -272,12 +272,14 @@ int ebt_ns_rename(const char *from, const char *to, unsigned flags)
     const char *layer = ebt_layer_for_write(from);
     if (layer != ebt_layer_for_write(to))
         return -EXDEV; /* different visibility rules on each side */
-    /* A directory leaves the job's namespace first: its owner refuses (EXDEV) when other nodes
-     * hold content below it, and nothing has moved yet. */
-    if (S_ISDIR(fs.st.st_mode) && (rc = ebt_md_unlink_if_visible(from, 1)) < 0)
-        return rc;
+    if (S_ISDIR(fs.st.st_mode) && fs.where == EBT_W_REMOTE)
+        return -EXDEV; /* a directory only other nodes made: mv copies it */
     if (S_ISDIR(fs.st.st_mode) && ebt_view_exists_below(layer, from) &&
         (rc = copy_up_tree(layer, from)) < 0)
+        return rc;
+    /* A directory leaves the job's namespace before it moves: its owner refuses (EXDEV) when
+     * other nodes hold content below it. */
+    if (S_ISDIR(fs.st.st_mode) && (rc = ebt_md_unlink_if_visible(from, 1)) < 0)
         return rc;
     struct ebt_stage *s = ebt_stage_find(from);
     if (s && !s->published) { /* still private to this process: just retarget it */
@@ -337,6 +339,8 @@ int ebt_ns_attr_target(const char *logical, int follow, char *phys)
         return ebt_view_layer_dir(layer, logical);
     if (!S_ISREG(f.st.st_mode))
         return -ENOTSUP;
+    if (f.where == EBT_W_REMOTE && layer == ebt.up_root && ebt_held_path(logical, phys))
+        return 0; /* this node's part of a shared file */
     rc = ebt_copy_up_file(layer, logical, &f);
     return rc < 0 ? rc : ebt_md_note_if_visible(logical, EBT_NOTE_FILE);
 }
