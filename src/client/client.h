@@ -158,7 +158,7 @@ int ebt_md_unlink(const char *logical, int is_dir);
 int ebt_md_listdir(const char *logical);
 int ebt_md_note_if_visible(const char *logical, int kind); /* write/close modes only */
 int ebt_md_unlink_if_visible(const char *logical, int is_dir);
-int ebt_md_note_tree(const char *layer, const char *logical);
+int ebt_md_rename_tree(const char *layer, const char *from, const char *to);
 int ebt_remote_lookup(const char *logical, struct ebt_found *f);      /* 1: unknown, PFS decides */
 int ebt_remote_materialize(const char *logical, struct ebt_found *f); /* fetch if remote file */
 int ebt_held_path(const char *logical, char *phys); /* 1 if RUN/held/<logical> exists */

@@ -246,8 +246,8 @@ static int rename_note(const char *layer, const char *from, const char *to,
 {
     if (!ebt_multinode() || ebt_vis_for(to) == EBT_VIS_TASK)
         return 0;
-    if (S_ISDIR(fs->st.st_mode)) /* the source left the namespace already */
-        return ebt_md_note_tree(layer, to);
+    if (S_ISDIR(fs->st.st_mode)) /* the source itself left the namespace already */
+        return ebt_md_rename_tree(layer, from, to);
     int rc = 0;
     if (ft) /* the replaced file's holders keep nothing of the new one */
         rc = ebt_md_unlink(to, 0);

@@ -267,32 +267,56 @@ void ebt_meta_mark_whole(const char *phys)
     ebt_meta_append(st.st_ino, r, 2);
 }
 
-/* After a directory moved in the layer: note everything below its new name. */
-int ebt_md_note_tree(const char *layer, const char *logical)
+/* One entry below a directory that moved in this node's layer: under its new name it is noted,
+ * under its old name it leaves the job's namespace (directories after their content). */
+static int tree_entry(const char *logical, int is_dir, int unlink)
 {
-    char phys[PATH_MAX], child[PATH_MAX], buf[8192];
+    if (unlink)
+        return ebt_md_unlink(logical, is_dir);
+    return ebt_md_note(logical, is_dir ? EBT_NOTE_DIR : EBT_NOTE_FILE);
+}
+
+static int md_tree(const char *layer, const char *logical, const char *names_under, int unlink)
+{
+    char phys[PATH_MAX], child[PATH_MAX], named[PATH_MAX], buf[8192];
     if (ebt_layer_path(layer, logical, phys, sizeof(phys)) < 0)
         return -ENAMETOOLONG;
-    int rc = ebt_md_note_if_visible(logical, EBT_NOTE_DIR);
-    int fd = rc < 0 ? -1 : ebt_sys_open(phys, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    int rc = 0, fd = ebt_sys_open(phys, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     ssize_t n;
     while (fd >= 0 && rc == 0 && (n = ebt_sys_getdents64(fd, buf, sizeof(buf))) > 0) {
         for (ssize_t pos = 0; rc == 0 && pos < n;) {
             struct dirent64 *d = (struct dirent64 *)(buf + pos);
             pos += d->d_reclen;
-            if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, "..") || ebt_name_reserved(d->d_name))
+            if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, "..") ||
+                ebt_name_reserved(d->d_name) || (d->d_type != DT_DIR && d->d_type != DT_REG))
                 continue;
-            if (snprintf(child, sizeof(child), "%s/%s", logical, d->d_name) >= PATH_MAX)
+            if (snprintf(child, sizeof(child), "%s/%s", logical, d->d_name) >= PATH_MAX ||
+                snprintf(named, sizeof(named), "%s/%s", names_under, d->d_name) >= PATH_MAX)
                 rc = -ENAMETOOLONG;
-            else if (d->d_type == DT_DIR)
-                rc = ebt_md_note_tree(layer, child);
-            else if (d->d_type == DT_REG)
-                rc = ebt_md_note_if_visible(child, EBT_NOTE_FILE);
+            else if (d->d_type == DT_DIR && !unlink)
+                rc = tree_entry(named, 1, 0);
+            if (rc == 0 && d->d_type == DT_DIR)
+                rc = md_tree(layer, child, named, unlink);
+            if (rc == 0 && (d->d_type == DT_REG || unlink))
+                rc = tree_entry(named, d->d_type == DT_DIR, unlink);
         }
     }
     if (fd >= 0)
         ebt_sys_close(fd);
     return rc;
+}
+
+/* A directory `from` of this node's layer (write/close modes) is renamed to `to`, which it now
+ * is in the layer: the old names below it leave the job's namespace, the new ones are noted.
+ * (`from` itself left before the move, so its owner could refuse with EXDEV.) */
+int ebt_md_rename_tree(const char *layer, const char *from, const char *to)
+{
+    if (!ebt_multinode() || ebt_vis_for(to) == EBT_VIS_TASK)
+        return 0;
+    int rc = md_tree(layer, to, from, 1);
+    if (rc == 0)
+        rc = ebt_md_note(to, EBT_NOTE_DIR);
+    return rc == 0 ? md_tree(layer, to, to, 0) : rc;
 }
 
 /* The child of a fork starts with a fresh channel (the parent's lock may be held by a thread
