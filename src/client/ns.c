@@ -240,6 +240,28 @@ static int rename_move(const char *layer, const char *from, const char *to,
     return copy_whole_to(from, fs, pt);
 }
 
+/* Multi-node: can this node rename the directory alone? Only if nothing in it (or it) is held
+ * by another node: 0, -EXDEV, or -errno. Walks the merged view (asks every node per directory). */
+static int tree_local(const char *logical, const struct ebt_found *f)
+{
+    if (f->where == EBT_W_REMOTE)
+        return -EXDEV;
+    if (!S_ISDIR(f->st.st_mode))
+        return 0;
+    char **names, child[PATH_MAX];
+    size_t n;
+    int rc = ebt_view_list(logical, &names, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct ebt_found cf;
+        if (snprintf(child, sizeof(child), "%s/%s", logical, names[i]) >= (int)sizeof(child))
+            rc = -ENAMETOOLONG;
+        else if ((rc = ebt_view_lookup(child, 0, &cf)) == 0)
+            rc = tree_local(child, &cf);
+    }
+    ebt_view_list_free(names, n);
+    return rc;
+}
+
 /* Multi-node: the job's namespace follows a rename that moved data in this node's layer. */
 static int rename_note(const char *layer, const char *from, const char *to,
                        const struct ebt_found *fs, const struct ebt_found *ft)
@@ -272,8 +294,8 @@ int ebt_ns_rename(const char *from, const char *to, unsigned flags)
     const char *layer = ebt_layer_for_write(from);
     if (layer != ebt_layer_for_write(to))
         return -EXDEV; /* different visibility rules on each side */
-    if (S_ISDIR(fs.st.st_mode) && fs.where == EBT_W_REMOTE)
-        return -EXDEV; /* a directory only other nodes made: mv copies it */
+    if (S_ISDIR(fs.st.st_mode) && ebt_multinode() && (rc = tree_local(from, &fs)) < 0)
+        return rc; /* EXDEV: other nodes hold part of it; mv copies it */
     if (S_ISDIR(fs.st.st_mode) && ebt_view_exists_below(layer, from) &&
         (rc = copy_up_tree(layer, from)) < 0)
         return rc;
