@@ -163,6 +163,8 @@ int ebt_remote_lookup(const char *logical, struct ebt_found *f);      /* 1: unkn
 int ebt_remote_materialize(const char *logical, struct ebt_found *f); /* fetch if remote file */
 int ebt_held_path(const char *logical, char *phys); /* 1 if RUN/held/<logical> exists */
 void ebt_meta_mark_whole(const char *phys);
+int ebt_held_refresh(int src, int held);
+int ebt_held_refresh_path(const char *logical, struct ebt_found *remote, const char *held);
 void ebt_remote_init(void);
 
 /* ---- directory streams (dir.c) ---- */

@@ -277,6 +277,9 @@ static int open_remote_for_write(const char *logical, int flags, mode_t mode, st
     int staged = vis == EBT_VIS_CLOSE && !(flags & O_APPEND);
     struct ebt_found held = *f;
     if (!staged && vis != EBT_VIS_TASK && ebt_held_path(logical, held.phys)) {
+        int rc = (flags & O_TRUNC) ? 0 : ebt_held_refresh_path(logical, f, held.phys);
+        if (rc < 0)
+            return rc;
         held.where = EBT_W_UP;
         return open_in_layer(ebt.held_root, logical, flags, mode, &held);
     }

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "client.h"
 #include "log.h"
+#include "path.h"
 #include "real.h"
 #include "rundir.h"
 #include "sys.h"
@@ -165,6 +166,18 @@ static int merge_into(struct ebt_ofd *o, int fd, int tfd)
     return rc;
 }
 
+/* A stage filled from another node's merged copy is published into this node's part of the
+ * shared file: first that part's recorded bytes take the merged values (remote.c). */
+static int held_refresh_from(int fd, int tfd)
+{
+    int in = open_own_data(fd);
+    if (in < 0)
+        return in;
+    int rc = ebt_held_refresh(in, tfd);
+    ebt_sys_close(in);
+    return rc;
+}
+
 /* Where a stage is published: its layer file; on a multi-node job, if this node has no such
  * file but holds part of a shared file (RUN/held), into that part. */
 static int publish_target(const struct ebt_stage *s, char *target)
@@ -200,7 +213,11 @@ static int publish_stage(struct ebt_ofd *o, int fd, int final)
         rc = -errno;
     } else {
         /* Writers of one file publish one at a time: a merge reads the size and sets it. */
-        rc = flock(tfd, LOCK_EX) < 0 ? -errno : merge_into(o, fd, tfd);
+        rc = flock(tfd, LOCK_EX) < 0 ? -errno : 0;
+        if (rc == 0 && s->based && ebt_multinode() && ebt_path_under(target, ebt.held_root))
+            rc = held_refresh_from(fd, tfd);
+        if (rc == 0)
+            rc = merge_into(o, fd, tfd);
         ebt_sys_close(tfd);
     }
     int note = 0;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 
 /* One connection per process to the local daemon, one call at a time. The mutex is a leaf lock:
  * nothing else is locked while it is held, so it can be taken under ebt.lock or an ofd lock. */
@@ -331,4 +332,52 @@ static void atfork_child(void)
 void ebt_remote_init(void)
 {
     pthread_atfork(NULL, NULL, atfork_child);
+}
+
+/* ---- this node's part of a shared file (RUN/held) ---- */
+
+/* Before this node announces its part of a shared file again (which makes all its recorded
+ * bytes win over other nodes' earlier notes), its recorded bytes take the values of the merged
+ * content it started from (src: the fetched copy, or a stage filled from it), so bytes other
+ * nodes wrote meanwhile are not undone by stale local ones. 0 or -errno. */
+int ebt_held_refresh(int src, int held)
+{
+    struct stat sst, hst;
+    char meta[PATH_MAX];
+    struct ebt_ext_summary sum;
+    if (ebt_sys_fstat(src, &sst) < 0 || ebt_sys_fstat(held, &hst) < 0)
+        return -errno;
+    if (ebt_meta_path(ebt.cfg.run_dir, hst.st_ino, meta, sizeof(meta)) < 0)
+        return -ENAMETOOLONG;
+    int rc = ebt_extlog_load(meta, &sum);
+    if (rc < 0)
+        return rc;
+    if (sum.whole) { /* all of it is this node's: refresh all of it */
+        sum.changed.n = 0;
+        rc = ebt_ivs_add(&sum.changed, 0, (uint64_t)hst.st_size);
+    }
+    ebt_ivs_clip(&sum.changed, (uint64_t)sst.st_size);
+    for (size_t i = 0; rc == 0 && i < sum.changed.n; i++) {
+        uint64_t a = sum.changed.iv[i][0], b = sum.changed.iv[i][1];
+        rc = ebt_copy_range(src, held, (off_t)a, (off_t)(b - a));
+    }
+    ebt_extlog_summary_free(&sum);
+    return rc;
+}
+
+/* Write mode: refresh the held part from the fetched copy before it is opened and noted. */
+int ebt_held_refresh_path(const char *logical, struct ebt_found *remote, const char *held)
+{
+    int rc = ebt_remote_materialize(logical, remote);
+    int src = rc < 0 ? -1 : ebt_sys_open(remote->phys, O_RDONLY | O_CLOEXEC, 0);
+    int dst = src < 0 ? -1 : ebt_sys_open(held, O_WRONLY | O_CLOEXEC, 0);
+    if (rc == 0 && (src < 0 || dst < 0))
+        rc = -errno;
+    if (rc == 0)
+        rc = flock(dst, LOCK_EX) < 0 ? -errno : ebt_held_refresh(src, dst);
+    if (dst >= 0)
+        ebt_sys_close(dst);
+    if (src >= 0)
+        ebt_sys_close(src);
+    return rc;
 }
