@@ -337,32 +337,16 @@ void ebt_remote_init(void)
 /* ---- this node's part of a shared file (RUN/held) ---- */
 
 /* Before this node announces its part of a shared file again (which makes all its recorded
- * bytes win over other nodes' earlier notes), its recorded bytes take the values of the merged
- * content it started from (src: the fetched copy, or a stage filled from it), so bytes other
- * nodes wrote meanwhile are not undone by stale local ones. 0 or -errno. */
+ * bytes win over other nodes' earlier notes), its copy takes the merged content it started from
+ * (src: the fetched copy, or a stage filled from it), so that no stale local byte, recorded now
+ * or later (a FULL after stdio writes), undoes what other nodes wrote meanwhile. 0 or -errno. */
 int ebt_held_refresh(int src, int held)
 {
     struct stat sst, hst;
-    char meta[PATH_MAX];
-    struct ebt_ext_summary sum;
     if (ebt_sys_fstat(src, &sst) < 0 || ebt_sys_fstat(held, &hst) < 0)
         return -errno;
-    if (ebt_meta_path(ebt.cfg.run_dir, hst.st_ino, meta, sizeof(meta)) < 0)
-        return -ENAMETOOLONG;
-    int rc = ebt_extlog_load(meta, &sum);
-    if (rc < 0)
-        return rc;
-    if (sum.whole) { /* all of it is this node's: refresh all of it */
-        sum.changed.n = 0;
-        rc = ebt_ivs_add(&sum.changed, 0, (uint64_t)hst.st_size);
-    }
-    ebt_ivs_clip(&sum.changed, (uint64_t)sst.st_size);
-    for (size_t i = 0; rc == 0 && i < sum.changed.n; i++) {
-        uint64_t a = sum.changed.iv[i][0], b = sum.changed.iv[i][1];
-        rc = ebt_copy_range(src, held, (off_t)a, (off_t)(b - a));
-    }
-    ebt_extlog_summary_free(&sum);
-    return rc;
+    off_t n = sst.st_size < hst.st_size ? sst.st_size : hst.st_size;
+    return n > 0 ? ebt_copy_range(src, held, 0, n) : 0;
 }
 
 /* Write mode: refresh the held part from the fetched copy before it is opened and noted. */
