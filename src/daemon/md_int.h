@@ -121,7 +121,8 @@ enum md_peer_op {
     MD_P_LIST = 18,    /* every node: dir -> {md_wire_child, name NUL}... of its shard */
 };
 #define MD_READ_MAX (8u << 20)
-#define MD_EXT_MAX 65536 /* intervals in an EXTENTS reply */
+#define MD_EXT_MAX 65536       /* intervals in an EXTENTS reply */
+#define MD_LIST_MAX (8u << 20) /* bytes of one node's LIST reply (~140000 names) */
 
 struct md_wire_note { /* followed by the path, NUL */
     uint32_t kind, mode;
@@ -170,6 +171,8 @@ int md_layer_file(const struct ebtd *d, const char *layer, const char *path, cha
 /* This node's copy of a file it holds: RUN/held/<path>, else RUN/up/<path>. 0 or -ENOENT. */
 int md_local_copy(const struct ebtd *d, const char *path, char *out, size_t cap, struct stat *st);
 int md_futimens(int fd, int64_t sec, int64_t nsec);
+/* A mesh status that means the node could not be reached (dead, silent, connection lost). */
+int md_transport_error(int rc);
 /* ebtd_mesh_call; transport failures become -EIO (logged once per node). */
 int md_call(struct ebtd *d, int node, uint16_t op, const void *req, size_t len, void *reply,
             size_t cap, size_t *reply_len);

@@ -247,6 +247,11 @@ static int h_list(struct ebtd *d, int from, const void *req, size_t len, struct 
     md_shard_children(&d->md->shard, dir, list_one, &c);
     if (c.len == 0)
         return 0;
+    if (c.len > MD_LIST_MAX) {
+        ebt_error("md: %s has too many names in this shard for one listing (%zu bytes)", dir,
+                  c.len);
+        return -EFBIG;
+    }
     c.buf = ebtd_reply_alloc(r, c.len);
     if (!c.buf)
         return -ENOMEM;

@@ -241,11 +241,16 @@ static int prune(struct ebtd *d, const char *dir, const char *rdir, const struct
 
 static int list_failed(struct ebtd *d, const struct ebtd_mesh_result *res, int nodes)
 {
-    for (int i = 0; i < nodes; i++)
-        if (res[i].status < 0 && !d->md->logged[i]) {
-            d->md->logged[i] = 1;
-            ebt_error("md: node %d unreachable (listing): %s", i, strerror(-res[i].status));
-        }
+    for (int i = 0; i < nodes; i++) {
+        int rc = res[i].status;
+        if (rc >= 0 || d->md->logged[i])
+            continue;
+        d->md->logged[i] = 1;
+        if (md_transport_error(rc))
+            ebt_error("md: node %d unreachable (listing): %s", i, strerror(-rc));
+        else
+            ebt_error("md: listing on node %d failed: %s", i, strerror(-rc));
+    }
     return -EIO;
 }
 
@@ -258,7 +263,7 @@ int md_op_listdir(struct ebtd *d, const char *dir, uint32_t *count)
     size_t n = 0;
     if (!res)
         return -ENOMEM;
-    int rc = ebtd_mesh_broadcast(d, MD_P_LIST, dir, strlen(dir) + 1, EBT_PROTO_MAX_PAYLOAD, res);
+    int rc = ebtd_mesh_broadcast(d, MD_P_LIST, dir, strlen(dir) + 1, MD_LIST_MAX, res);
     if (rc < 0)
         rc = list_failed(d, res, nodes);
     if (rc == 0)

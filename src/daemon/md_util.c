@@ -56,7 +56,7 @@ int md_futimens(int fd, int64_t sec, int64_t nsec)
     return syscall(SYS_utimensat, fd, NULL, ts, 0) < 0 ? -errno : 0;
 }
 
-static int transport_error(int rc)
+int md_transport_error(int rc)
 {
     return rc == -EHOSTDOWN || rc == -ETIMEDOUT || rc == -ECONNRESET || rc == -ECONNREFUSED ||
            rc == -ENOTCONN || rc == -EPIPE;
@@ -71,7 +71,7 @@ int md_call(struct ebtd *d, int node, uint16_t op, const void *req, size_t len, 
         *reply_len = got;
     if (rc == 0 && got > cap)
         rc = -EMSGSIZE;
-    if (rc == 0 || !transport_error(rc))
+    if (rc == 0 || !md_transport_error(rc))
         return rc;
     struct ebtd_md *m = d->md;
     if (m && node >= 0 && node < m->nodes && !m->logged[node]) {

@@ -7,18 +7,24 @@
  *   md_probe RUN listdir PATH      -> "count=N"
  *   md_probe RUN log FILE KIND OFF LEN  (KIND: BASE WRITE TRUNC FULL)
  *   md_probe - owner PATH NODES    -> the node that owns PATH
+ *   md_probe RUN notes DIR N       -> N files RUN/up<DIR>/f<i> created and noted one by one:
+ *                                     "notes=N seconds=S per_note_us=U"
  * Exit 0 on success; else prints "error=-N (reason)" and exits 1 (2: usage). */
 #define _GNU_SOURCE
 #include "extlog.h"
 #include "path.h"
 #include "proto.h"
 #include "rundir.h"
+#include "sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 static const char *const state_names[] = {"NONE", "GONE", "FILE", "DIR"};
 
@@ -46,6 +52,43 @@ static int do_log(const char *run, int argc, char **argv)
     if (rc < 0)
         fprintf(stderr, "md_probe: %s: %s\n", meta, strerror(-rc));
     return rc < 0;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Create n files in RUN/up<dir> and note each (one request at a time, as one client does). */
+static int do_notes(const char *run, const char *dir, int n)
+{
+    char phys[4096], req[4096];
+    int fd = ebt_proto_connect(run);
+    if (fd < 0 || snprintf(phys, sizeof(phys), "%s/up%s", run, dir) >= (int)sizeof(phys))
+        return 1;
+    ebt_mkdirs(phys, 0755, 0);
+    double t = 0; /* the requests only, not the file creation */
+    for (int i = 0; i < n; i++) {
+        uint32_t kind = EBT_NOTE_FILE, flags, rlen;
+        snprintf(phys, sizeof(phys), "%s/up%s/f%d", run, dir, i);
+        int f = open(phys, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (f < 0)
+            return 1;
+        close(f);
+        double t0 = now();
+        int pl = snprintf(req, sizeof(req), "%s/f%d", dir, i) + 1;
+        memcpy(req + pl, &kind, sizeof(kind));
+        int rc = ebt_proto_call(fd, EBT_OP_MD_NOTE, req, (uint32_t)pl + 4, &flags, 4, &rlen);
+        if (rc < 0) {
+            printf("error=%d (%s)\n", rc, strerror(-rc));
+            return 1;
+        }
+        t += now() - t0;
+    }
+    printf("notes=%d seconds=%.3f per_note_us=%.1f\n", n, t, t * 1e6 / n);
+    return 0;
 }
 
 static int request(const char *cmd, int argc, char **argv, char *req, uint32_t *len, uint16_t *op)
@@ -107,6 +150,8 @@ int main(int argc, char **argv)
         printf("%d\n", ebt_path_owner(argv[3], atoi(argv[4])));
         return 0;
     }
+    if (!strcmp(argv[2], "notes") && argc == 5)
+        return do_notes(argv[1], argv[3], atoi(argv[4]));
     if (!strcmp(argv[2], "log"))
         return do_log(argv[1], argc, argv);
     if (request(argv[2], argc, argv, req, &len, &op) < 0)
