@@ -63,6 +63,7 @@ mn_cleanup() {
     for ns in "${MN_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
     for v in "${MN_VETH[@]}"; do ip link del "$v" 2>/dev/null || true; done
     T_SESSION_ENV=
+    set +e # t_cleanup reads the status from $?, and `(exit 1)` must not end the trap under -e
     (exit "$rc")
     t_cleanup
 }
