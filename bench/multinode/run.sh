@@ -84,7 +84,7 @@ meta() { # meta CONFIG REP: CONFIG = native | 1 | 2 | 4 nodes
     fi
     n=$cfg
     fresh "$n" "" --visibility close
-    d=$B/md
+    d=$B/md.$n.$r
     mn_on 0 mkdir "$d"
     local op who
     for op in create stat; do
