@@ -2,6 +2,7 @@
  * to every node (HELLO), and the event loop hook that drives the transport. */
 #define _GNU_SOURCE
 #include "log.h"
+#include "rundir.h"
 #include "mesh_priv.h"
 #include "server.h"
 #include "sys.h"
@@ -89,12 +90,17 @@ static int mesh_read_addr(const struct ebtd_mesh *m, int node, char *addr, size_
     return addr[0] ? 0 : -ENOENT;
 }
 
+/* Remove our file; the last node out also removes a default rendezvous (<pfs>/.ebt~rdv.<job>,
+ * made by ebt start) so that it does not stay on the PFS. */
 void mesh_unpublish(struct ebtd_mesh *m)
 {
     char addr[EBT_TP_ADDR_MAX];
+    const char *rdv = m->d->cfg->rendezvous, *base = strrchr(rdv, '/');
     if (m->rdv_file[0] && mesh_read_addr(m, m->self, addr, sizeof(addr)) == 0 &&
         !strcmp(addr, m->addr))
         ebt_sys_unlink(m->rdv_file);
+    if (base && !strncmp(base + 1, EBT_RESERVED_PREFIX "rdv.", strlen(EBT_RESERVED_PREFIX) + 4))
+        ebt_sys_rmdir(rdv); /* fails while other nodes' files are there */
 }
 
 int mesh_serve_hello(struct ebtd_mesh *m, ebt_tp_peer_t *peer, const void *req, size_t len)

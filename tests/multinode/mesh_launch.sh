@@ -34,6 +34,7 @@ launch_pair slurm SLURM_NNODES=2 SLURM_NODEID=@ SLURM_JOB_ID=42
 grep -qx "export EBT_RENDEZVOUS='$T/pfs/.ebt~rdv.42'" "$T/envslurm0" || fail "slurm: default rendezvous"
 grep -qx "export EBT_JOB_ID='42'" "$T/envslurm1" || fail "slurm: job id"
 stop_pair slurm
+[ ! -e "$T/pfs/.ebt~rdv.42" ] || fail "slurm: default rendezvous left on the PFS: $(ls -A "$T/pfs/.ebt~rdv.42")"
 echo "ok: slurm"
 
 launch_pair ompi OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=@ EBT_JOB_ID=j7
