@@ -241,13 +241,10 @@ static int remote_temp(struct ebtd *d, const char *path, char *tmp, size_t cap, 
     return fd;
 }
 
-static int write_merged(struct ebtd *d, const char *path, const struct md_recinfo *ri,
-                        struct md_hold_ext *h, const struct ebt_ivs *base, uint64_t size)
+/* The merged content and the record's attributes into fd (empty or new). */
+static int write_content(struct ebtd *d, const char *path, const struct md_recinfo *ri,
+                         struct md_hold_ext *h, const struct ebt_ivs *base, uint64_t size, int fd)
 {
-    char tmp[PATH_MAX], dst[PATH_MAX];
-    int fd = remote_temp(d, path, tmp, sizeof(tmp), dst, sizeof(dst));
-    if (fd < 0)
-        return fd;
     int rc = ebt_sys_ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
     if (rc == 0)
         rc = fill(d, path, fd, h, (int)ri->r.nholders, base);
@@ -255,19 +252,54 @@ static int write_merged(struct ebtd *d, const char *path, const struct md_recinf
         rc = -errno;
     if (rc == 0)
         rc = md_futimens(fd, ri->r.mtime_sec, ri->r.mtime_nsec);
-    ebt_sys_close(fd);
-    if (rc == 0 && ebt_sys_rename(tmp, dst) < 0) {
-        rc = -errno;
-        if (rc == -EISDIR || rc == -ENOTEMPTY || rc == -EEXIST) { /* a stale directory */
-            ebt_remove_tree(dst);
-            rc = ebt_sys_rename(tmp, dst) < 0 ? -errno : 0;
-        }
-    }
-    if (rc < 0)
-        ebt_sys_unlink(tmp);
-    else
-        md_stamp_set(d, path, md_recinfo_version(ri), size, ri->r.mtime_sec, ri->r.mtime_nsec);
     return rc;
+}
+
+/* Nobody has RUN/remote/<path> open: rewrite it in place, so its inode stays the one a stat
+ * just saw (cp compares them). 1 if done, 0 if the copy is open (or absent), or -errno. */
+static int write_in_place(struct ebtd *d, const char *path, const char *dst,
+                          const struct md_recinfo *ri, struct md_hold_ext *h,
+                          const struct ebt_ivs *base, uint64_t size)
+{
+    int fd = md_open_unshared(dst);
+    if (fd < 0)
+        return 0;
+    int rc = ebt_sys_ftruncate(fd, 0) < 0 ? -errno : 0;
+    if (rc == 0)
+        rc = write_content(d, path, ri, h, base, size, fd);
+    md_unshared_close(fd);
+    if (rc < 0)
+        md_remote_remove(d, path); /* half written: the next RESOLVE makes a placeholder */
+    return rc < 0 ? rc : 1;
+}
+
+/* A new file renamed over RUN/remote/<path>: readers that have the old copy open keep it. */
+static int write_merged(struct ebtd *d, const char *path, const struct md_recinfo *ri,
+                        struct md_hold_ext *h, const struct ebt_ivs *base, uint64_t size)
+{
+    char tmp[PATH_MAX], dst[PATH_MAX];
+    int rc = md_layer_file(d, "remote", path, dst, sizeof(dst));
+    if (rc == 0)
+        rc = write_in_place(d, path, dst, ri, h, base, size);
+    int fd = rc == 0 ? remote_temp(d, path, tmp, sizeof(tmp), dst, sizeof(dst)) : -1;
+    if (rc == 0 && fd < 0)
+        return fd;
+    if (rc == 0) {
+        rc = write_content(d, path, ri, h, base, size, fd);
+        ebt_sys_close(fd);
+        if (rc == 0 && ebt_sys_rename(tmp, dst) < 0) {
+            rc = -errno;
+            if (rc == -EISDIR || rc == -ENOTEMPTY || rc == -EEXIST) { /* a stale directory */
+                ebt_remove_tree(dst);
+                rc = ebt_sys_rename(tmp, dst) < 0 ? -errno : 0;
+            }
+        }
+        if (rc < 0)
+            ebt_sys_unlink(tmp);
+    }
+    if (rc >= 0)
+        md_stamp_set(d, path, md_recinfo_version(ri), size, ri->r.mtime_sec, ri->r.mtime_nsec);
+    return rc < 0 ? rc : 0;
 }
 
 int md_op_fetch(struct ebtd *d, const char *path)

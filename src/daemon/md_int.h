@@ -171,6 +171,10 @@ int md_layer_file(const struct ebtd *d, const char *layer, const char *path, cha
 /* This node's copy of a file it holds: RUN/held/<path>, else RUN/up/<path>. 0 or -ENOENT. */
 int md_local_copy(const struct ebtd *d, const char *path, char *out, size_t cap, struct stat *st);
 int md_futimens(int fd, int64_t sec, int64_t nsec);
+/* Open a regular file O_RDWR only if no other open file refers to it (a write lease, held until
+ * md_unshared_close: an open elsewhere waits for it). fd, or -EAGAIN (open elsewhere), -errno. */
+int md_open_unshared(const char *path);
+void md_unshared_close(int fd);
 /* A mesh status that means the node could not be reached (dead, silent, connection lost). */
 int md_transport_error(int rc);
 /* ebtd_mesh_call; transport failures become -EIO (logged once per node). */

@@ -10,6 +10,7 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,6 +274,10 @@ int ebtd_md_start(struct ebtd *d)
         ebtd_md_stop(d);
         return rc;
     }
+    /* a lease break (md_open_unshared) signals SIGIO, whose default would end the daemon */
+    struct sigaction sa;
+    if (sigaction(SIGIO, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal(SIGIO, SIG_IGN);
     md_peer_register();
     md_fetch_register();
     ebt_info("md: node %d of %d", m->self, m->nodes);

@@ -84,6 +84,15 @@ static int keep_copy(struct ebtd *d, const char *path, const char *f, uint64_t s
            (!strict || (uint64_t)st.st_size == size);
 }
 
+/* A sparse placeholder: no data, the size, mode and mtime. */
+static int set_attrs(int fd, mode_t mode, uint64_t size, int64_t ms, int64_t mns)
+{
+    int rc = ebt_sys_ftruncate(fd, 0) < 0 || ebt_sys_ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+    if (rc == 0 && ebt_sys_fchmod(fd, mode & 07777) < 0)
+        rc = -errno;
+    return rc == 0 ? md_futimens(fd, ms, mns) : rc;
+}
+
 static int placeholder(struct ebtd *d, const char *path, mode_t mode, uint64_t size, int64_t ms,
                        int64_t mns, uint64_t version, int strict)
 {
@@ -92,6 +101,14 @@ static int placeholder(struct ebtd *d, const char *path, mode_t mode, uint64_t s
         return -ENAMETOOLONG;
     if (keep_copy(d, path, f, size, version, strict))
         return strict ? set_times(f, ms, mns) : 0;
+    int fd = md_open_unshared(f); /* nobody has it open: the same inode, new attributes */
+    if (fd >= 0) {
+        int rc = set_attrs(fd, mode, size, ms, mns);
+        md_unshared_close(fd);
+        if (rc == 0)
+            md_stamp_set(d, path, version, size, ms, mns);
+        return rc;
+    }
     int n = snprintf(tmp, sizeof(tmp), "%s", f);
     char *slash = strrchr(tmp, '/');
     if (n < 0 || (size_t)n >= sizeof(tmp) || !slash)
@@ -100,14 +117,10 @@ static int placeholder(struct ebtd *d, const char *path, mode_t mode, uint64_t s
                  EBT_RESERVED_PREFIX, ++d->md->tmpseq);
     if (n < 0 || (size_t)n >= sizeof(tmp) - (size_t)(slash + 1 - tmp))
         return -ENAMETOOLONG;
-    int fd = ebt_open_mkparents(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fd = ebt_open_mkparents(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return fd;
-    int rc = ebt_sys_ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
-    if (rc == 0 && ebt_sys_fchmod(fd, mode & 07777) < 0)
-        rc = -errno;
-    if (rc == 0)
-        rc = md_futimens(fd, ms, mns);
+    int rc = set_attrs(fd, mode, size, ms, mns);
     ebt_sys_close(fd);
     if (rc == 0 && ebt_sys_rename(tmp, f) < 0) {
         rc = -errno;

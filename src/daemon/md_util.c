@@ -139,3 +139,25 @@ int md_get_record(struct ebtd *d, const char *path, struct md_recinfo *out)
         ebt_error("md: malformed record of %s from node %d", path, owner);
     return rc == -EPROTO ? -EIO : rc;
 }
+
+int md_open_unshared(const char *path)
+{
+    struct stat st;
+    int fd = ebt_sys_open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int rc = ebt_sys_fstat(fd, &st) < 0 ? -errno : (S_ISREG(st.st_mode) ? 0 : -EINVAL);
+    if (rc == 0 && syscall(SYS_fcntl, fd, F_SETLEASE, F_WRLCK) < 0)
+        rc = -errno; /* EAGAIN: another open file */
+    if (rc < 0) {
+        ebt_sys_close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+void md_unshared_close(int fd)
+{
+    syscall(SYS_fcntl, fd, F_SETLEASE, F_UNLCK);
+    ebt_sys_close(fd);
+}

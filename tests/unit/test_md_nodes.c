@@ -164,11 +164,14 @@ static void test_note_resolve_fetch(void **state)
     const char *rem = L(3, "remote", path);
     assert_int_equal(fsize(rem), 11); /* a sparse placeholder */
     assert_int_equal(memcmp(tu_read(rem), "\0\0\0", 3), 0);
-    assert_int_equal(fetch(3, path), 0);
-    assert_string_equal(tu_read(rem), "hello world");
     struct stat st;
     assert_int_equal(stat(rem, &st), 0);
+    ino_t ino = st.st_ino;
+    assert_int_equal(fetch(3, path), 0);
+    assert_string_equal(tu_read(rem), "hello world");
+    assert_int_equal(stat(rem, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0640);
+    assert_int_equal(st.st_ino, ino); /* nobody had it open: the inode a stat saw (cp checks) */
     /* resolving again keeps the fetched copy (same version, same size) */
     assert_int_equal(resolve(3, path, &r), 0);
     assert_string_equal(tu_read(rem), "hello world");
@@ -177,6 +180,24 @@ static void test_note_resolve_fetch(void **state)
     assert_int_equal(resolve(3, path, &r), 0);
     assert_int_equal(r.size, 18);
     assert_int_equal(fsize(rem), 18);
+    assert_int_equal(stat(rem, &st), 0);
+    assert_int_equal(st.st_ino, ino);
+    /* a reader that has the copy open keeps its snapshot: the fetch makes a new file */
+    assert_int_equal(fetch(3, path), 0);
+    int rfd = open(rem, O_RDONLY);
+    assert_true(rfd >= 0);
+    tu_write(L(1, "up", path), "HELLO WORLD, AGAIN", 18);
+    assert_int_equal(fetch(3, path), 0);
+    assert_string_equal(tu_read(rem), "HELLO WORLD, AGAIN");
+    char old[32] = "";
+    assert_int_equal(pread(rfd, old, sizeof(old) - 1, 0), 18);
+    assert_string_equal(old, "hello world, again");
+    struct stat fst;
+    assert_int_equal(fstat(rfd, &fst), 0);
+    assert_int_equal(stat(rem, &st), 0);
+    assert_true(st.st_ino != fst.st_ino);
+    close(rfd);
+    tu_write(L(1, "up", path), "hello world, again", 18);
     assert_int_equal(fetch(3, path), 0);
     assert_string_equal(tu_read(rem), "hello world, again");
     /* the holder itself */
