@@ -148,37 +148,56 @@ int ebt_daemon_peers(const char *run, const char *payload, char *json, size_t ca
     return rc;
 }
 
-/* One short PEERS call: the daemon answers only once it has joined the mesh. */
-static int daemon_joined(const char *run)
+/* One PEERS call waiting at most wait_ms: the daemon serves its socket only once it has joined
+ * the mesh, and then answers at once. Few, long calls: each one that times out stays in the
+ * socket's backlog until the daemon serves it. */
+static int daemon_joined(const char *run, int wait_ms)
 {
     char json[256];
     uint32_t len;
     int fd = ebt_proto_connect(run);
     if (fd < 0)
         return fd;
-    int rc = ebt_proto_call_timeout(fd, EBT_OP_PEERS, NULL, 0, json, sizeof(json), &len, 200);
+    int rc = ebt_proto_call_timeout(fd, EBT_OP_PEERS, NULL, 0, json, sizeof(json), &len, wait_ms);
     close(fd);
     return rc == -EMSGSIZE ? 0 : rc;
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The daemon is gone or said why it failed: print that (its last log lines if it said nothing). */
+static int daemon_failed(const char *cmd, const char *run, pid_t *pid)
+{
+    if (*pid <= 0)
+        *pid = pid_from_file(run);
+    if (!(*pid > 0 && proc_gone(*pid)) && daemon_errors(run, NULL, cmd) == 0)
+        return 0;
+    if (daemon_errors(run, stderr, cmd) == 0)
+        fprintf(stderr, "ebt %s: ebtd exited during start-up without a reason on stderr\n", cmd);
+    return 1;
 }
 
 int ebt_daemon_wait_joined(const char *cmd, const char *run, int timeout_ms)
 {
     pid_t pid = -1;
-    for (int waited = 0; waited <= timeout_ms; waited += 50) {
-        if (daemon_joined(run) == 0)
+    double end = mono_ms() + timeout_ms;
+    while (mono_ms() < end) {
+        double t0 = mono_ms();
+        if (daemon_joined(run, 1000) == 0)
             return 0;
-        if (pid <= 0)
-            pid = pid_from_file(run);
-        if ((pid > 0 && proc_gone(pid)) || daemon_errors(run, NULL, cmd) > 0) {
-            if (daemon_errors(run, stderr, cmd) == 0)
-                fprintf(stderr, "ebt %s: ebtd exited during start-up; see %s/ebt.log\n", cmd, run);
-            ebt_daemon_shutdown(run, 0); /* a daemon that reported an error but lingers */
+        if (daemon_failed(cmd, run, &pid)) {
+            ebt_daemon_shutdown(run, 0); /* one that reported an error but lingers */
             return -1;
         }
-        sleep_ms(50);
+        if (mono_ms() - t0 < 100) /* no socket yet, or refused: do not spin */
+            sleep_ms(100);
     }
-    fprintf(stderr, "ebt %s: ebtd did not join the mesh within %d s; see %s/ebt.log\n", cmd,
-            timeout_ms / 1000, run);
+    fprintf(stderr, "ebt %s: ebtd did not join the mesh within %d s\n", cmd, timeout_ms / 1000);
     ebt_daemon_shutdown(run, 0);
     return -1;
 }
