@@ -303,6 +303,14 @@ int ebt_flush_begin(const char *run_dir, const struct ebt_config *cfg, struct eb
     return 0;
 }
 
+int ebt_flush_rescan(struct flush *f)
+{
+    ebt_plan_free(&f->plan);
+    memset(&f->plan, 0, sizeof(f->plan));
+    int rc = ebt_plan_scan(f->up, &f->plan);
+    return rc < 0 ? flush_fail(f, f->up, "scan cache", rc) : 0;
+}
+
 int ebt_flush_removals(struct flush *f)
 {
     return phase_whiteouts(f);

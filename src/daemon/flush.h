@@ -30,6 +30,7 @@ struct flush;
 struct ebt_journal;
 int ebt_flush_begin(const char *run_dir, const struct ebt_config *cfg, struct ebt_flush_stats *st,
                     char *err, size_t errcap, struct flush **out);
+int ebt_flush_rescan(struct flush *f); /* scan RUN/up again (after files moved to RUN/held) */
 int ebt_flush_removals(struct flush *f);
 int ebt_flush_dirs(struct flush *f);
 int ebt_flush_files(struct flush *f);

@@ -1,6 +1,7 @@
 /* ops.c - ebtd's request handlers: HELLO, STAT, READDIR, FLUSH, COUNTERS, SHUTDOWN. */
 #define _GNU_SOURCE
 #include "flush.h"
+#include "flush_mn.h"
 #include "layer.h"
 #include "log.h"
 #include "mesh.h"
@@ -81,12 +82,19 @@ static int op_readdir(struct ebtd *d, const char *payload, uint32_t len, char *r
     return rc;
 }
 
-static int op_flush(struct ebtd *d, char *reply, uint32_t cap, uint32_t *replylen)
+/* FLUSH: empty, or "if-needed" (ebt stop: skip a job-wide flush nothing new needs). A one-node
+ * job flushes here; a multi-node job is flushed by this node as coordinator (flush_coord.c). */
+static int op_flush(struct ebtd *d, const char *payload, uint32_t len, char *reply, uint32_t cap,
+                    uint32_t *replylen)
 {
     struct ebt_flush_stats st;
     char err[1024];
-    ebt_info("flush requested");
-    int rc = ebt_flush_run(d->run_dir, d->cfg, &st, err, sizeof(err));
+    int if_needed = len == 9 && memcmp(payload, "if-needed", 9) == 0;
+    if (len != 0 && !if_needed)
+        return -EINVAL;
+    ebt_info("flush requested%s", if_needed ? " (if needed)" : "");
+    int rc = d->mesh ? ebtd_flush_mn_run(d, if_needed, &st, err, sizeof(err))
+                     : ebt_flush_run(d->run_dir, d->cfg, &st, err, sizeof(err));
     d->c.flush_ops++;
     d->c.flush_failures += rc < 0;
     d->c.flush_files += st.files;
@@ -139,8 +147,7 @@ int ebtd_handle(void *ctx, const struct ebt_proto_hdr *h, const char *payload, c
     d->c.requests++;
     *replylen = 0;
     ebt_debug("request %s (%u bytes)", ebt_proto_op_name(h->op), h->length);
-    if ((h->op == EBT_OP_FLUSH || h->op == EBT_OP_COUNTERS || h->op == EBT_OP_SHUTDOWN) &&
-        h->length != 0)
+    if ((h->op == EBT_OP_COUNTERS || h->op == EBT_OP_SHUTDOWN) && h->length != 0)
         return -EINVAL;
     switch (h->op) {
     case EBT_OP_HELLO:
@@ -150,7 +157,7 @@ int ebtd_handle(void *ctx, const struct ebt_proto_hdr *h, const char *payload, c
     case EBT_OP_READDIR:
         return op_readdir(d, payload, h->length, reply, cap, replylen);
     case EBT_OP_FLUSH:
-        return op_flush(d, reply, cap, replylen);
+        return op_flush(d, payload, h->length, reply, cap, replylen);
     case EBT_OP_COUNTERS:
         return op_counters(d, reply, cap, replylen);
     case EBT_OP_PEERS:
