@@ -285,18 +285,6 @@ static int coord_end(struct coord *c, int rc)
     return rc < 0 ? rc : erc;
 }
 
-static int all_clean(struct coord *c)
-{
-    struct ebtd_mesh_result *res = calloc((size_t)c->nodes, sizeof(*res));
-    int clean = res && ebtd_mesh_broadcast(c->d, P_FLUSH_CLEAN, NULL, 0, 4, res) == 0;
-    for (int i = 0; clean && i < c->nodes; i++)
-        clean = res[i].len == 4 && *(const uint32_t *)res[i].data == 1;
-    if (res)
-        ebtd_mesh_results_free(res, c->nodes);
-    free(res);
-    return clean;
-}
-
 static void coord_free(struct coord *c)
 {
     for (size_t i = 0; i < c->shared.n; i++)
@@ -322,8 +310,8 @@ int ebtd_flush_mn_run(struct ebtd *d, int only_if_needed, struct ebt_flush_stats
     double t0 = now_s();
     memset(st, 0, sizeof(*st));
     err[0] = '\0';
-    if (only_if_needed && all_clean(&c)) {
-        ebt_info("flush: every node is flushed and saw no new client: nothing to do");
+    if (only_if_needed && ebtd_flush_mn_clean(d)) {
+        ebt_info("flush: this node is flushed and saw no new client since: nothing to do");
         st->complete = 1;
         return 0;
     }

@@ -325,14 +325,9 @@ static int on_end(struct ebtd *d, int from, const void *req, size_t len, struct 
     return rc;
 }
 
-static int on_clean(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
+int ebtd_flush_mn_clean(const struct ebtd *d)
 {
-    (void)from, (void)req, (void)len;
-    uint32_t *clean = ebtd_reply_alloc(r, sizeof(*clean));
-    if (!clean)
-        return -ENOMEM;
-    *clean = !node_state.job && node_state.clean_hellos == d->c.hellos;
-    return 0;
+    return !node_state.job && node_state.clean_hellos == d->c.hellos;
 }
 
 void ebtd_flush_mn_register(void)
@@ -344,5 +339,4 @@ void ebtd_flush_mn_register(void)
     ebtd_mesh_handle(P_FLUSH_DATA, on_data);
     ebtd_mesh_handle(P_FLUSH_STATUS, on_status);
     ebtd_mesh_handle(P_FLUSH_END, on_end);
-    ebtd_mesh_handle(P_FLUSH_CLEAN, on_clean);
 }

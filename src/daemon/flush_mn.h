@@ -20,9 +20,8 @@ enum ebtd_flush_peer_op {
     P_FLUSH_DATA,                      /* start writing files and held ranges (a thread) */
     P_FLUSH_STATUS,                    /* -> struct fmn_status */
     P_FLUSH_END,                       /* i32 status so far -> struct ebt_flush_stats */
-    P_FLUSH_CLEAN,                     /* -> u32: nothing new since the last complete flush */
 };
-_Static_assert((int)P_FLUSH_CLEAN <= (int)EBTD_P_FLUSH_LAST, "flush peer ops fit their range");
+_Static_assert((int)P_FLUSH_END <= (int)EBTD_P_FLUSH_LAST, "flush peer ops fit their range");
 
 struct fmn_status {
     int32_t running, status;
@@ -32,8 +31,10 @@ struct fmn_status {
 /* Register the flush's peer handlers (before ebtd_mesh_start). */
 void ebtd_flush_mn_register(void);
 
+/* This node took part in a complete job-wide flush and no new client started here since. */
+int ebtd_flush_mn_clean(const struct ebtd *d);
 /* Run the job-wide flush with this node as coordinator. only_if_needed: skip it (complete, no
- * work) when every node finished a complete flush and saw no new client since. Stats are summed
+ * work) when ebtd_flush_mn_clean (this node's data is all on the PFS; ebt stop). Stats are summed
  * over the nodes; on failure err names the node, the file and the reason. 0 or -errno. */
 int ebtd_flush_mn_run(struct ebtd *d, int only_if_needed, struct ebt_flush_stats *st, char *err,
                       size_t errcap);
