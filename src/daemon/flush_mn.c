@@ -296,7 +296,7 @@ static int on_status(struct ebtd *d, int from, const void *req, size_t len, stru
     s->running = __atomic_load_n(&n->running, __ATOMIC_ACQUIRE);
     s->status = s->running ? 0 : __atomic_load_n(&n->status, __ATOMIC_ACQUIRE);
     if (!s->running)
-        snprintf(s->err, sizeof(s->err), "%s", n->err);
+        snprintf(s->err, sizeof(s->err), "%.500s", n->err);
     return 0;
 }
 

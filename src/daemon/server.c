@@ -1,6 +1,7 @@
 /* server.c - ebtd's socket, connection acceptance (owner uid only), signals and main loop. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "flush_mn.h"
 #include "log.h"
 #include "md.h"
 #include "mesh.h"
@@ -190,6 +191,7 @@ int ebtd_start_multinode(struct ebtd *d)
     }
     if (!ebtd_md_start)
         ebt_warn("ebtd: this build has no multi-node namespace service (md_*.c)");
+    ebtd_flush_mn_register();
     return ebtd_mesh_start(d);
 }
 
