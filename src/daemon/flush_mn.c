@@ -42,9 +42,10 @@ struct fmn_node {
     size_t nheld, capheld;
     pthread_t thread;
     int thread_started, running, status;
-    uint64_t clean_hellos; /* d->c.hellos when the last complete flush ended; ~0: none yet */
+    struct timespec began; /* when this node's scan for the current flush was taken */
+    struct timespec clean; /* began of the last complete flush; 0: none yet */
 };
-static struct fmn_node node_state = {.clean_hellos = ~0ull};
+static struct fmn_node node_state;
 
 /* ---------------- per-node steps (peer handlers) ---------------- */
 
@@ -71,6 +72,8 @@ static int on_prep(struct ebtd *d, int from, const void *req, size_t len, struct
         ebt_flush_failed(n->job, d->run_dir, "note the node's files to their owners", rc);
     if (rc == 0)
         rc = ebt_flush_rescan(n->job); /* noting may have moved shared files to RUN/held */
+    /* what changes in the layers from now on may miss this flush (ebtd_flush_mn_clean) */
+    clock_gettime(CLOCK_REALTIME, &n->began);
     return rc;
 }
 
@@ -318,16 +321,49 @@ static int on_end(struct ebtd *d, int from, const void *req, size_t len, struct 
     int rc = ebt_flush_end(n->job, status);
     n->job = NULL;
     held_free(n);
-    n->clean_hellos = rc == 0 ? d->c.hellos : ~0ull;
+    n->clean = rc == 0 ? n->began : (struct timespec){0, 0};
     struct ebt_flush_stats *out = ebtd_reply_alloc(r, sizeof(*out));
     if (out)
         *out = n->st;
     return rc;
 }
 
+/* Did anything in the node's layers change at or after `since` (file or directory ctime)? */
+struct change_scan {
+    struct timespec since;
+    int changed;
+};
+
+static int changed_at_or_after(const struct stat *st, const struct timespec *t)
+{
+    return st->st_ctim.tv_sec > t->tv_sec ||
+           (st->st_ctim.tv_sec == t->tv_sec && st->st_ctim.tv_nsec >= t->tv_nsec);
+}
+
+static int change_scan_entry(const char *phys, void *arg)
+{
+    struct change_scan *c = arg;
+    struct stat st;
+    if (ebt_sys_lstat(phys, &st) < 0)
+        return 0;
+    if (changed_at_or_after(&st, &c->since)) {
+        c->changed = 1;
+        return 1; /* stop the walk */
+    }
+    return S_ISDIR(st.st_mode) ? ebt_dirlist_each_child(phys, change_scan_entry, c) : 0;
+}
+
 int ebtd_flush_mn_clean(const struct ebtd *d)
 {
-    return !node_state.job && node_state.clean_hellos == d->c.hellos;
+    static const char *const layers[] = {"up", "task", "held"};
+    struct change_scan c = {.since = node_state.clean};
+    char root[PATH_MAX];
+    if (node_state.job || node_state.clean.tv_sec == 0)
+        return 0;
+    for (size_t i = 0; i < sizeof(layers) / sizeof(layers[0]) && !c.changed; i++)
+        if (ebt_rundir_file(d->run_dir, layers[i], root, sizeof(root)) == 0)
+            change_scan_entry(root, &c);
+    return !c.changed;
 }
 
 void ebtd_flush_mn_register(void)

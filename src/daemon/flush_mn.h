@@ -31,7 +31,8 @@ struct fmn_status {
 /* Register the flush's peer handlers (before ebtd_mesh_start). */
 void ebtd_flush_mn_register(void);
 
-/* This node took part in a complete job-wide flush and no new client started here since. */
+/* This node took part in a complete job-wide flush and nothing in its layers (RUN/up, task,
+ * held: files, directories, whiteouts) changed since that flush began. */
 int ebtd_flush_mn_clean(const struct ebtd *d);
 /* Run the job-wide flush with this node as coordinator. only_if_needed: skip it (complete, no
  * work) when ebtd_flush_mn_clean (this node's data is all on the PFS; ebt stop). Stats are summed

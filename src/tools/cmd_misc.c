@@ -100,7 +100,9 @@ int ebt_cmd_start(int argc, char **argv)
 static int flush_any(const char *cmd, const char *run, int as_json, int *complete)
 {
     static char json[65536];
-    int rc = ebt_daemon_flush(run, json, sizeof(json));
+    int stop = !strcmp(cmd, "stop");
+    int rc = stop ? ebt_daemon_flush_if_needed(run, json, sizeof(json))
+                  : ebt_daemon_flush(run, json, sizeof(json));
     int offline = rc == -ENOTCONN;
     if (offline) {
         fprintf(stderr, "ebt %s: ebtd is not running; flushing %s in this process\n", cmd, run);

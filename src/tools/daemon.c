@@ -207,13 +207,14 @@ int ebt_daemon_alive(const char *run)
     return daemon_hello(run) == 0;
 }
 
-static int daemon_call(const char *run, uint16_t op, char *out, size_t cap, int timeout_ms)
+static int daemon_call(const char *run, uint16_t op, const char *req, char *out, size_t cap,
+                       int timeout_ms)
 {
     uint32_t len = 0;
     int fd = ebt_proto_connect(run);
     if (fd < 0)
         return -ENOTCONN;
-    int rc = ebt_proto_call_timeout(fd, op, NULL, 0, out, (uint32_t)cap - 1, &len, timeout_ms);
+    int rc = ebt_proto_call_timeout(fd, op, req, req ? (uint32_t)strlen(req) : 0, out, (uint32_t)cap - 1, &len, timeout_ms);
     close(fd);
     out[len] = '\0';
     /* a local transport error means the daemon is gone (or went mid-request) */
@@ -224,12 +225,17 @@ static int daemon_call(const char *run, uint16_t op, char *out, size_t cap, int 
 
 int ebt_daemon_flush(const char *run, char *json, size_t cap)
 {
-    return daemon_call(run, EBT_OP_FLUSH, json, cap, -1);
+    return daemon_call(run, EBT_OP_FLUSH, NULL, json, cap, -1);
+}
+
+int ebt_daemon_flush_if_needed(const char *run, char *json, size_t cap)
+{
+    return daemon_call(run, EBT_OP_FLUSH, "if-needed", json, cap, -1);
 }
 
 int ebt_daemon_counters(const char *run, char *json, size_t cap)
 {
-    return daemon_call(run, EBT_OP_COUNTERS, json, cap, EBT_PROTO_TIMEOUT_MS);
+    return daemon_call(run, EBT_OP_COUNTERS, NULL, json, cap, EBT_PROTO_TIMEOUT_MS);
 }
 
 static pid_t pid_from_file(const char *run)
@@ -265,7 +271,7 @@ void ebt_daemon_shutdown(const char *run, pid_t child)
 {
     char reply[64];
     pid_t pid = child > 0 ? child : pid_from_file(run);
-    daemon_call(run, EBT_OP_SHUTDOWN, reply, sizeof(reply), EBT_PROTO_TIMEOUT_MS);
+    daemon_call(run, EBT_OP_SHUTDOWN, NULL, reply, sizeof(reply), EBT_PROTO_TIMEOUT_MS);
     for (int i = 0; pid > 0 && i < 250; i++) {
         if (child > 0 ? waitpid(child, NULL, WNOHANG) == child : proc_gone(pid))
             return;

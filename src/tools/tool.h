@@ -64,6 +64,9 @@ int ebt_daemon_peers(const char *run, const char *payload, char *json, size_t ca
 int ebt_daemon_alive(const char *run);
 /* FLUSH via the daemon: the flush status, or -ENOTCONN if the daemon could not be reached. */
 int ebt_daemon_flush(const char *run, char *json, size_t cap);
+/* The same for ebt stop: a multi-node daemon skips the job-wide flush when its data is already
+ * on the PFS (docs/multinode.md); a one-node daemon flushes as usual. */
+int ebt_daemon_flush_if_needed(const char *run, char *json, size_t cap);
 int ebt_daemon_counters(const char *run, char *json, size_t cap);
 void ebt_daemon_shutdown(const char *run, pid_t child);
 /* The same flush code in this process (daemon gone), resuming from the journal. */
