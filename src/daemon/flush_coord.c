@@ -28,7 +28,7 @@ struct coord {
     char *err;
     size_t errcap;
     struct ebt_plan_list dirs, gone, shared; /* shared: mode in .mode, times in the line */
-    char **shared_times;                      /* "sec nsec" per shared file */
+    char **shared_times;                     /* "sec nsec" per shared file */
 };
 
 static void coord_fail(struct coord *c, int node, const char *step, const char *why, int rc)
@@ -305,8 +305,7 @@ static double now_s(void)
 int ebtd_flush_mn_run(struct ebtd *d, int only_if_needed, struct ebt_flush_stats *st, char *err,
                       size_t errcap)
 {
-    struct coord c = {.d = d, .nodes = ebtd_mesh_nodes(d), .st = st, .err = err,
-                      .errcap = errcap};
+    struct coord c = {.d = d, .nodes = ebtd_mesh_nodes(d), .st = st, .err = err, .errcap = errcap};
     double t0 = now_s();
     memset(st, 0, sizeof(*st));
     err[0] = '\0';

@@ -356,13 +356,13 @@ static int change_scan_entry(const char *phys, void *arg)
 int ebtd_flush_mn_clean(const struct ebtd *d)
 {
     static const char *const layers[] = {"up", "task", "held"};
-    struct change_scan c = {.since = node_state.clean};
+    struct change_scan c = {.since = node_state.clean}; /* never flushed: any entry is new */
     char root[PATH_MAX];
-    if (node_state.job || node_state.clean.tv_sec == 0)
+    if (node_state.job)
         return 0;
     for (size_t i = 0; i < sizeof(layers) / sizeof(layers[0]) && !c.changed; i++)
         if (ebt_rundir_file(d->run_dir, layers[i], root, sizeof(root)) == 0)
-            change_scan_entry(root, &c);
+            ebt_dirlist_each_child(root, change_scan_entry, &c); /* the roots do not count */
     return !c.changed;
 }
 

@@ -1,4 +1,5 @@
-/* flush_mn.h - the coordinated flush of a multi-node job (docs/multinode.md "Flush across nodes"). */
+/* flush_mn.h - the coordinated flush of a multi-node job (docs/multinode.md "Flush across nodes").
+ */
 #ifndef EBTD_FLUSH_MN_H
 #define EBTD_FLUSH_MN_H
 

@@ -214,7 +214,8 @@ static int daemon_call(const char *run, uint16_t op, const char *req, char *out,
     int fd = ebt_proto_connect(run);
     if (fd < 0)
         return -ENOTCONN;
-    int rc = ebt_proto_call_timeout(fd, op, req, req ? (uint32_t)strlen(req) : 0, out, (uint32_t)cap - 1, &len, timeout_ms);
+    int rc = ebt_proto_call_timeout(fd, op, req, req ? (uint32_t)strlen(req) : 0, out,
+                                    (uint32_t)cap - 1, &len, timeout_ms);
     close(fd);
     out[len] = '\0';
     /* a local transport error means the daemon is gone (or went mid-request) */
