@@ -142,8 +142,11 @@ int md_holder_extents(struct ebtd *d, const char *path, const struct md_recinfo 
 {
     int n = (int)ri->r.nholders, rc = 0;
     memset(h, 0, (size_t)n * sizeof(*h));
-    for (int i = 0; i < n && rc == 0; i++)
+    for (int i = 0; i < n && rc == 0; i++) {
         rc = ask_extents(d, path, ri->h[i].node, &h[i]);
+        if (rc == -ENOENT)
+            rc = 0; /* its copy is gone (being dropped): it provides nothing */
+    }
     if (rc == 0)
         rc = md_merge_ranges(h, n, base, size);
     return rc;
@@ -211,6 +214,8 @@ static int fill(struct ebtd *d, const char *path, int fd, struct md_hold_ext *h,
     char *buf = NULL;
     int rc = pull_base(path, fd, base);
     for (int i = 0; i < n && rc == 0; i++) {
+        if (h[i].wins.n == 0)
+            continue;
         if (h[i].node == d->md->self) {
             rc = pull_local(d, path, fd, &h[i].wins);
             continue;

@@ -265,6 +265,11 @@ static void test_shared_merge(void **state)
     assert_int_equal(resolve(1, path, &r), 0);
     assert_int_equal(r.nholders, 2);
     assert_int_equal(r.size, 12);
+    /* a holder's copy vanished (being dropped): the others still give their bytes */
+    unlink(L(0, "held", path));
+    assert_int_equal(fetch(1, path), 0);
+    assert_int_equal(fsize(L(1, "remote", path)), 12);
+    assert_int_equal(memcmp(tu_read(L(1, "remote", path)), "\0\0\0BBBB\0", 8), 0);
 }
 
 static void test_unlink(void **state)
