@@ -80,8 +80,10 @@ struct ebt_stage { /* a close-mode private copy, shared by this process's opens 
     int users;
     int published; /* published at least once */
     int unlinked;  /* the job removed the name: never publish again */
-    int based;     /* started as a copy of a PFS file */
+    int based;     /* started as a copy of a PFS file (or another node's merged copy) */
     uint64_t base_size;
+    unsigned long long held_ino; /* multi-node: this node's part of the file at fill time */
+    uint64_t held_log_off;       /* and the length of its extent log then */
 };
 
 struct ebt_ofd {
@@ -164,6 +166,8 @@ int ebt_remote_materialize(const char *logical, struct ebt_found *f); /* fetch i
 int ebt_held_path(const char *logical, char *phys); /* 1 if RUN/held/<logical> exists */
 void ebt_meta_mark_whole(const char *phys);
 int ebt_held_refresh(int src, int held);
+void ebt_held_snapshot(const char *logical, unsigned long long *ino, uint64_t *log_off);
+int ebt_held_refresh_since(int src, int held, unsigned long long ino, uint64_t log_off);
 int ebt_held_refresh_path(const char *logical, struct ebt_found *remote, const char *held);
 void ebt_remote_init(void);
 

@@ -285,8 +285,17 @@ static int open_remote_for_write(const char *logical, int flags, mode_t mode, st
     }
     if (!staged) /* the copy-up fetches it (unless O_TRUNC: nothing to copy) */
         return open_in_layer(ebt_layer_for_write(logical), logical, flags, mode, f);
+    unsigned long long ino;
+    uint64_t log_off;
+    ebt_held_snapshot(logical, &ino, &log_off); /* before the fetch reads this node's part */
     int rc = (flags & O_TRUNC) ? 0 : ebt_remote_materialize(logical, f);
-    return rc < 0 ? rc : open_staged(logical, flags, mode, f);
+    int fd = rc < 0 ? rc : open_staged(logical, flags, mode, f);
+    struct ebt_ofd *o = fd >= 0 ? ebt_fd_get(fd) : NULL;
+    if (o && o->stage && !(flags & O_TRUNC)) {
+        o->stage->held_ino = ino;
+        o->stage->held_log_off = log_off;
+    }
+    return fd;
 }
 
 static int open_for_write(const char *logical, int flags, mode_t mode, struct ebt_found *f,

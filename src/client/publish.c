@@ -81,6 +81,23 @@ static int install_log(struct ebt_ofd *o, unsigned long long ino)
     return rc;
 }
 
+/* Multi-node: a stage just renamed into up/<path> while the file became shared (the daemon
+ * moved an earlier up/<path> to held/<path> meanwhile) must go into held instead: take it back
+ * (-EEXIST makes the publication retry, as a merge into held). */
+static int install_raced_share(const struct ebt_stage *s, const char *target, const char *from,
+                               const struct stat *st)
+{
+    char held[PATH_MAX];
+    struct stat now;
+    if (!ebt_multinode() || !ebt_path_under(target, ebt.up_root) ||
+        !ebt_held_path(s->logical, held))
+        return 0;
+    if (ebt_sys_lstat(target, &now) < 0 || now.st_ino != st->st_ino ||
+        ebt_sys_rename(target, from) < 0)
+        return 0; /* already moved to held by the daemon: fine */
+    return -EEXIST;
+}
+
 /* First publication of a stage whose target does not exist: install the whole stage. */
 static int install_whole(struct ebt_ofd *o, int fd, const char *target, int final)
 {
@@ -104,7 +121,9 @@ static int install_whole(struct ebt_ofd *o, int fd, const char *target, int fina
             ebt_sys_unlink(from);
         return rc;
     }
-    if ((rc = ebt_rename_noreplace_mkparents(from, target)) < 0) {
+    if ((rc = ebt_rename_noreplace_mkparents(from, target)) == 0)
+        rc = install_raced_share(s, target, from, &st);
+    if (rc < 0) {
         char meta[PATH_MAX];
         if (ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) == 0)
             ebt_sys_unlink(meta);
@@ -167,28 +186,25 @@ static int merge_into(struct ebt_ofd *o, int fd, int tfd)
 }
 
 /* A stage filled from another node's merged copy is published into this node's part of the
- * shared file: first that part's recorded bytes take the merged values (remote.c). */
-static int held_refresh_from(int fd, int tfd)
+ * shared file: first that part takes the merged values (remote.c). */
+static int held_refresh_from(const struct ebt_stage *s, int fd, int tfd)
 {
     int in = open_own_data(fd);
     if (in < 0)
         return in;
-    int rc = ebt_held_refresh(in, tfd);
+    int rc = ebt_held_refresh_since(in, tfd, s->held_ino, s->held_log_off);
     ebt_sys_close(in);
     return rc;
 }
 
-/* Where a stage is published: its layer file; on a multi-node job, if this node has no such
- * file but holds part of a shared file (RUN/held), into that part. */
+/* Where a stage is published: its layer file; on a multi-node job, if this node holds part of
+ * a shared file (RUN/held), into that part: the daemons read a shared file's part from there. */
 static int publish_target(const struct ebt_stage *s, char *target)
 {
-    struct stat st;
     if (ebt_layer_path(s->layer, s->logical, target, PATH_MAX) < 0)
         return -ENAMETOOLONG;
-    if (!ebt_multinode() || ebt_sys_lstat(target, &st) == 0)
-        return 0;
     char held[PATH_MAX];
-    if (ebt_held_path(s->logical, held))
+    if (ebt_multinode() && ebt_held_path(s->logical, held))
         snprintf(target, PATH_MAX, "%s", held);
     return 0;
 }
@@ -214,8 +230,8 @@ static int publish_stage(struct ebt_ofd *o, int fd, int final)
     } else {
         /* Writers of one file publish one at a time: a merge reads the size and sets it. */
         rc = flock(tfd, LOCK_EX) < 0 ? -errno : 0;
-        if (rc == 0 && s->based && ebt_multinode() && ebt_path_under(target, ebt.held_root))
-            rc = held_refresh_from(fd, tfd);
+        if (rc == 0 && s->held_ino && ebt_path_under(target, ebt.held_root))
+            rc = held_refresh_from(s, fd, tfd);
         if (rc == 0)
             rc = merge_into(o, fd, tfd);
         ebt_sys_close(tfd);

@@ -338,15 +338,25 @@ void ebt_remote_init(void)
 
 /* Before this node announces its part of a shared file again (which makes all its recorded
  * bytes win over other nodes' earlier notes), its copy takes the merged content it started from
- * (src: the fetched copy, or a stage filled from it), so that no stale local byte, recorded now
- * or later (a FULL after stdio writes), undoes what other nodes wrote meanwhile. 0 or -errno. */
+ * (src: the fetched copy), so that no stale local byte, recorded now or later (a FULL after
+ * stdio writes), undoes what other nodes wrote meanwhile. Not while another writer of this node
+ * has the part open (or wrote it whole): its newer bytes would be undone. 0 or -errno. */
 int ebt_held_refresh(int src, int held)
 {
     struct stat sst, hst;
+    char meta[PATH_MAX];
+    struct ebt_ext_summary sum;
     if (ebt_sys_fstat(src, &sst) < 0 || ebt_sys_fstat(held, &hst) < 0)
         return -errno;
+    if (ebt_meta_path(ebt.cfg.run_dir, hst.st_ino, meta, sizeof(meta)) < 0)
+        return -ENAMETOOLONG;
+    int rc = ebt_extlog_load(meta, &sum);
+    if (rc < 0)
+        return rc;
+    int busy = sum.whole;
+    ebt_extlog_summary_free(&sum);
     off_t n = sst.st_size < hst.st_size ? sst.st_size : hst.st_size;
-    return n > 0 ? ebt_copy_range(src, held, 0, n) : 0;
+    return busy || n <= 0 ? 0 : ebt_copy_range(src, held, 0, n);
 }
 
 /* Write mode: refresh the held part from the fetched copy before it is opened and noted. */
@@ -363,5 +373,75 @@ int ebt_held_refresh_path(const char *logical, struct ebt_found *remote, const c
         ebt_sys_close(dst);
     if (src >= 0)
         ebt_sys_close(src);
+    return rc;
+}
+
+/* Close mode: where this node's part of a shared file stood when a stage was filled from the
+ * merged copy (its inode and the length of its extent log; ino 0: no part). */
+void ebt_held_snapshot(const char *logical, unsigned long long *ino, uint64_t *log_off)
+{
+    char held[PATH_MAX], meta[PATH_MAX];
+    struct stat st, mst;
+    *ino = 0;
+    *log_off = 0;
+    if (!ebt_held_path(logical, held) || ebt_sys_lstat(held, &st) < 0 ||
+        ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) < 0)
+        return;
+    *ino = st.st_ino;
+    *log_off = ebt_sys_lstat(meta, &mst) == 0 ? (uint64_t)mst.st_size : 0;
+}
+
+/* Ranges this node's writers recorded in the part after the snapshot (newer than the stage's
+ * merged content): they are kept. 1 if the part must not be refreshed at all (an open writer,
+ * FULL, or an unreadable log), else 0 with the ranges in keep. */
+static int recorded_since(const char *meta, uint64_t off, struct ebt_ivs *keep)
+{
+    struct ebt_ext_rec r[256];
+    int fd = ebt_sys_open(meta, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 1;
+    ssize_t n;
+    int stop = 0;
+    while (!stop && (n = ebt_sys_pread(fd, r, sizeof(r), (off_t)off)) > 0) {
+        off += (uint64_t)n;
+        for (size_t i = 0; !stop && i < (size_t)n / sizeof(r[0]); i++) {
+            if (r[i].kind == EBT_EXT_WRITE)
+                stop = ebt_ivs_add(keep, r[i].off, r[i].len) < 0;
+            else if (r[i].kind == EBT_EXT_TRUNC)
+                stop = ebt_ivs_add(keep, r[i].off, UINT64_MAX / 2 - r[i].off) < 0;
+            else if (r[i].kind == EBT_EXT_OPEN || r[i].kind == EBT_EXT_FULL)
+                stop = 1;
+        }
+    }
+    ebt_sys_close(fd);
+    return stop || n < 0;
+}
+
+/* Close mode, publishing a stage filled from the merged copy into this node's part: the part's
+ * bytes take the stage's values (merged content + this writer's changes), except what other
+ * writers of this node recorded since the snapshot. Then re-announcing the part cannot let a
+ * stale local byte undo another node's newer one. 0 or -errno. */
+int ebt_held_refresh_since(int src, int held, unsigned long long ino, uint64_t log_off)
+{
+    struct stat sst, hst;
+    char meta[PATH_MAX];
+    if (ebt_sys_fstat(src, &sst) < 0 || ebt_sys_fstat(held, &hst) < 0)
+        return -errno;
+    if (!ino || hst.st_ino != ino ||
+        ebt_meta_path(ebt.cfg.run_dir, hst.st_ino, meta, sizeof(meta)) < 0)
+        return 0;
+    struct ebt_ivs keep;
+    ebt_ivs_init(&keep);
+    int rc = 0;
+    if (!recorded_since(meta, log_off, &keep)) {
+        uint64_t end = (uint64_t)(sst.st_size < hst.st_size ? sst.st_size : hst.st_size), at = 0;
+        for (size_t i = 0; rc == 0 && at < end && i <= keep.n; i++) {
+            uint64_t stop = i < keep.n && keep.iv[i][0] < end ? keep.iv[i][0] : end;
+            if (stop > at)
+                rc = ebt_copy_range(src, held, (off_t)at, (off_t)(stop - at));
+            at = i < keep.n ? keep.iv[i][1] : end;
+        }
+    }
+    ebt_ivs_free(&keep);
     return rc;
 }
