@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -209,6 +210,16 @@ static void join_report(const struct ebtd_mesh *m, int join_ms)
                 unreach);
 }
 
+/* SIGTERM/SIGINT (ebtd's signalfd, served by the loop only after the join) ends a join. */
+static int join_signalled(struct ebtd_mesh *m)
+{
+    struct signalfd_siginfo si;
+    if (m->d->sigfd <= 0 || ebt_sys_read(m->d->sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+        return 0;
+    start_error("node %d stopped by signal %u while joining the mesh", m->self, si.ssi_signo);
+    return 1;
+}
+
 /* Connect to every node that is not joined (and not dead) within join_ms. 0 or -ETIMEDOUT. */
 int mesh_join(struct ebtd_mesh *m, int join_ms)
 {
@@ -222,6 +233,10 @@ int mesh_join(struct ebtd_mesh *m, int join_ms)
         if (now_ms() >= deadline) {
             join_report(m, join_ms);
             rc = -ETIMEDOUT;
+            break;
+        }
+        if (!m->up && join_signalled(m)) {
+            rc = -EINTR;
             break;
         }
         ebt_tp_wait(m->ctx, &never, 20); /* serves the other nodes' HELLOs meanwhile */

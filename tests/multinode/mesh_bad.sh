@@ -51,4 +51,20 @@ done
 [ $(($(date +%s) - t0)) -lt 15 ] || fail "the failed join took $(($(date +%s) - t0)) s"
 [ "$(live_daemons)" = 0 ] || fail "daemons left running"
 [ -z "$(ls -A "$T/rdv")" ] || fail "rendezvous files left: $(ls -A "$T/rdv")"
+
+# A daemon still joining stops on SIGTERM (ebt stop, a job's end), saying so.
+export EBT_JOIN_TIMEOUT_MS=60000
+rm -rf "$T/c0" "$T/err0" "$T/rc0"
+start_node 0 2
+for _ in $(seq 1 100); do [ -s "$T/rdv/node.0" ] && break; sleep 0.05; done
+[ -s "$T/rdv/node.0" ] || fail "node 0 never published"
+t0=$(date +%s%N)
+kill -TERM "$(cat "$(run_dir 0)/ebtd.pid")"
+wait
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$(cat "$T/rc0")" != 0 ] || fail "ebt start succeeded after SIGTERM"
+grep -q "stopped by signal 15 while joining" "$T/err0" || fail "SIGTERM: $(cat "$T/err0")"
+[ $ms -lt 3000 ] || fail "SIGTERM during the join took $ms ms"
+[ "$(live_daemons)" = 0 ] || fail "daemon left running after SIGTERM"
+echo "ok: SIGTERM while joining: $(cat "$T/err0") ($ms ms)"
 echo PASS

@@ -244,6 +244,7 @@ static int node_main(int id, const char *rdv)
     snprintf(cfg.rendezvous, sizeof(cfg.rendezvous), "%s", rdv);
     snprintf(cfg.job_id, sizeof(cfg.job_id), "test");
     d.cfg = &cfg;
+    d.sigfd = -1;
     ebt_loop_init(&d.loop);
     register_handlers();
     int rc = ebtd_mesh_start(&d);
