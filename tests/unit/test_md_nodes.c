@@ -431,6 +431,38 @@ static void test_malformed(void **state)
     assert_int_equal(ebtd_mesh_call(d, 1, MD_P_UNLINK, "ab", 2, NULL, 0, NULL), -EINVAL);
 }
 
+/* Random peer payloads (mostly near-valid) never crash a handler; they get an error or an answer.
+ */
+static void test_peer_fuzz(void **state)
+{
+    unsigned seed = 12345;
+    char buf[256], reply[4096];
+    for (int it = 0; it < 20000; it++) {
+        size_t len = (size_t)(rand_r(&seed) % sizeof(buf));
+        for (size_t i = 0; i < len; i++)
+            buf[i] = (char)(rand_r(&seed) % 4 == 0   ? '/'
+                            : rand_r(&seed) % 3 == 0 ? 0
+                                                     : 'a' + it % 3);
+        size_t pre = rand_r(&seed) % 3 == 0 ? 24 : rand_r(&seed) % 2 ? 16 : 4;
+        if (len > pre + 1 && rand_r(&seed) % 2)
+            buf[pre] = '/'; /* a path after the fixed header */
+        uint16_t op = (uint16_t)(MD_P_NOTE + rand_r(&seed) % 9);
+        if (op == MD_P_READ && len >= 16) {
+            uint64_t hdr[2] = {rand_r(&seed) % 100, rand_r(&seed) % 100};
+            memcpy(buf, hdr, sizeof(hdr));
+        }
+        size_t got;
+        int rc = ebtd_mesh_call(&dd[it % NODES], (it / NODES) % NODES, op, buf, len, reply,
+                                sizeof(reply), &got);
+        assert_true(rc <= 0);
+    }
+    /* the nodes still work */
+    tu_write(L(1, "up", P("after")), "ok", 2);
+    assert_int_equal(note(1, P("after"), EBT_NOTE_FILE, NULL), 0);
+    assert_int_equal(fetch(2, P("after")), 0);
+    assert_string_equal(tu_read(L(2, "remote", P("after"))), "ok");
+}
+
 static int count_rec(const struct ebtd_md_rec_view *v, void *arg)
 {
     if (strstr(v->path, "/na/"))
@@ -482,6 +514,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dead_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_note_all, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_fuzz, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
