@@ -10,11 +10,12 @@ D=$DRIVERS_DIR
 mkdir -p "$T_TMP/A/pre" # pre-existing PFS data, the same in A and B
 head -c 1048576 /dev/urandom >"$T_TMP/A/pre/old.dat"
 echo gone >"$T_TMP/A/pre/gone.txt"
-cp -a "$T_TMP/A/pre" "$T_TMP/B/"
+mkdir "$T_TMP/A/"{vw,vc,vt} # pre-existing: a mkdir in vt would be task 0's alone until the flush
+cp -a "$T_TMP/A/"{pre,vw,vc,vt} "$T_TMP/B/"
 
 vis() { # vis MODE DIR: producer on node 0, consumer on node 3 (natively: the producer alone)
     local s=$T_TMP/sync.$1.$MN_MODE
-    mkdir -p "$s" "$2"
+    mkdir -p "$s"
     if [[ $MN_MODE == native ]] || t_native_only; then
         touch "$s/"{c1,c2,c3}
         on 0 "$D/mn_vis" produce "$1" "$2" "$s" >/dev/null
