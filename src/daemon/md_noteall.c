@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MD_BATCH (256u << 10)
 
@@ -29,7 +30,7 @@ struct walk {
     struct ebtd *d;
     struct batch *b; /* one per owner */
     int rc;
-    size_t notes;
+    size_t notes, messages;
 };
 
 /* Send owner's batch and apply the answers. */
@@ -43,6 +44,7 @@ static int flush_batch(struct walk *w, int owner)
     int rc = rep ? 0 : -ENOMEM;
     if (rc == 0)
         rc = md_call(w->d, owner, MD_P_NOTE, b->buf, b->len, rep, cap, &got);
+    w->messages++;
     if (rc == 0 && got != cap)
         rc = -EIO;
     const char *p = b->buf;
@@ -134,7 +136,9 @@ int ebtd_md_note_all(struct ebtd *d)
 {
     if (!d->md)
         return 0;
-    struct walk w = {d, calloc((size_t)d->md->nodes, sizeof(struct batch)), 0, 0};
+    struct walk w = {d, calloc((size_t)d->md->nodes, sizeof(struct batch)), 0, 0, 0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     char root[PATH_MAX];
     int rc = w.b ? 0 : -ENOMEM;
     if (rc == 0 && snprintf(root, sizeof(root), "%s/up", d->run_dir) < (int)sizeof(root))
@@ -147,6 +151,9 @@ int ebtd_md_note_all(struct ebtd *d)
         free(w.b[i].buf);
     }
     free(w.b);
-    ebt_info("md: noted %zu paths not noted before%s", w.notes, rc < 0 ? " (failed)" : "");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ebt_info("md: noted %zu paths not noted before in %zu messages, %.3f s%s", w.notes, w.messages,
+             (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+             rc < 0 ? " (failed)" : "");
     return rc;
 }
