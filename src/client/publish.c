@@ -73,10 +73,12 @@ static int install_log(struct ebt_ofd *o, unsigned long long ino)
         return 0;
     struct ebt_ext_rec base = {EBT_EXT_BASE, (uint32_t)getpid(), 0, s->based ? s->base_size : 0};
     size_t n;
-    struct ebt_ext_rec *r = ofd_records(o, 0, &n);
-    int rc = r ? ebt_meta_append(ino, &base, 1) : -ENOMEM;
-    if (rc == 0 && n)
-        rc = ebt_meta_append(ino, r, n);
+    struct ebt_ext_rec *r = ofd_records(o, 0, &n); /* room for 4 more than the writes: n+1 fit */
+    if (!r)
+        return -ENOMEM;
+    memmove(r + 1, r, n * sizeof(*r));
+    r[0] = base;
+    int rc = ebt_meta_append(ino, r, n + 1); /* one write(2): BASE first */
     free(r);
     return rc;
 }
