@@ -125,9 +125,10 @@ void mesh_on_request(ebt_tp_msg_t *msg, void *arg)
         status = mesh_serve_hello(m, peer, req, len);
     else if (op == EBTD_P_BYE && peer_node_id(peer) >= 0)
         status = mesh_serve_bye(m, peer_node_id(peer));
-    else if (peer_node_id(peer) < 0)
-        status = -EPERM; /* a connection that never said which node it is */
-    else
+    else if (peer_node_id(peer) < 0) {
+        status = -EPERM; /* a link that never said which node it is */
+        ebt_warn("mesh: request op %u on a link without HELLO refused", op);
+    } else
         status = mesh_dispatch(m->d, peer_node_id(peer), op, req, len, &r);
     if (ebt_tp_msg_reply(msg, status, r.data, r.len, reply_sent, r.data) < 0)
         free(r.data);
@@ -217,26 +218,16 @@ static int call_self(struct ebtd *d, uint16_t op, const void *req, size_t len, v
     return rc;
 }
 
-/* The outgoing link to node, reconnected if a timeout closed it. NULL: *rc says why. */
+/* The outgoing link to node, once the node knows us (HELLO answered); reconnected if a timeout
+ * closed it. NULL: *rc says why. A node that refuses a reconnect after the join is dead. */
 static ebt_tp_peer_t *node_link(struct ebtd_mesh *m, struct mesh_node *n, int *rc)
 {
-    *rc = 0;
-    if (n->dead) {
-        *rc = -EHOSTDOWN;
-        return NULL;
-    }
-    if (n->out && !n->hello_failed)
-        return n->out; /* joined, or our HELLO is ahead of this call on the same link */
-    if (!m->up || m->joining) {
-        *rc = -EAGAIN; /* still joining (or reconnecting): no link yet */
-        return NULL;
-    }
-    m->joining = 1;
-    *rc = mesh_join(m, m->timeout_ms); /* reconnects every node whose link is down */
-    m->joining = 0;
-    if (*rc == 0 && (n->dead || !n->out))
-        *rc = n->dead ? -EHOSTDOWN : -ECONNRESET;
-    return *rc < 0 ? NULL : n->out;
+    *rc = mesh_link_ready(m, n);
+    if (*rc == 0)
+        return n->out;
+    if (m->up && !n->dead && *rc != -EAGAIN && *rc != -ETIMEDOUT)
+        mark_dead(m, n, *rc);
+    return NULL;
 }
 
 static void log_call_error(int node, uint16_t op, int rc)

@@ -127,11 +127,14 @@ static void hello_done(int status, size_t reply_len, void *arg)
 {
     struct mesh_node *n = arg;
     n->hello_busy = 0;
+    n->hello_settled = 1;
     if (status == 0) {
         n->joined = 1;
         n->err = 0;
         ebt_debug("mesh: connected to node %d at %s", n->id, n->addr);
     } else {
+        ebt_info("mesh: HELLO to node %d at %s failed (%s): retrying", n->id, n->addr,
+                 strerror(-status));
         n->hello_failed = 1;
         n->err = status;
     }
@@ -162,11 +165,35 @@ static void link_start(struct ebtd_mesh *m, struct mesh_node *n, uint64_t *retry
     }
     if (rc == 0) {
         n->hello_busy = 1;
+        n->hello_settled = 0;
         return;
     }
     n->err = rc;
     n->hello_failed = 1;
     link_reset(m, n, retry_at);
+}
+
+/* Make our link to n usable for a call now: connect and HELLO if needed, and wait for the HELLO's
+ * answer (requests are not ordered behind it: the node must know us before a call arrives).
+ * 0, -EAGAIN (the node has not published yet), or the link's error. */
+int mesh_link_ready(struct ebtd_mesh *m, struct mesh_node *n)
+{
+    uint64_t retry_unused;
+    if (n->dead)
+        return -EHOSTDOWN;
+    if (n->joined && !n->hello_failed && n->out)
+        return 0;
+    if (n->hello_failed)
+        link_reset(m, n, &retry_unused);
+    if (!n->out)
+        link_start(m, n, &retry_unused);
+    if (!n->out)
+        return n->addr[0] ? n->err : -EAGAIN;
+    while (n->hello_busy) /* the HELLO has a deadline: hello_done always runs */
+        ebt_tp_wait(m->ctx, &n->hello_settled, 100);
+    if (n->joined && !n->hello_failed)
+        return 0;
+    return n->err ? n->err : -ECONNREFUSED;
 }
 
 /* One pass over the nodes: (re)start links. Returns how many are not joined yet. */

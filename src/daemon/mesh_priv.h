@@ -25,6 +25,7 @@ struct mesh_node {
     ebt_tp_peer_t *in;  /* the connection the node opened to us: its requests arrive here */
     int joined;         /* out connected and our HELLO answered */
     int hello_busy;     /* HELLO in flight */
+    int hello_settled;  /* set when the HELLO in flight finished (a flag to wait on) */
     int hello_failed;   /* HELLO failed: close out, retry when the published address changes */
     int dead;           /* failed after the join: calls fail at once with -EHOSTDOWN */
     int err;            /* why it failed (or why the join could not reach it) */
@@ -55,6 +56,7 @@ int mesh_env_ms(const char *name, int dflt);
 
 /* mesh_join.c */
 int mesh_join(struct ebtd_mesh *m, int join_ms);
+int mesh_link_ready(struct ebtd_mesh *m, struct mesh_node *n);
 int mesh_serve_hello(struct ebtd_mesh *m, ebt_tp_peer_t *peer, const void *req, size_t len);
 void mesh_unpublish(struct ebtd_mesh *m);
 int mesh_loop_before(void *arg);
