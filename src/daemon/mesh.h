@@ -53,7 +53,9 @@ int ebtd_mesh_call(struct ebtd *d, int node, uint16_t op, const void *req, size_
 
 /* Call every node (self included) concurrently with the same request; res[i] for node i:
  * status, and a malloc'ed reply (data, len) the caller frees with ebtd_mesh_results_free.
- * Returns 0 if every node answered 0, else the first failing status (res says which). */
+ * Returns 0 if every node answered 0, else the first failing status (res says which). A reply
+ * larger than reply_cap: status -EMSGSIZE, data NULL, len the size it needed. A dead node:
+ * -EHOSTDOWN at once. */
 struct ebtd_mesh_result {
     int status;
     void *data;
