@@ -47,14 +47,25 @@ static int drop_file(struct ebtd *d, const char *file)
     return 0;
 }
 
+/* A directory the job removed: what this node still has below it can only be whiteouts, markers
+ * and empty directories (rmdir checked the job's view), so the whole local tree goes. */
+static int drop_dir(const char *dir)
+{
+    struct stat st;
+    if (ebt_sys_lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    int rc = ebt_remove_tree(dir);
+    return rc == -ENOENT ? 0 : rc;
+}
+
 int md_drop_local(struct ebtd *d, const char *path)
 {
     char f[PATH_MAX];
     int rc = 0;
-    if (md_layer_file(d, "held", path, f, sizeof(f)) == 0)
-        rc = drop_file(d, f);
-    if (rc == 0 && md_layer_file(d, "up", path, f, sizeof(f)) == 0)
-        rc = drop_file(d, f);
+    if (md_layer_file(d, "held", path, f, sizeof(f)) == 0 && (rc = drop_file(d, f)) == 0)
+        rc = drop_dir(f);
+    if (rc == 0 && md_layer_file(d, "up", path, f, sizeof(f)) == 0 && (rc = drop_file(d, f)) == 0)
+        rc = drop_dir(f);
     md_map_del(&d->md->noted, path);
     return rc;
 }
@@ -186,6 +197,24 @@ static int h_record(struct ebtd *d, int from, const void *req, size_t len, struc
     return 0;
 }
 
+static int drop_everywhere(struct ebtd *d, const char *path, int rc)
+{
+    int nodes = ebtd_mesh_nodes(d);
+    struct ebtd_mesh_result *res = calloc((size_t)nodes, sizeof(*res));
+    if (!res)
+        return -ENOMEM;
+    int e = ebtd_mesh_broadcast(d, MD_P_DROP, path, strlen(path) + 1, 0, res);
+    for (int i = 0; e < 0 && i < nodes; i++)
+        if (res[i].status < 0 && res[i].status != -ENOENT) {
+            ebt_warn("md: drop of directory %s on node %d: %s", path, i, strerror(-res[i].status));
+            if (rc == 0)
+                rc = -EIO;
+        }
+    ebtd_mesh_results_free(res, nodes);
+    free(res);
+    return rc;
+}
+
 static int h_unlink(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
 {
     char path[PATH_MAX];
@@ -207,6 +236,8 @@ static int h_unlink(struct ebtd *d, int from, const void *req, size_t len, struc
         rc = md_shard_gone(&d->md->shard, path) ? 0 : -ENOMEM;
     else
         md_shard_drop(&d->md->shard, path);
+    if (is_dir) /* any node may have the directory (as the parent of its files): all drop it */
+        return drop_everywhere(d, path, rc);
     for (int i = 0; i < nh; i++) {
         int e = md_call(d, holders[i], MD_P_DROP, path, strlen(path) + 1, NULL, 0, NULL);
         if (e < 0 && rc == 0)
