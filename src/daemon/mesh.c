@@ -143,12 +143,11 @@ static void mark_dead(struct ebtd_mesh *m, struct mesh_node *n, int status)
     ebt_error("mesh: node %d failed (%s): calls to it fail from now on", n->id, strerror(-status));
 }
 
+/* A failed probe needs nothing here: the out link's own error callback marks the node dead. */
 static void probe_done(int status, size_t reply_len, void *arg)
 {
     struct mesh_node *n = arg;
     n->probing = 0;
-    if (status == -ECONNRESET || status == -ECONNREFUSED || status == -EHOSTUNREACH)
-        n->err = status; /* the out link's own error callback marks the node dead */
 }
 
 /* The node's incoming link broke: ask over our own link whether it is still there. */
@@ -210,8 +209,8 @@ static int call_self(struct ebtd *d, uint16_t op, const void *req, size_t len, v
     int rc = mesh_dispatch(d, ebtd_mesh_self(d), op, req, len, &r);
     if (reply_len)
         *reply_len = r.len;
-    if (r.len > cap && rc == 0)
-        rc = -EMSGSIZE;
+    if (r.len > cap)
+        rc = rc < 0 ? rc : -EMSGSIZE; /* nothing copied */
     else if (r.len)
         memcpy(reply, r.data, r.len);
     free(r.data);
