@@ -322,10 +322,11 @@ static int open_for_write(const char *logical, int flags, mode_t mode, struct eb
     return open_in_layer(ebt_layer_for_write(logical), logical, flags, mode, exists ? f : NULL);
 }
 
-int ebt_open_managed(const char *logical, int flags, mode_t mode)
+static int open_managed_once(const char *logical, int flags, mode_t mode, int *found)
 {
     struct ebt_found f;
     int rc = ebt_view_lookup(logical, !(flags & O_NOFOLLOW), &f);
+    *found = rc == 0;
     if (rc < 0 && rc != -ENOENT)
         return rc;
     int write_intent = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
@@ -336,6 +337,17 @@ int ebt_open_managed(const char *logical, int flags, mode_t mode)
     if (flags & O_DIRECTORY)
         return rc == 0 ? -ENOTDIR : -ENOENT;
     return open_for_write(logical, flags, mode, &f, rc == 0);
+}
+
+int ebt_open_managed(const char *logical, int flags, mode_t mode)
+{
+    for (int tries = 0;; tries++) {
+        int found, rc = open_managed_once(logical, flags, mode, &found);
+        /* several nodes: the daemon may move the file between the lookup and the open (RUN/up
+         * to RUN/held when it becomes shared; a new fetched copy): look it up again */
+        if (rc != -ENOENT || !ebt_multinode() || tries == 2 || (!found && !(flags & O_CREAT)))
+            return rc;
+    }
 }
 
 /* ---- recording ---- */

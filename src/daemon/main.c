@@ -6,6 +6,7 @@
 #include "server.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,10 @@ int main(int argc, char **argv)
 {
     char run_dir[PATH_MAX], logpath[PATH_MAX + 16], err[512];
     static struct ebt_config cfg; /* large: keep it off the stack */
+    /* peer replies of up to 8 MiB are allocated per request: serve them from the heap, reused,
+     * not from fresh mmaps that fault in and zero every page again */
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     int rc = parse_args(argc, argv, run_dir);
     if (rc)
         return rc == 1 ? 0 : rc;

@@ -152,28 +152,50 @@ int md_holder_extents(struct ebtd *d, const char *path, const struct md_recinfo 
     return rc;
 }
 
-/* Copy [off, end) of path from node (local copy if node is this one) into fd. */
-static int pull_range(struct ebtd *d, const char *path, int node, int fd, uint64_t off,
-                      uint64_t end, char *buf)
+/* A pull of [off, end) of path from a remote holder: MD_P_READ requests of MD_READ_MAX bytes,
+ * MD_PULL_WINDOW of them in flight (one at a time leaves the link idle between replies). */
+#define MD_PULL_WINDOW 4
+struct pull {
+    const char *path;
+    size_t plen;
+    uint64_t off, end;
+    int fd;
+};
+
+static uint64_t pull_chunk_off(const struct pull *p, uint64_t seq)
 {
-    size_t plen = strlen(path) + 1;
-    char req[16 + PATH_MAX];
-    memcpy(req + 16, path, plen);
-    while (off < end) {
-        uint64_t hdr[2] = {off, end - off < MD_READ_MAX ? end - off : MD_READ_MAX};
-        size_t got;
-        memcpy(req, hdr, sizeof(hdr));
-        int rc = md_call(d, node, MD_P_READ, req, 16 + plen, buf, MD_READ_MAX, &got);
-        if (rc < 0)
-            return rc == -EIO ? rc : -EIO;
-        if (got == 0)
-            return 0; /* the holder's copy is shorter now: the rest stays zero */
-        rc = ebt_pwrite_full(fd, buf, got, (off_t)off);
-        if (rc < 0)
-            return rc;
-        off += got;
-    }
-    return 0;
+    return p->off + seq * MD_READ_MAX;
+}
+
+static int pull_next(uint64_t seq, void *req, size_t *len, void *arg)
+{
+    const struct pull *p = arg;
+    uint64_t off = pull_chunk_off(p, seq);
+    if (off >= p->end)
+        return 0;
+    uint64_t hdr[2] = {off, p->end - off < MD_READ_MAX ? p->end - off : MD_READ_MAX};
+    memcpy(req, hdr, sizeof(hdr));
+    memcpy((char *)req + sizeof(hdr), p->path, p->plen);
+    *len = sizeof(hdr) + p->plen;
+    return 1;
+}
+
+/* A short reply: the holder's copy is shorter now, the rest stays zero. */
+static int pull_done(uint64_t seq, int status, const void *reply, size_t len, void *arg)
+{
+    const struct pull *p = arg;
+    if (status < 0)
+        return status;
+    return len ? ebt_pwrite_full(p->fd, reply, len, (off_t)pull_chunk_off(p, seq)) : 0;
+}
+
+static int pull_range(struct ebtd *d, const char *path, int node, int fd, uint64_t off,
+                      uint64_t end)
+{
+    struct pull p = {path, strlen(path) + 1, off, end, fd};
+    int rc = ebtd_mesh_call_stream(d, node, MD_P_READ, MD_PULL_WINDOW, 16 + p.plen, MD_READ_MAX,
+                                   pull_next, pull_done, &p);
+    return rc < 0 && rc != -EIO && rc != -ENOSPC && rc != -EDQUOT ? -EIO : rc;
 }
 
 static int pull_local(struct ebtd *d, const char *path, int fd, const struct ebt_ivs *wins)
@@ -211,7 +233,6 @@ static int pull_base(const char *path, int fd, const struct ebt_ivs *base)
 static int fill(struct ebtd *d, const char *path, int fd, struct md_hold_ext *h, int n,
                 const struct ebt_ivs *base)
 {
-    char *buf = NULL;
     int rc = pull_base(path, fd, base);
     for (int i = 0; i < n && rc == 0; i++) {
         if (h[i].wins.n == 0)
@@ -220,12 +241,9 @@ static int fill(struct ebtd *d, const char *path, int fd, struct md_hold_ext *h,
             rc = pull_local(d, path, fd, &h[i].wins);
             continue;
         }
-        if (!buf && h[i].wins.n && !(buf = malloc(MD_READ_MAX)))
-            rc = -ENOMEM;
         for (size_t k = 0; rc == 0 && k < h[i].wins.n; k++)
-            rc = pull_range(d, path, h[i].node, fd, h[i].wins.iv[k][0], h[i].wins.iv[k][1], buf);
+            rc = pull_range(d, path, h[i].node, fd, h[i].wins.iv[k][0], h[i].wins.iv[k][1]);
     }
-    free(buf);
     return rc;
 }
 

@@ -219,7 +219,7 @@ static int call_self(struct ebtd *d, uint16_t op, const void *req, size_t len, v
 
 /* The outgoing link to node, once the node knows us (HELLO answered); reconnected if a timeout
  * closed it. NULL: *rc says why. A node that refuses a reconnect after the join is dead. */
-static ebt_tp_peer_t *node_link(struct ebtd_mesh *m, struct mesh_node *n, int *rc)
+ebt_tp_peer_t *mesh_node_link(struct ebtd_mesh *m, struct mesh_node *n, int *rc)
 {
     *rc = mesh_link_ready(m, n);
     if (*rc == 0)
@@ -247,7 +247,7 @@ int ebtd_mesh_call(struct ebtd *d, int node, uint16_t op, const void *req, size_
         return -EINVAL;
     if (node == ebtd_mesh_self(d))
         return call_self(d, op, req, len, reply, cap, reply_len);
-    ebt_tp_peer_t *p = node_link(m, &m->node[node], &rc);
+    ebt_tp_peer_t *p = mesh_node_link(m, &m->node[node], &rc);
     if (!p)
         return rc < 0 ? rc : -EHOSTDOWN;
     rc = ebt_tp_call(p, op, req, len, reply, cap, &got, m->timeout_ms);
@@ -280,7 +280,7 @@ static void bcast_start(struct ebtd_mesh *m, int node, uint16_t op, const void *
                         size_t cap, struct bcast_call *c)
 {
     int rc = 0;
-    ebt_tp_peer_t *p = node_link(m, &m->node[node], &rc);
+    ebt_tp_peer_t *p = mesh_node_link(m, &m->node[node], &rc);
     c->res->data = malloc(cap ? cap : 1);
     if (!p || !c->res->data) {
         c->res->status = !p ? (rc < 0 ? rc : -EHOSTDOWN) : -ENOMEM;

@@ -53,6 +53,8 @@ void mesh_say_bye(struct ebtd_mesh *m);
 void mesh_on_request(ebt_tp_msg_t *msg, void *arg);
 void mesh_on_peer_error(ebt_tp_peer_t *peer, int status, void *arg);
 int mesh_env_ms(const char *name, int dflt);
+/* The outgoing link to node, once the node knows us; NULL: *rc says why (mesh.c). */
+ebt_tp_peer_t *mesh_node_link(struct ebtd_mesh *m, struct mesh_node *n, int *rc);
 
 /* mesh_join.c */
 int mesh_join(struct ebtd_mesh *m, int join_ms);

@@ -105,3 +105,26 @@ int ebtd_mesh_json(const struct ebtd *d, char *out, size_t cap)
 {
     return 0;
 }
+
+/* The stream as sequential calls: same requests, same replies, one at a time. */
+int ebtd_mesh_call_stream(struct ebtd *d, int node, uint16_t op, int window, size_t req_cap,
+                          size_t reply_cap, ebtd_stream_next_fn *next, ebtd_stream_done_fn *done,
+                          void *arg)
+{
+    char *req = malloc(req_cap ? req_cap : 1);
+    int rc = req ? 0 : -ENOMEM;
+    (void)window;
+    for (uint64_t seq = 0; rc == 0; seq++) {
+        size_t len = 0;
+        if (!next(seq, req, &len, arg))
+            break;
+        struct ebtd_reply r = {NULL, 0};
+        rc = call(d, node, op, req, len, &r);
+        if (rc == 0 && r.len > reply_cap)
+            rc = -EMSGSIZE;
+        rc = rc < 0 ? rc : done(seq, 0, r.data, r.len, arg);
+        free(r.data);
+    }
+    free(req);
+    return rc;
+}
