@@ -1,6 +1,7 @@
 /* daemon.c - start ebtd, wait until it answers, ask it to flush or stop; offline flush. */
 #define _GNU_SOURCE
 #include "tool.h"
+#include "layer.h"
 #include "flush.h"
 #include "log.h"
 #include "proto.h"
@@ -285,6 +286,26 @@ void ebt_daemon_shutdown(const char *run, pid_t child)
     }
 }
 
+/* A node of a multi-node job flushed alone writes only its own files: its parts of files several
+ * nodes wrote (RUN/held) need the job-wide flush. Say so, keep them, and do not call it complete.
+ */
+static int offline_check_held(const char *run, struct ebt_flush_stats *st, char *err, size_t cap)
+{
+    char held[PATH_MAX + 8];
+    unsigned long long files = 0, bytes = 0;
+    snprintf(held, sizeof(held), "%s/held", run);
+    ebt_layer_usage(held, &files, &bytes);
+    if (files == 0)
+        return 0;
+    st->complete = 0;
+    snprintf(err, cap,
+             "this node holds parts of %llu file(s) that several nodes wrote (%.200s, %llu bytes): "
+             "they reach the PFS only through the job-wide flush, with every daemon of the job "
+             "running; they are kept",
+             files, held, bytes);
+    return -EAGAIN;
+}
+
 int ebt_offline_flush(const char *run, char *json, size_t cap)
 {
     static struct ebt_config cfg;
@@ -300,6 +321,8 @@ int ebt_offline_flush(const char *run, char *json, size_t cap)
     }
     ebt_log_level_now = cfg.log_level;
     rc = ebt_flush_run(run, &cfg, &st, err, sizeof(err));
+    if (rc == 0)
+        rc = offline_check_held(run, &st, err, sizeof(err));
     ebt_flush_json(&st, rc, err, json, cap);
     return rc;
 }
