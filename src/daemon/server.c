@@ -176,21 +176,15 @@ int ebtd_init(struct ebtd *d, const char *run_dir, struct ebt_config *cfg)
     return rc;
 }
 
-/* md_*.c may not be linked in yet: call it only when it is (ebtd links ebtd_core whole). */
-__attribute__((weak)) int ebtd_md_start(struct ebtd *d);
-__attribute__((weak)) void ebtd_md_stop(struct ebtd *d);
-
 int ebtd_start_multinode(struct ebtd *d)
 {
     if (d->cfg->nodes <= 1)
         return 0;
-    int rc = ebtd_md_start ? ebtd_md_start(d) : 0;
+    int rc = ebtd_md_start(d);
     if (rc < 0) {
         ebt_error("ebtd: cannot start the multi-node namespace service: %s", strerror(-rc));
         return rc;
     }
-    if (!ebtd_md_start)
-        ebt_warn("ebtd: this build has no multi-node namespace service (md_*.c)");
     ebtd_flush_mn_register();
     return ebtd_mesh_start(d);
 }
@@ -208,7 +202,7 @@ void ebtd_fini(struct ebtd *d)
 {
     char path[PATH_MAX];
     ebtd_mesh_stop(d);
-    if (d->md && ebtd_md_stop)
+    if (d->md)
         ebtd_md_stop(d);
     if (d->lfd >= 0) {
         ebt_rundir_file(d->run_dir, EBT_PROTO_SOCK_NAME, path, sizeof(path));
