@@ -12,22 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-static ebtd_peer_handler *mesh_handlers[EBTD_P_MAX];
-
-void ebtd_mesh_handle(uint16_t op, ebtd_peer_handler *fn)
-{
-    if (op < EBTD_P_MAX)
-        mesh_handlers[op] = fn;
-}
-
-void *ebtd_reply_alloc(struct ebtd_reply *r, size_t len)
-{
-    free(r->data);
-    r->data = malloc(len ? len : 1);
-    r->len = r->data ? len : 0;
-    return r->data;
-}
-
 int mesh_env_ms(const char *name, int dflt)
 {
     const char *v = getenv(name);
@@ -59,9 +43,7 @@ static int mesh_dispatch(struct ebtd *d, int from, uint16_t op, const void *req,
 {
     if (op == EBTD_P_PING)
         return mesh_ping(d, from, req, len, r);
-    if (op >= EBTD_P_MAX || !mesh_handlers[op])
-        return -EOPNOTSUPP;
-    return mesh_handlers[op](d, from, req, len, r);
+    return mesh_table_dispatch(d, from, op, req, len, r);
 }
 
 static void reply_sent(int status, void *arg)

@@ -48,6 +48,10 @@ struct ebtd_mesh {
     struct mesh_node *node;  /* [nodes] */
 };
 
+/* mesh_table.c: run the handler registered for op; -EOPNOTSUPP if none */
+int mesh_table_dispatch(struct ebtd *d, int from, uint16_t op, const void *req, size_t len,
+                        struct ebtd_reply *r);
+
 /* mesh.c */
 void mesh_say_bye(struct ebtd_mesh *m);
 void mesh_on_request(ebt_tp_msg_t *msg, void *arg);

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "fake_mesh.h"
 #include "mesh.h"
+#include "mesh_priv.h"
 #include "server.h"
 
 #include <errno.h>
@@ -12,21 +13,6 @@
 struct ebtd *fake_node[FAKE_MAX_NODES];
 int fake_dead[FAKE_MAX_NODES];
 unsigned long fake_calls[EBTD_P_MAX];
-static ebtd_peer_handler *handlers[EBTD_P_MAX];
-
-void ebtd_mesh_handle(uint16_t op, ebtd_peer_handler *fn)
-{
-    if (op < EBTD_P_MAX)
-        handlers[op] = fn;
-}
-
-void *ebtd_reply_alloc(struct ebtd_reply *r, size_t len)
-{
-    free(r->data);
-    r->data = malloc(len ? len : 1);
-    r->len = r->data ? len : 0;
-    return r->data;
-}
 
 int ebtd_mesh_start(struct ebtd *d)
 {
@@ -57,10 +43,9 @@ static int call(struct ebtd *d, int node, uint16_t op, const void *req, size_t l
         return -EINVAL;
     if (fake_dead[node])
         return -EHOSTDOWN;
-    if (!handlers[op])
-        return -EOPNOTSUPP;
-    fake_calls[op]++;
-    return handlers[op](fake_node[node], d->cfg->node_id, req, len, r);
+    if (op < EBTD_P_MAX)
+        fake_calls[op]++;
+    return mesh_table_dispatch(fake_node[node], d->cfg->node_id, op, req, len, r);
 }
 
 int ebtd_mesh_call(struct ebtd *d, int node, uint16_t op, const void *req, size_t len, void *reply,
