@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <linux/fs.h>
 #include <errno.h>
+#include <time.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -197,4 +198,11 @@ int ebt_remove_tree(const char *path)
     if (ebt_sys_rmdir(path) < 0 && errno != ENOENT && rc == 0)
         rc = -errno;
     return rc;
+}
+
+double ebt_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -122,5 +122,7 @@ int ebt_rename_noreplace_mkparents(const char *from, const char *to);
 int ebt_copy_to_new(const char *src, const char *dst, mode_t mode, struct stat *dst_st);
 /* rm -rf path using raw calls; 0 or -errno. */
 int ebt_remove_tree(const char *path);
+/* Seconds on the monotonic clock (for durations). */
+double ebt_now_s(void);
 
 #endif

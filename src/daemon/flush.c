@@ -47,13 +47,6 @@ struct flush_batch {
     size_t n;
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Record the first failure; later ones only go to the log. */
 static int flush_fail(struct flush *f, const char *path, const char *step, int rc)
 {
@@ -285,7 +278,7 @@ int ebt_flush_begin(const char *run_dir, const struct ebt_config *cfg, struct eb
     *f = (struct flush){.run = run_dir, .cfg = cfg, .st = st, .err = err, .errcap = errcap};
     memset(st, 0, sizeof(*st));
     err[0] = '\0';
-    f->t0 = now_s();
+    f->t0 = ebt_now_s();
     f->delay_us = delay ? atol(delay) : 0;
     f->umask_now = umask(0); /* read it; nothing else in this process creates files now */
     umask(f->umask_now);
@@ -347,7 +340,7 @@ int ebt_flush_end(struct flush *f, int rc)
     ebt_plan_free(&f->plan);
     ebt_journal_close(&f->j);
     pthread_mutex_destroy(&f->mu);
-    f->st->seconds = now_s() - f->t0;
+    f->st->seconds = ebt_now_s() - f->t0;
     if (rc == 0)
         ebt_info("flush: done: %llu files, %llu bytes in %.3f s", (unsigned long long)f->st->files,
                  (unsigned long long)f->st->bytes, f->st->seconds);

@@ -28,7 +28,7 @@ struct coord {
     char *err;
     size_t errcap;
     struct ebt_plan_list dirs, gone, shared; /* shared: mode in .mode, times in the line */
-    char **shared_times;                     /* "sec nsec" per shared file */
+    struct timespec *shared_mtime;           /* per shared file */
 };
 
 static void coord_fail(struct coord *c, int node, const char *step, const char *why, int rc)
@@ -108,12 +108,11 @@ static int parse_line(struct coord *c, char *line)
         return list_push(&c->gone, line + 2, 0);
     if (line[0] == 'S' && sscanf(line, "S %o %lld %lld %n", &mode, &sec, &nsec, &off) == 3 &&
         off > 0) {
-        char **t = realloc(c->shared_times, (c->shared.n + 1) * sizeof(*t));
+        struct timespec *t = realloc(c->shared_mtime, (c->shared.n + 1) * sizeof(*t));
         if (!t)
             return -ENOMEM;
-        c->shared_times = t;
-        if (asprintf(&t[c->shared.n], "%lld %lld", sec, nsec) < 0)
-            return -ENOMEM;
+        c->shared_mtime = t;
+        t[c->shared.n] = (struct timespec){(time_t)sec, (long)nsec};
         return list_push(&c->shared, line + off, (mode_t)mode);
     }
     return -EPROTO;
@@ -235,9 +234,7 @@ static int coord_shared_attrs(struct coord *c)
 {
     for (size_t i = 0; i < c->shared.n; i++) {
         const struct ebt_plan_item *it = &c->shared.v[i];
-        long long sec = 0, nsec = 0;
-        sscanf(c->shared_times[i], "%lld %lld", &sec, &nsec);
-        struct timespec ts[2] = {{(time_t)sec, nsec}, {(time_t)sec, nsec}};
+        struct timespec ts[2] = {c->shared_mtime[i], c->shared_mtime[i]};
         c->st->meta_ops += 2;
         if (syscall(SYS_fchmodat, AT_FDCWD, it->path, it->mode & 07777) < 0 ||
             syscall(SYS_utimensat, AT_FDCWD, it->path, ts, 0) < 0) {
@@ -287,26 +284,17 @@ static int coord_end(struct coord *c, int rc)
 
 static void coord_free(struct coord *c)
 {
-    for (size_t i = 0; i < c->shared.n; i++)
-        free(c->shared_times[i]);
-    free(c->shared_times);
+    free(c->shared_mtime);
     list_free(&c->dirs);
     list_free(&c->gone);
     list_free(&c->shared);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int ebtd_flush_mn_run(struct ebtd *d, int only_if_needed, struct ebt_flush_stats *st, char *err,
                       size_t errcap)
 {
     struct coord c = {.d = d, .nodes = ebtd_mesh_nodes(d), .st = st, .err = err, .errcap = errcap};
-    double t0 = now_s();
+    double t0 = ebt_now_s();
     memset(st, 0, sizeof(*st));
     err[0] = '\0';
     if (only_if_needed && ebtd_flush_mn_clean(d)) {
@@ -326,7 +314,7 @@ int ebtd_flush_mn_run(struct ebtd *d, int only_if_needed, struct ebt_flush_stats
         rc = coord_shared_attrs(&c);
     rc = coord_end(&c, rc);
     st->complete = rc == 0;
-    st->seconds = now_s() - t0;
+    st->seconds = ebt_now_s() - t0;
     coord_free(&c);
     return rc;
 }

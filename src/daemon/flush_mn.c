@@ -63,7 +63,6 @@ static void held_free(struct fmn_node *n)
 static int on_prep(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
 {
     struct fmn_node *n = &node_state;
-    (void)from, (void)req, (void)len, (void)r;
     if (n->job)
         return -EBUSY;
     n->status = 0;
@@ -84,13 +83,11 @@ static int need_job(void)
 
 static int on_remove(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
 {
-    (void)d, (void)from, (void)req, (void)len, (void)r;
     return need_job() ?: ebt_flush_removals(node_state.job);
 }
 
 static int on_dirs(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
 {
-    (void)d, (void)from, (void)req, (void)len, (void)r;
     return need_job() ?: ebt_flush_dirs(node_state.job);
 }
 
@@ -121,7 +118,6 @@ static int list_rec(const struct ebtd_md_rec_view *v, void *arg)
 
 static int on_list(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
 {
-    (void)from, (void)req, (void)len;
     struct list_buf b = {.cap = FMN_LIST_MAX};
     if (!(b.p = malloc(b.cap)))
         return -ENOMEM;
@@ -271,7 +267,6 @@ static void *data_thread(void *arg)
 static int on_data(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
 {
     struct fmn_node *n = &node_state;
-    (void)from, (void)req, (void)len, (void)r;
     int rc = need_job();
     if (rc == 0 && n->thread_started)
         rc = -EBUSY;
@@ -291,7 +286,6 @@ static int on_data(struct ebtd *d, int from, const void *req, size_t len, struct
 static int on_status(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
 {
     struct fmn_node *n = &node_state;
-    (void)d, (void)from, (void)req, (void)len;
     struct fmn_status *s = ebtd_reply_alloc(r, sizeof(*s));
     if (!s)
         return -ENOMEM;
@@ -307,7 +301,6 @@ static int on_end(struct ebtd *d, int from, const void *req, size_t len, struct 
 {
     struct fmn_node *n = &node_state;
     int32_t status = -EIO;
-    (void)from;
     if (len == sizeof(status))
         memcpy(&status, req, sizeof(status));
     if (!n->job)

@@ -4,6 +4,7 @@
 #include "flush_mn.h"
 #include "layer.h"
 #include "log.h"
+#include "sys.h"
 #include "mesh.h"
 #include "md.h"
 #include "path.h"
@@ -106,13 +107,6 @@ static int op_flush(struct ebtd *d, const char *payload, uint32_t len, char *rep
     return rc;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int op_counters(struct ebtd *d, char *reply, uint32_t cap, uint32_t *replylen)
 {
     char root[PATH_MAX];
@@ -129,7 +123,7 @@ static int op_counters(struct ebtd *d, char *reply, uint32_t cap, uint32_t *repl
         "\"cache_bytes\":%llu,\"flush_ops\":%llu,\"flush_failures\":%llu,\"flush_files\":%llu,"
         "\"flush_bytes\":%llu,\"flush_meta_ops\":%llu,\"flush_data_ops\":%llu,"
         "\"flush_seconds\":%.6f}",
-        EBTD_VERSION, (int)getpid(), now_s() - d->started, (unsigned long long)c->clients,
+        EBTD_VERSION, (int)getpid(), ebt_now_s() - d->started, (unsigned long long)c->clients,
         (unsigned long long)c->hellos, (unsigned long long)c->requests,
         (unsigned long long)c->rejected, (unsigned long long)c->bad_messages, files, bytes,
         (unsigned long long)c->flush_ops, (unsigned long long)c->flush_failures,

@@ -18,13 +18,6 @@
 #include <sys/un.h>
 #include <time.h>
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void conn_close(struct ebtd *d, struct ebt_conn *c)
 {
     ebt_loop_del(&d->loop, c->fd);
@@ -156,7 +149,7 @@ int ebtd_init(struct ebtd *d, const char *run_dir, struct ebt_config *cfg)
     memset(d, 0, sizeof(*d));
     d->lfd = d->sigfd = -1;
     d->cfg = cfg;
-    d->started = now_s();
+    d->started = ebt_now_s();
     snprintf(d->run_dir, sizeof(d->run_dir), "%s", run_dir);
     ebt_loop_init(&d->loop);
     d->reply = malloc(EBT_PROTO_MAX_PAYLOAD);

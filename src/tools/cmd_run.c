@@ -21,13 +21,6 @@ static void forward_signal(int sig)
         kill(run_child, sig);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Start the command with the EBT environment; wait for it forwarding SIGINT/SIGTERM. Returns
  * its exit status (128+signal if killed), 127 if it could not be started. */
 static int run_command(char **cmd)
@@ -105,9 +98,9 @@ static int run_job(const struct ebt_tool_opts *o, const char *lib, char **cmd)
     if (o->verbose)
         fprintf(stderr, "ebt run: run dir %s, ebtd pid %d\n", run, (int)daemon);
     ebt_session_env(o, run, lib);
-    double t0 = now_s();
+    double t0 = ebt_now_s();
     int status = run_command(cmd);
-    double job_s = now_s() - t0;
+    double job_s = ebt_now_s() - t0;
     int died, rc = run_flush(run, daemon, json, sizeof(json), &died);
     if (!died)
         ebt_daemon_shutdown(run, daemon);
