@@ -5,6 +5,7 @@
 #include "config.h"
 #include "extlog.h"
 #include "proto.h"
+#include "rundir.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -12,11 +13,6 @@
 #include <sys/stat.h>
 
 /* ---- global state (init.c) ---- */
-struct ebt_shared_state { /* RUN/state, mmap'ed by every client of the job on this node */
-    uint64_t magic;
-    uint64_t whiteouts; /* whiteouts and opaque markers ever made: 0 = skip ancestor checks */
-    uint64_t cache_bytes;
-};
 
 struct ebt_client {
     int enabled; /* 0: pass everything through */

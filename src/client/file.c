@@ -1,6 +1,7 @@
 /* file.c - managed files: open into a layer or a private stage, record extents, publish. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "lower.h"
 #include "log.h"
 #include "path.h"
 #include "rundir.h"
@@ -115,7 +116,12 @@ static int open_for_read(const char *logical, int flags, struct ebt_found *f)
     int rc = ebt_remote_materialize(logical, f); /* another node's file: fetch it first */
     if (rc < 0)
         return rc;
-    int fd = ebt_sys_open(f->phys, flags & ~(O_CREAT | O_EXCL | O_TRUNC), 0);
+    /* a PFS directory under the FUSE view is opened there: whatever is later done relative to
+     * the fd (fchdir, glibc's own openat) must see the view, not the PFS beneath it */
+    const char *path = S_ISDIR(f->st.st_mode) && f->where == EBT_W_PFS && ebt_lower_covers(logical)
+                           ? logical
+                           : f->phys;
+    int fd = ebt_sys_open(path, flags & ~(O_CREAT | O_EXCL | O_TRUNC), 0);
     if (fd < 0)
         return -errno;
     if (S_ISDIR(f->st.st_mode))

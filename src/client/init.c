@@ -1,6 +1,7 @@
 /* init.c - client start-up and shut-down: configuration, daemon check, cwd, fork safety. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "lower.h"
 #include "log.h"
 #include "path.h"
 #include "proto.h"
@@ -149,6 +150,7 @@ __attribute__((constructor)) void ebt_client_init(void)
         goto out;
     }
     map_shared_state();
+    ebt_lower_load(&ebt.cfg, ebt.cfg.run_dir);
     ebt_cwd_refresh();
     pthread_atfork(atfork_prepare, atfork_release, atfork_release);
     if (ebt.cfg.nodes > 1)

@@ -2,6 +2,7 @@
  * from node-local storage, a file moves to the PFS and its fds write through from then on. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "lower.h"
 #include "log.h"
 #include "rundir.h"
 #include "sys.h"
@@ -102,12 +103,15 @@ int ebt_spill_ofd(struct ebt_ofd *o, int fd)
     snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
     announce_write_through("node-local cache full: files are written through to the PFS",
                            o->logical);
-    int rc = ebt_mkdirs(o->logical, 0755, 1);
+    char pfs[PATH_MAX]; /* beneath the FUSE view, if it covers the path */
+    int rc = ebt_lower_path(o->logical, pfs, sizeof(pfs));
+    if (rc == 0)
+        rc = ebt_mkdirs(pfs, 0755, 1);
     ebt_ofd_ref(o); /* keep it alive while its fds are re-pointed */
     if (rc == 0)
-        rc = ebt_xfer_file(ebt.cfg.run_dir, src, o->logical, &st, &step);
+        rc = ebt_xfer_file(ebt.cfg.run_dir, src, pfs, &st, &step);
     if (rc == 0)
-        rc = repoint_fds(o, fd, o->logical);
+        rc = repoint_fds(o, fd, pfs);
     if (rc == 0)
         drop_cache_copy(o);
     if (rc < 0)
@@ -121,9 +125,12 @@ int ebt_open_write_through(const char *logical, int flags, mode_t mode)
 {
     announce_write_through("node-local cache full: new files are written through to the PFS",
                            logical);
-    int rc = ebt_mkdirs(logical, 0755, 1);
+    char pfs[PATH_MAX];
+    int rc = ebt_lower_path(logical, pfs, sizeof(pfs));
+    if (rc == 0)
+        rc = ebt_mkdirs(pfs, 0755, 1);
     if (rc < 0)
         return rc;
-    int fd = ebt_sys_open(logical, flags, mode);
+    int fd = ebt_sys_open(pfs, flags, mode);
     return fd < 0 ? -errno : fd;
 }

@@ -2,6 +2,7 @@
  * the job's namespace and the remote layer), PFS. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "lower.h"
 #include "path.h"
 #include "real.h"
 #include "rundir.h"
@@ -155,8 +156,9 @@ static int lookup_from(const char *logical, int from, int follow, int remote, st
     }
     if (pfs_hidden)
         return -ENOENT;
-    snprintf(f->phys, sizeof(f->phys), "%s", logical);
-    int rc = follow ? ebt_sys_stat(logical, &f->st) : ebt_sys_lstat(logical, &f->st);
+    if (ebt_lower_path(logical, f->phys, sizeof(f->phys)) < 0)
+        return -ENAMETOOLONG;
+    int rc = follow ? ebt_sys_stat(f->phys, &f->st) : ebt_sys_lstat(f->phys, &f->st);
     if (rc < 0)
         return -errno;
     f->where = EBT_W_PFS;
@@ -232,7 +234,7 @@ int ebt_view_parent_dir(const char *logical)
         return -ENOTDIR;
     /* A PFS directory decides who may create in it, as it would without EBT. */
     if (pf.where == EBT_W_PFS &&
-        syscall(SYS_faccessat2, AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0)
+        syscall(SYS_faccessat2, AT_FDCWD, pf.phys, W_OK | X_OK, AT_EACCESS) < 0)
         return -errno;
     return 0;
 }
@@ -271,7 +273,8 @@ int ebt_view_dir_sources(const char *logical, char phys[][PATH_MAX], int max)
     }
     if (mn && k < max && remote_dir_source(logical, phys[k]))
         k++;
-    if (!pfs_hidden && k < max && ebt_sys_stat(logical, &st) == 0 && S_ISDIR(st.st_mode))
-        snprintf(phys[k++], PATH_MAX, "%s", logical);
+    if (!pfs_hidden && k < max && ebt_lower_path(logical, phys[k], PATH_MAX) == 0 &&
+        ebt_sys_stat(phys[k], &st) == 0 && S_ISDIR(st.st_mode))
+        k++;
     return k;
 }

@@ -2,6 +2,7 @@
  * chmod/chown/utimes, links, and the working directory (chdir, fchdir, getcwd). */
 #define _GNU_SOURCE
 #include "client.h"
+#include "lower.h"
 #include "path.h"
 #include "real.h"
 #include "sys.h"
@@ -196,6 +197,10 @@ static int refuse_link(int dirfd, const char *p, const char *what, int *managed)
 {
     char l[PATH_MAX];
     *managed = ebt_resolve(dirfd, p, l) > 0;
+    if (*managed && ebt_lower_covers(l)) {
+        *managed = 0; /* the FUSE view makes links: the real call reaches it */
+        return 0;
+    }
     if (*managed)
         ebt_warn_once(what, l);
     return *managed ? ebt_libc_status(-ENOTSUP) : 0;
@@ -246,6 +251,8 @@ int chdir(const char *p)
         rc = -ENOTDIR;
     if (rc == 0 && ebt_view_dir_sources(l, top, 1) != 1)
         rc = -ENOENT;
+    if (rc == 0 && f.where == EBT_W_PFS && ebt_lower_covers(l))
+        snprintf(top[0], PATH_MAX, "%s", l); /* the view, never the PFS beneath it */
     if (rc == 0 && EBT_REAL(chdir)(top[0]) < 0)
         rc = -errno;
     if (rc == 0) {

@@ -1,6 +1,7 @@
 /* wrap_open.c - wrappers: the open family, creat, close, dup/dup2/dup3 and fcntl. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "lower.h"
 #include "real.h"
 #include "sys.h"
 
@@ -24,6 +25,10 @@ static int open_at(int dirfd, const char *path, int flags, mode_t mode, int *man
     *managed = ebt_resolve(dirfd, path, logical) > 0;
     if (!*managed)
         return 0;
+    if ((flags & __O_TMPFILE) == __O_TMPFILE && ebt_lower_covers(logical)) {
+        *managed = 0; /* the kernel asks the view (EOPNOTSUPP there too: callers fall back) */
+        return 0;
+    }
     if ((flags & __O_TMPFILE) == __O_TMPFILE) {
         ebt_warn_once("O_TMPFILE is not supported on managed paths", logical);
         return -EOPNOTSUPP;

@@ -2,6 +2,7 @@
  * readlink and realpath. fd-based calls (fstat) need none: a managed fd is a real file. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "lower.h"
 #include "path.h"
 #include "real.h"
 #include "sys.h"
@@ -251,6 +252,8 @@ static int refuse_xattr_change(const char *p, int *managed)
 {
     char l[PATH_MAX];
     *managed = ebt_resolve(AT_FDCWD, p, l) > 0;
+    if (*managed && ebt_lower_covers(l))
+        *managed = 0; /* the FUSE view changes them: the real call reaches it */
     if (*managed)
         ebt_warn_once("extended attribute changes on managed paths are not supported", l);
     return ebt_libc_status(-ENOTSUP);

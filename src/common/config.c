@@ -27,6 +27,8 @@ static const struct config_var config_vars[] = {
      "task identity for visibility=task (default: SLURM_PROCID, MPI rank, or 0)"},
     {"EBT_LOG_LEVEL", "1", "0 error, 1 warn, 2 info, 3 debug; the log is RUN_DIR/ebt.log"},
     {"EBT_FLUSH_THREADS", "4", "concurrent file transfers during the flush"},
+    {"EBT_FUSE", "auto",
+     "auto|on|off: ebtd mounts the job's view over each prefix (auto: where FUSE works)"},
     {"EBT_NODES", "1", "number of nodes (daemons) of the job; 1: single-node mode"},
     {"EBT_NODE_ID", "0", "this node's index in the job, 0..EBT_NODES-1"},
     {"EBT_RENDEZVOUS", "", "shared directory where the daemons of a multi-node job meet"},
@@ -266,6 +268,14 @@ int ebt_config_load(struct ebt_config *cfg, char *err, size_t cap)
     pick_cache_dir(cfg);
     pick_task_id(cfg);
     cfg->log_level = atoi(env_or_default("EBT_LOG_LEVEL"));
+    const char *fuse = env_or_default("EBT_FUSE");
+    cfg->fuse = !strcmp(fuse, "off") ? EBT_FUSE_OFF : !strcmp(fuse, "on") ? EBT_FUSE_ON : -1;
+    if (!strcmp(fuse, "auto"))
+        cfg->fuse = EBT_FUSE_AUTO;
+    if (cfg->fuse < 0) {
+        snprintf(err, cap, "EBT_FUSE: '%s' is not auto, on or off", fuse);
+        return -EINVAL;
+    }
     cfg->flush_threads = atoi(env_or_default("EBT_FLUSH_THREADS"));
     if (cfg->flush_threads < 1 || cfg->flush_threads > 256) {
         snprintf(err, cap, "EBT_FLUSH_THREADS: must be 1..256");

@@ -10,6 +10,7 @@
 #define EBT_MAX_VIS_OVERRIDES 16
 
 enum ebt_visibility { EBT_VIS_WRITE = 0, EBT_VIS_CLOSE = 1, EBT_VIS_TASK = 2 };
+enum ebt_fuse_mode { EBT_FUSE_OFF = 0, EBT_FUSE_AUTO = 1, EBT_FUSE_ON = 2 };
 
 struct ebt_prefix {
     char path[PATH_MAX];  /* canonical (symlinks resolved when the prefix exists) */
@@ -33,6 +34,7 @@ struct ebt_config {
     char task_id[64];
     int log_level;
     int flush_threads;
+    int fuse; /* enum ebt_fuse_mode: the daemon's FUSE view over the prefixes */
     /* multi-node jobs (docs/multinode.md); a one-node job has nodes == 1, node_id == 0 */
     int nodes;
     int node_id;

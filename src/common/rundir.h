@@ -3,6 +3,7 @@
 #define EBT_RUNDIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* RUN/up/<logical>            upper layer: everything the job created or changed, mirrored
  * RUN/task/<tid>/<logical>    per-task layers (visibility=task), merged into up at task end
@@ -17,6 +18,14 @@
 #define EBT_RESERVED_PREFIX ".ebt~"
 #define EBT_WHITEOUT_PREFIX ".ebt~wh~"
 #define EBT_OPAQUE_NAME ".ebt~opaque"
+
+/* RUN/state: one page every process of the job on this node maps shared. */
+#define EBT_STATE_SIZE 4096
+struct ebt_shared_state {
+    uint64_t magic;
+    uint64_t whiteouts; /* whiteouts and opaque markers ever made: 0 = skip ancestor checks */
+    uint64_t cache_bytes;
+};
 
 /* All return 0 or -ENAMETOOLONG. */
 int ebt_rundir_file(const char *run, const char *name, char *out, size_t cap);

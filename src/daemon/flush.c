@@ -5,6 +5,7 @@
 #include "json.h"
 #include "log.h"
 #include "path.h"
+#include "lower.h"
 #include "pfsops.h"
 #include "plan.h"
 #include "rundir.h"
@@ -194,7 +195,10 @@ static int flush_item(struct flush *f, const struct ebt_plan_item *it, struct fl
         rc = flush_symlink(f, src, it->path, &xs.meta_ops);
     } else {
         struct ebt_xfer_opts opts = {.no_fsync = 1, .umask_known = 1, .umask_now = f->umask_now};
-        rc = ebt_xfer_file_opts(f->run, src, it->path, &xs, &step, &opts);
+        char dst[PATH_MAX];
+        rc = ebt_lower_path(it->path, dst, sizeof(dst));
+        if (rc == 0)
+            rc = ebt_xfer_file_opts(f->run, src, dst, &xs, &step, &opts);
         if (rc < 0)
             flush_fail(f, it->path, step, rc);
     }
@@ -219,9 +223,12 @@ static void *flush_worker(void *arg)
 
 static void open_sync_fds(struct flush *f)
 {
-    for (int i = 0; i < f->cfg->nprefixes; i++)
-        f->sync_fds[i] =
-            ebt_sys_open(f->cfg->prefixes[i].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    for (int i = 0; i < f->cfg->nprefixes; i++) {
+        char dir[PATH_MAX];
+        f->sync_fds[i] = ebt_lower_path(f->cfg->prefixes[i].path, dir, sizeof(dir)) < 0
+                             ? -1
+                             : ebt_sys_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    }
 }
 
 static void close_sync_fds(struct flush *f)

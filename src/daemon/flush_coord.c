@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "flush_mn.h"
 #include "log.h"
+#include "lower.h"
+#include "lower.h"
 #include "md.h"
 #include "mesh.h"
 #include "path.h"
@@ -235,9 +237,12 @@ static int coord_shared_attrs(struct coord *c)
     for (size_t i = 0; i < c->shared.n; i++) {
         const struct ebt_plan_item *it = &c->shared.v[i];
         struct timespec ts[2] = {c->shared_mtime[i], c->shared_mtime[i]};
+        char dst[PATH_MAX];
         c->st->meta_ops += 2;
-        if (syscall(SYS_fchmodat, AT_FDCWD, it->path, it->mode & 07777) < 0 ||
-            syscall(SYS_utimensat, AT_FDCWD, it->path, ts, 0) < 0) {
+        if (ebt_lower_path(it->path, dst, sizeof(dst)) < 0)
+            snprintf(dst, sizeof(dst), "%s", it->path);
+        if (syscall(SYS_fchmodat, AT_FDCWD, dst, it->mode & 07777) < 0 ||
+            syscall(SYS_utimensat, AT_FDCWD, dst, ts, 0) < 0) {
             int rc = -errno;
             coord_fail(c, ebtd_mesh_self(c->d), it->path, "mode and times", rc);
             return rc;

@@ -1,5 +1,6 @@
 /* main.c - ebtd entry point: ebtd --run-dir DIR (thin: parse, load config, serve). */
 #define _GNU_SOURCE
+#include "fs.h"
 #include "log.h"
 #include "mesh.h"
 #include "runcfg.h"
@@ -71,8 +72,12 @@ int main(int argc, char **argv)
     else if ((rc = ebtd_start_multinode(&d)) < 0)
         fprintf(stderr, "ebtd: cannot start node %d of a %d-node job: %s\n", cfg.node_id, cfg.nodes,
                 *ebtd_mesh_error() ? ebtd_mesh_error() : strerror(-rc));
+    if (rc == 0 && (rc = ebtd_fs_start(&d)) < 0)
+        fprintf(stderr, "ebtd: EBT_FUSE=on but the FUSE view cannot be mounted: %s\n",
+                strerror(-rc));
     if (rc == 0)
         rc = ebtd_serve(&d);
+    ebtd_fs_stop(&d);
     ebtd_fini(&d);
     ebt_log_close();
     return rc < 0 ? 1 : 0;

@@ -1,6 +1,7 @@
 /* pfsops.c - PFS metadata operations for the flush phases, each counted. */
 #define _GNU_SOURCE
 #include "pfsops.h"
+#include "lower.h"
 #include "dirlist.h"
 #include "sys.h"
 
@@ -14,6 +15,13 @@ static void count(uint64_t *ops)
     __atomic_add_fetch(ops, 1, __ATOMIC_RELAXED);
 }
 
+/* Every PFS path goes through the lower link of its prefix when the FUSE view covers it. */
+#define TO_LOWER(var)                                                                              \
+    char var##_lower[PATH_MAX];                                                                    \
+    if (ebt_lower_path(var, var##_lower, sizeof(var##_lower)) < 0)                                 \
+        return -ENAMETOOLONG;                                                                      \
+    var = var##_lower
+
 static int remove_counted(const char *child, void *ops)
 {
     return ebt_pfs_remove(child, ops);
@@ -21,12 +29,14 @@ static int remove_counted(const char *child, void *ops)
 
 int ebt_pfs_clear(const char *dir, uint64_t *ops)
 {
+    TO_LOWER(dir);
     count(ops); /* open + getdents of the directory */
     return ebt_dirlist_each_child(dir, remove_counted, ops);
 }
 
 int ebt_pfs_remove(const char *path, uint64_t *ops)
 {
+    TO_LOWER(path);
     struct stat st;
     count(ops);
     if (ebt_sys_lstat(path, &st) < 0)
@@ -44,6 +54,7 @@ int ebt_pfs_remove(const char *path, uint64_t *ops)
 
 int ebt_pfs_mkdir(const char *path, mode_t mode, mode_t umask_now, uint64_t *ops)
 {
+    TO_LOWER(path);
     mode &= 07777;
     count(ops);
     /* EEXIST: taken as the directory (no extra stat); if it is a file, creating the files
@@ -64,6 +75,7 @@ static int pfs_symlink_once(const char *target, const char *path, uint64_t *ops)
 
 int ebt_pfs_symlink(const char *target, const char *path, uint64_t *ops)
 {
+    TO_LOWER(path);
     int rc = pfs_symlink_once(target, path, ops);
     if (rc != -EEXIST)
         return rc;

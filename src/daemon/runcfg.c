@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const runcfg_keys[] = {"EBT_PATHS",         "EBT_VISIBILITY", "EBT_CACHE_BYTES",
-                                          "EBT_FLUSH_THREADS", "EBT_LOG_LEVEL",  "EBT_NODES",
-                                          "EBT_NODE_ID",       "EBT_RENDEZVOUS", "EBT_JOB_ID"};
+static const char *const runcfg_keys[] = {
+    "EBT_PATHS", "EBT_VISIBILITY", "EBT_CACHE_BYTES", "EBT_FLUSH_THREADS", "EBT_LOG_LEVEL",
+    "EBT_NODES", "EBT_NODE_ID",    "EBT_RENDEZVOUS",  "EBT_JOB_ID",        "EBT_FUSE"};
 
 static int runcfg_line(char *line, int lineno, char *err, size_t errcap)
 {

@@ -8,6 +8,7 @@
 
 struct ebtd_mesh;
 struct ebtd_md;
+struct ebtd_fs;
 
 #include <limits.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@ struct ebtd {
     double started;
     struct ebtd_mesh *mesh; /* the job's other daemons (mesh.h); NULL on a one-node job */
     struct ebtd_md *md;     /* multi-node metadata and data service (md.h); NULL on one node */
+    struct ebtd_fs *fs;     /* the FUSE view over the prefixes (fs.h); NULL if not mounted */
 };
 
 /* Bind RUN/ebtd.sock (0600), write RUN/ebtd.pid, set up signals; 0 or -errno (logged). */

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "view.h"
 #include "dirlist.h"
+#include "lower.h"
 #include "rundir.h"
 #include "sys.h"
 
@@ -26,7 +27,10 @@ static int up_hides(const char *updir, const char *name)
 
 static int lower_stat(const char *path, struct stat *st, int *layer_p)
 {
-    if (ebt_sys_lstat(path, st) < 0)
+    char low[PATH_MAX];
+    if (ebt_lower_path(path, low, sizeof(low)) < 0)
+        return -ENAMETOOLONG;
+    if (ebt_sys_lstat(low, st) < 0)
         return -errno;
     *layer_p = EBT_LAYER_PFS;
     return 0;
@@ -164,7 +168,10 @@ int ebt_view_readdir(const char *run_dir, const char *path, uint32_t start, char
     if (layer == EBT_LAYER_UP &&
         snprintf(updir, sizeof(updir), "%s/up%s", run_dir, path) < (int)sizeof(updir))
         rc = ebt_dirlist_read(updir, &up);
-    if (rc == 0 && ebt_dirlist_read(path, &low) < 0)
+    char lowdir[PATH_MAX];
+    if (rc == 0 && ebt_lower_path(path, lowdir, sizeof(lowdir)) < 0)
+        rc = -ENAMETOOLONG;
+    if (rc == 0 && ebt_dirlist_read(lowdir, &low) < 0)
         memset(&low, 0, sizeof(low)); /* no PFS directory: only what the job created */
     if (rc == 0)
         rc = merge_lists(&up, &low, &merged);

@@ -1,6 +1,7 @@
 /* daemon.c - start ebtd, wait until it answers, ask it to flush or stop; offline flush. */
 #define _GNU_SOURCE
 #include "tool.h"
+#include "fs.h"
 #include "layer.h"
 #include "flush.h"
 #include "log.h"
@@ -320,6 +321,8 @@ int ebt_offline_flush(const char *run, char *json, size_t cap)
         return rc;
     }
     ebt_log_level_now = cfg.log_level;
+    if (ebtd_fs_clear_stale(run, &cfg) > 0) /* the dead daemon's view must not hide the PFS */
+        ebt_info("offline flush: unmounted the dead daemon's view");
     rc = ebt_flush_run(run, &cfg, &st, err, sizeof(err));
     if (rc == 0)
         rc = offline_check_held(run, &st, err, sizeof(err));

@@ -14,6 +14,9 @@ unset EBT_RUN_DIR EBT_PATHS EBT_VISIBILITY LD_PRELOAD || true
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 
+# beneath RUN DIR: the PFS directory DIR (prefix 0 of RUN) as it is under the job's FUSE view,
+# i.e. what really reached the PFS; DIR itself when no view is mounted.
+beneath() { if [ -L "$1/lower/0" ]; then echo "$1/lower/0"; else echo "$2"; fi; }
 # mkrun PFSDIR: a run directory built by hand, config naming PFSDIR; prints its path.
 mkrun() {
     local run

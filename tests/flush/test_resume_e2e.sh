@@ -20,7 +20,8 @@ start=$(EBT_TEST_FLUSH_DELAY_US=5000 "$EBT" start --pfs "$P" --cache "$C") || fa
 run=$(printf '%s\n' "$start" | sed -n 's/^export EBT_RUN_DIR=//p' | tr -d "'\"")
 [ -d "$run" ] || fail "no run dir in: $start"
 (eval "$start"; OUT=$(realpath "$P") sh "$W/job.sh") || fail "job under ebt start failed"
-[ ! -e "$P/a" ] || fail "data reached the PFS before the flush"
+[ ! -e "$(beneath "$run" "$P")/a" ] || fail "data reached the PFS before the flush"
+[ -d "$P/a" ] || [ ! -L "$run/lower/0" ] || fail "the FUSE view does not show the job's files"
 
 pid=$(cat "$run/ebtd.pid")
 EBT_FLUSH_THREADS=1 "$EBT" flush --run-dir "$run" >/dev/null 2>&1 &

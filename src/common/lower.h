@@ -1,0 +1,28 @@
+/* lower.h - how EBT code reaches the PFS below a managed prefix that the daemon has covered with
+ * its FUSE view. Before mounting, ebtd opens each prefix O_PATH and links RUN/lower/<i> to
+ * /proc/<ebtd>/fd/<n>: a path through that magic link walks the PFS directory underneath the
+ * mount. Without a mount (preload-only mode, an offline flush) the logical path is the PFS path. */
+#ifndef EBT_LOWER_H
+#define EBT_LOWER_H
+
+#include "config.h"
+
+#include <stddef.h>
+
+#define EBT_LOWER_DIR "lower"
+
+/* Read RUN/lower/<i> for every prefix of cfg (cfg must outlive the module's use). 1 if any prefix
+ * is mounted, 0 if none. */
+int ebt_lower_load(const struct ebt_config *cfg, const char *run);
+/* Forget every mapping: logical paths are PFS paths again. */
+void ebt_lower_reset(void);
+/* Set prefix i's lower path (the daemon, which holds the fd). */
+void ebt_lower_set(const struct ebt_config *cfg, int i, const char *lower);
+/* The path that reaches logical's PFS copy: 0, or -ENAMETOOLONG. Unmanaged paths map to
+ * themselves. */
+int ebt_lower_path(const char *logical, char *out, size_t cap);
+int ebt_lower_active(void); /* is any prefix mapped? */
+/* Does the FUSE view cover logical (its prefix is mounted)? */
+int ebt_lower_covers(const char *logical);
+
+#endif
