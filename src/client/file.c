@@ -304,6 +304,18 @@ static int open_remote_for_write(const char *logical, int flags, mode_t mode, st
     return fd;
 }
 
+/* Is the parent of logical a symlink, with the FUSE view covering it (so that the kernel, not
+ * the layers' physical paths, follows it)? */
+static int parent_is_symlink_in_view(const char *logical)
+{
+    char buf[PATH_MAX];
+    const char *dir, *name;
+    struct ebt_found pf;
+    return ebt_lower_covers(logical) &&
+           ebt_path_split(logical, buf, sizeof(buf), &dir, &name) == 0 &&
+           ebt_view_lookup(dir, 0, &pf) == 0 && S_ISLNK(pf.st.st_mode);
+}
+
 static int open_for_write(const char *logical, int flags, mode_t mode, struct ebt_found *f,
                           int exists)
 {
@@ -313,10 +325,18 @@ static int open_for_write(const char *logical, int flags, mode_t mode, struct eb
         return -ENOENT;
     if (exists && S_ISDIR(f->st.st_mode))
         return -EISDIR;
+    if (!exists && parent_is_symlink_in_view(logical)) { /* the kernel resolves it there */
+        int fd = ebt_sys_open(logical, flags, mode);
+        return fd < 0 ? -errno : fd;
+    }
     if (!exists) {
         int rc = ebt_view_parent_dir(logical);
         if (rc < 0)
             return rc;
+    }
+    if (exists && !S_ISREG(f->st.st_mode)) { /* a FIFO, socket or device: never staged */
+        int fd = ebt_sys_open(f->phys, flags & ~(O_CREAT | O_EXCL), 0);
+        return fd < 0 ? -errno : fd;
     }
     if (exists && f->where == EBT_W_REMOTE)
         return open_remote_for_write(logical, flags, mode, f);

@@ -188,12 +188,36 @@ int ebt_view_exists_below(const char *layer, const char *logical)
     return lookup_from(logical, from, 0, 0, &f) == 0;
 }
 
+/* Make the layer's directory for logical, parents first, each with the mode and times of the
+ * directory it mirrors (the flush gives the PFS the layer's directory times). */
 int ebt_view_layer_dir(const char *layer, const char *logical)
 {
     char phys[PATH_MAX];
+    struct stat st;
     if (ebt_layer_path(layer, logical, phys, sizeof(phys)) < 0)
         return -ENAMETOOLONG;
-    return ebt_mkdirs(phys, 0755, 0);
+    if (ebt_sys_lstat(phys, &st) == 0)
+        return 0;
+    if (!managed_prefix_len(logical) || strlen(logical) <= managed_prefix_len(logical))
+        return ebt_mkdirs(phys, 0755, 0); /* the prefix itself and above it */
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof(parent), "%s", logical);
+    *strrchr(parent, '/') = '\0';
+    int rc = ebt_view_layer_dir(layer, parent);
+    if (rc < 0)
+        return rc;
+    struct ebt_found f;
+    int seen = ebt_view_exists_below(layer, logical) && lookup_from(logical, 0, 1, 0, &f) == 0 &&
+               S_ISDIR(f.st.st_mode);
+    if (ebt_sys_mkdir(phys, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    if (syscall(SYS_fchmodat, AT_FDCWD, phys, seen ? f.st.st_mode & 07777 : 0755) < 0)
+        return -errno;
+    if (seen) {
+        struct timespec ts[2] = {f.st.st_atim, f.st.st_mtim};
+        syscall(SYS_utimensat, AT_FDCWD, phys, ts, AT_SYMLINK_NOFOLLOW);
+    }
+    return 0;
 }
 
 int ebt_view_whiteout_add(const char *layer, const char *logical)

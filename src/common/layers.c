@@ -22,7 +22,8 @@ int ebt_layers_init(struct ebt_layers *L, const char *run, const struct ebt_conf
     memset(L, 0, sizeof(*L));
     L->cfg = cfg;
     snprintf(L->run, sizeof(L->run), "%s", run);
-    if (ebt_layer_root(run, NULL, L->up, sizeof(L->up)) < 0)
+    if (ebt_layer_root(run, NULL, L->up, sizeof(L->up)) < 0 ||
+        ebt_layer_root(run, cfg->task_id, L->task, sizeof(L->task)) < 0)
         return -ENAMETOOLONG;
     char path[PATH_MAX];
     if (ebt_rundir_file(run, "state", path, sizeof(path)) < 0)
@@ -48,9 +49,15 @@ void ebt_layers_fini(struct ebt_layers *L)
     L->whiteouts = NULL;
 }
 
+/* The layer that takes changes of logical: the task layer under visibility task, else up. */
+static const char *top(const struct ebt_layers *L, const char *logical)
+{
+    return ebt_config_visibility_for(L->cfg, logical) == EBT_VIS_TASK ? L->task : L->up;
+}
+
 int ebt_layers_up_path(const struct ebt_layers *L, const char *logical, char *out)
 {
-    return ebt_layer_path(L->up, logical, out, PATH_MAX);
+    return ebt_layer_path(top(L, logical), logical, out, PATH_MAX);
 }
 
 static size_t prefix_len(const struct ebt_layers *L, const char *logical)
@@ -71,7 +78,7 @@ static int exists(const char *path)
 
 /* Walk logical's components below its prefix: a whiteout of any of them hides it (-ENOENT); an
  * opaque up directory above it hides the lower layer (1). */
-static int hidden(const struct ebt_layers *L, const char *logical)
+static int hidden_in(const struct ebt_layers *L, const char *layer, const char *logical)
 {
     if (L->whiteouts && __atomic_load_n(L->whiteouts, __ATOMIC_ACQUIRE) == 0)
         return 0;
@@ -83,15 +90,25 @@ static int hidden(const struct ebt_layers *L, const char *logical)
             continue;
         memcpy(part, logical, i);
         part[i] = '\0';
-        if (ebt_whiteout_path(L->up, part, probe, sizeof(probe)) == 0 && exists(probe))
+        if (ebt_whiteout_path(layer, part, probe, sizeof(probe)) == 0 && exists(probe))
             return -ENOENT;
         if (i < len &&
-            snprintf(probe, sizeof(probe), "%s%s/" EBT_OPAQUE_NAME, L->up, part) <
+            snprintf(probe, sizeof(probe), "%s%s/" EBT_OPAQUE_NAME, layer, part) <
                 (int)sizeof(probe) &&
             exists(probe))
             opaque = 1;
     }
     return opaque;
+}
+
+/* The node-local layers of logical, top first: (task,) up. */
+static int stack(const struct ebt_layers *L, const char *logical, const char **v)
+{
+    int n = 0;
+    if (top(L, logical) == L->task)
+        v[n++] = L->task;
+    v[n++] = L->up;
+    return n;
 }
 
 static int lower_lookup(const char *logical, struct ebt_hit *h)
@@ -106,26 +123,50 @@ static int lower_lookup(const char *logical, struct ebt_hit *h)
 
 int ebt_layers_lookup(const struct ebt_layers *L, const char *logical, struct ebt_hit *h)
 {
-    int hide = hidden(L, logical);
-    if (hide < 0)
-        return hide;
-    if (ebt_layers_up_path(L, logical, h->phys) < 0)
-        return -ENAMETOOLONG;
-    if (ebt_sys_lstat(h->phys, &h->st) == 0) {
-        h->layer = EBT_L_UP;
-        return 0;
+    const char *v[2];
+    int n = stack(L, logical, v);
+    for (int i = 0; i < n; i++) { /* a layer's markers hide what lies below it */
+        int hide = hidden_in(L, v[i], logical);
+        if (hide < 0)
+            return hide;
+        if (ebt_layer_path(v[i], logical, h->phys, sizeof(h->phys)) < 0)
+            return -ENAMETOOLONG;
+        if (ebt_sys_lstat(h->phys, &h->st) == 0) {
+            h->layer = EBT_L_UP;
+            return 0;
+        }
+        if (errno != ENOENT)
+            return -errno;
+        if (hide)
+            return -ENOENT;
     }
-    if (errno != ENOENT)
-        return -errno;
-    if (hide)
-        return -ENOENT;
+    return lower_lookup(logical, h);
+}
+
+/* What lies below the top layer for logical (what a copy-up copies). */
+static int below_top(const struct ebt_layers *L, const char *logical, struct ebt_hit *h)
+{
+    const char *v[2];
+    if (stack(L, logical, v) == 2 && hidden_in(L, v[0], logical) == 0) {
+        int hide = hidden_in(L, L->up, logical);
+        if (hide < 0)
+            return hide;
+        if (ebt_layer_path(L->up, logical, h->phys, sizeof(h->phys)) < 0)
+            return -ENAMETOOLONG;
+        if (ebt_sys_lstat(h->phys, &h->st) == 0) {
+            h->layer = EBT_L_UP;
+            return 0;
+        }
+        if (hide)
+            return -ENOENT;
+    }
     return lower_lookup(logical, h);
 }
 
 int ebt_layers_in_lower(const struct ebt_layers *L, const char *logical)
 {
     struct ebt_hit h;
-    return hidden(L, logical) == 0 && lower_lookup(logical, &h) == 0;
+    return hidden_in(L, top(L, logical), logical) == 0 && below_top(L, logical, &h) == 0;
 }
 
 /* Create up/<logical> as a directory like the view's one (mode, times), parents first. */
@@ -150,7 +191,7 @@ int ebt_layers_up_dir(const struct ebt_layers *L, const char *logical)
         if (rc < 0)
             return rc;
     }
-    int rc = lower_lookup(logical, &h);
+    int rc = below_top(L, logical, &h);
     mode_t mode = rc == 0 && S_ISDIR(h.st.st_mode) ? h.st.st_mode & 07777 : 0755;
     if (ebt_sys_mkdir(up, 0700) < 0 && errno != EEXIST)
         return -errno;
@@ -178,7 +219,7 @@ int ebt_layers_copy_up(const struct ebt_layers *L, const char *logical, int trun
 {
     struct ebt_hit h;
     char up[PATH_MAX], tmp[PATH_MAX + 32];
-    int rc = lower_lookup(logical, &h);
+    int rc = below_top(L, logical, &h);
     if (rc < 0)
         return rc;
     if (!S_ISREG(h.st.st_mode))
@@ -210,7 +251,7 @@ int ebt_layers_copy_up(const struct ebt_layers *L, const char *logical, int trun
 int ebt_layers_whiteout(const struct ebt_layers *L, const char *logical)
 {
     char wh[PATH_MAX];
-    int rc = ebt_whiteout_path(L->up, logical, wh, sizeof(wh));
+    int rc = ebt_whiteout_path(top(L, logical), logical, wh, sizeof(wh));
     if (rc < 0 || (rc = parent_up_dir(L, logical)) < 0)
         return rc;
     if (L->whiteouts) /* before the marker exists: a reader that sees it also checks */
@@ -225,14 +266,14 @@ int ebt_layers_whiteout(const struct ebt_layers *L, const char *logical)
 void ebt_layers_unwhiteout(const struct ebt_layers *L, const char *logical)
 {
     char wh[PATH_MAX];
-    if (ebt_whiteout_path(L->up, logical, wh, sizeof(wh)) == 0)
+    if (ebt_whiteout_path(top(L, logical), logical, wh, sizeof(wh)) == 0)
         ebt_sys_unlink(wh);
 }
 
 int ebt_layers_has_whiteout(const struct ebt_layers *L, const char *logical)
 {
     char wh[PATH_MAX];
-    return ebt_whiteout_path(L->up, logical, wh, sizeof(wh)) == 0 && exists(wh);
+    return ebt_whiteout_path(top(L, logical), logical, wh, sizeof(wh)) == 0 && exists(wh);
 }
 
 int ebt_layers_make_opaque(const struct ebt_layers *L, const char *logical)
@@ -330,28 +371,43 @@ static int pack(struct names *ns, char **names, size_t *bytes)
     return 0;
 }
 
+/* Add the names of the directory phys that no layer above hides (their whiteouts in wh). */
+static int add_layer(struct names *all, const struct names *wh, const char *phys,
+                     struct names *wh_here, int *opaque)
+{
+    struct names here = {0};
+    int rc = read_dir(phys, &here, wh_here, opaque);
+    for (size_t i = 0; rc == 0 && i < here.n; i++)
+        if (!names_has(wh, here.v[i]))
+            rc = names_add(all, here.v[i]);
+    names_free(&here);
+    return rc;
+}
+
 int ebt_layers_list(const struct ebt_layers *L, const char *logical, char **names, size_t *bytes)
 {
-    struct names all = {0}, wh = {0}, lower = {0};
-    char up[PATH_MAX], low[PATH_MAX];
-    int opaque = 0, hide = hidden(L, logical);
-    if (hide < 0)
-        return hide;
-    int rc =
-        ebt_layers_up_path(L, logical, up) < 0 ? -ENAMETOOLONG : read_dir(up, &all, &wh, &opaque);
-    if (rc == 0 && !opaque && !hide && ebt_lower_path(logical, low, sizeof(low)) == 0)
-        rc = read_dir(low, &lower, NULL, NULL);
-    qsort(wh.v, wh.n, sizeof(char *), cmp_name);
-    for (size_t i = 0; rc == 0 && i < lower.n; i++)
-        if (!names_has(&wh, lower.v[i]))
-            rc = names_add(&all, lower.v[i]);
+    struct names all = {0}, wh = {0};
+    char phys[PATH_MAX];
+    const char *v[2];
+    int n = stack(L, logical, v), opaque = 0, rc = 0, hide = 0;
+    for (int i = 0; rc == 0 && i < n && !opaque && !hide; i++) {
+        if ((hide = hidden_in(L, v[i], logical)) < 0)
+            break;
+        rc = ebt_layer_path(v[i], logical, phys, sizeof(phys)) < 0
+                 ? -ENAMETOOLONG
+                 : add_layer(&all, &wh, phys, &wh, &opaque);
+        qsort(wh.v, wh.n, sizeof(char *), cmp_name);
+    }
+    if (rc == 0 && hide < 0 && all.n == 0)
+        rc = hide;
+    if (rc == 0 && !opaque && !hide && ebt_lower_path(logical, phys, sizeof(phys)) == 0)
+        rc = add_layer(&all, &wh, phys, NULL, NULL);
     qsort(all.v, all.n, sizeof(char *), cmp_name);
     int count = (int)all.n;
     if (rc == 0)
         rc = pack(&all, names, bytes);
     names_free(&all);
     names_free(&wh);
-    names_free(&lower);
     return rc < 0 ? rc : count;
 }
 

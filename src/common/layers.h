@@ -1,6 +1,7 @@
 /* layers.h - the one-node layered namespace as ebtd's FUSE view serves it: the up layer
  * (RUN/up, with whiteouts and opaque markers, rundir.h) over the lower layer, the PFS reached
- * through lower.h. Every function takes a canonical logical path under a managed prefix and
+ * through lower.h; under visibility task the task layer of the daemon's task id lies on top and
+ * takes every change ("up" below means the layer that takes changes). Every function takes a canonical logical path under a managed prefix and
  * returns 0 (or a count) or -errno. */
 #ifndef EBT_LAYERS_H
 #define EBT_LAYERS_H
@@ -17,6 +18,7 @@ struct ebt_layers {
     const struct ebt_config *cfg;
     char run[PATH_MAX];
     char up[PATH_MAX];
+    char task[PATH_MAX]; /* RUN/task/<cfg->task_id>: the top layer of prefixes in task mode */
     uint64_t *whiteouts; /* RUN/state's counter that tells clients to look for whiteouts */
 };
 
@@ -28,7 +30,8 @@ struct ebt_hit {
 
 int ebt_layers_init(struct ebt_layers *L, const char *run, const struct ebt_config *cfg);
 void ebt_layers_fini(struct ebt_layers *L);
-/* What logical names (lstat semantics): -ENOENT, -ENOTDIR, or h filled. */
+/* What logical names (lstat semantics): -ENOENT, -ENOTDIR, or h filled (layer EBT_L_UP for
+ * either node-local layer). */
 int ebt_layers_lookup(const struct ebt_layers *L, const char *logical, struct ebt_hit *h);
 /* Does a layer below up (the PFS) show logical? 1 yes, 0 no. */
 int ebt_layers_in_lower(const struct ebt_layers *L, const char *logical);

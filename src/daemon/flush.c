@@ -13,6 +13,7 @@
 #include "xfer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -238,6 +239,59 @@ static void close_sync_fds(struct flush *f)
             ebt_sys_close(f->sync_fds[i]);
 }
 
+/* A further name of a flushed file, or a FIFO, socket or device node: made on the PFS in place
+ * of whatever has the name there (never opened: a FIFO cannot block the flush). */
+static int flush_name(struct flush *f, const struct ebt_plan_item *it)
+{
+    char dst[PATH_MAX], src[PATH_MAX];
+    if (ebt_journal_has(&f->j, it->path))
+        return 0;
+    int rc = ebt_lower_path(it->path, dst, sizeof(dst));
+    if (rc == 0 && it->link_to)
+        rc = ebt_lower_path(it->link_to, src, sizeof(src));
+    if (rc == 0)
+        rc = ebt_pfs_remove(it->path, &f->st->meta_ops);
+    f->st->meta_ops++;
+    if (rc == 0 && it->link_to && link(src, dst) < 0)
+        rc = -errno;
+    if (rc == 0 && !it->link_to &&
+        (mknod(dst, it->mode, it->rdev) < 0 || chmod(dst, it->mode & 07777) < 0))
+        rc = -errno;
+    if (rc < 0)
+        return flush_fail(f, it->path, it->link_to ? "link" : "mknod", rc);
+    f->st->files++;
+    rc = ebt_journal_file_done(&f->j, it->path);
+    return rc < 0 ? flush_fail(f, EBT_JOURNAL_NAME, "append", rc) : 0;
+}
+
+/* Directory times last, children before parents: what the job's directories show (the times a
+ * program set, or of its last change inside) survives the files written into them. */
+static void phase_dir_times(struct flush *f)
+{
+    for (size_t i = f->plan.dirs.n; i-- > 0;) {
+        const char *p = f->plan.dirs.v[i].path;
+        char up[PATH_MAX], dst[PATH_MAX];
+        struct stat st;
+        if (above_prefix(f->cfg, p) || snprintf(up, sizeof(up), "%s%s", f->up, p) >= PATH_MAX ||
+            ebt_lower_path(p, dst, sizeof(dst)) < 0 || ebt_sys_lstat(up, &st) < 0)
+            continue;
+        struct timespec ts[2] = {st.st_atim, st.st_mtim};
+        f->st->meta_ops++;
+        if (utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW) < 0)
+            ebt_warn("flush: times of directory %s: %s", p, strerror(errno));
+    }
+}
+
+static void phase_names(struct flush *f)
+{
+    for (size_t i = 0; i < f->plan.links.n && !f->failed; i++)
+        flush_name(f, &f->plan.links.v[i]);
+    for (size_t i = 0; i < f->plan.specials.n && !f->failed; i++)
+        flush_name(f, &f->plan.specials.v[i]);
+    if (!f->failed)
+        phase_dir_times(f);
+}
+
 /* Phase 3: files and symlinks, EBT_FLUSH_THREADS at a time; each journaled after its fsync. */
 static int phase_files(struct flush *f)
 {
@@ -255,6 +309,8 @@ static int phase_files(struct flush *f)
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     close_sync_fds(f);
+    if (!f->failed)
+        phase_names(f);
     return f->failed ? -EIO : 0;
 }
 

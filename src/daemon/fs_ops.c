@@ -233,11 +233,15 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
             return -ENOTEMPTY;
     }
     char ufrom[PATH_MAX], uto[PATH_MAX];
-    if (src.layer == EBT_L_LOWER && S_ISREG(src.st.st_mode))
+    struct stat top_st;
+    if ((rc = ebt_layers_up_path(layers(), lfrom, ufrom)) < 0)
+        return rc;
+    int in_top = lstat(ufrom, &top_st) == 0;
+    if (!in_top && S_ISREG(src.st.st_mode))
         rc = ebt_layers_copy_up(layers(), lfrom, 0);
-    else if (src.layer == EBT_L_LOWER)
-        return -EXDEV; /* a PFS symlink or special file */
-    if (rc < 0 || (rc = ebt_layers_up_path(layers(), lfrom, ufrom)) < 0)
+    else if (!in_top)
+        return -EXDEV; /* a lower symlink or special file */
+    if (rc < 0)
         return rc;
     int hid = new_name(lto, uto);
     if (hid < 0)

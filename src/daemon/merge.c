@@ -143,6 +143,9 @@ static int merge_subdir(struct merge *m, const char *troot, const char *uroot, c
         return merge_fail(m, "mkdir", u, -errno);
     m->st->dirs++;
     int rc = merge_dir(m, troot, uroot, sub);
+    struct timespec ts[2] = {tst.st_atim, tst.st_mtim}; /* the task's directory times win */
+    if (rc == 0 && syscall(SYS_utimensat, AT_FDCWD, u, ts, AT_SYMLINK_NOFOLLOW) < 0)
+        rc = merge_fail(m, "times", u, -errno);
     if (rc == 0 && ebt_sys_rmdir(t) < 0)
         rc = ebt_layer_remove(m->run, t);
     return rc;

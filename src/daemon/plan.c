@@ -26,14 +26,48 @@ static int list_push(struct ebt_plan_list *l, const char *path, mode_t mode)
     char *copy = strdup(path);
     if (!copy)
         return -ENOMEM;
-    l->v[l->n++] = (struct ebt_plan_item){copy, mode};
+    l->v[l->n++] = (struct ebt_plan_item){copy, mode, NULL, 0};
     return 0;
+}
+
+struct plan_ino {
+    dev_t dev;
+    ino_t ino;
+    char *path;
+};
+
+/* A regular file with several names: the first name found goes to files, the others to links. */
+static int push_linked(struct ebt_plan *p, const char *logical, const struct stat *st)
+{
+    for (size_t i = 0; i < p->ninos; i++) { /* hard links are rare: a linear search will do */
+        if (p->inos[i].ino == st->st_ino && p->inos[i].dev == st->st_dev) {
+            int rc = list_push(&p->links, logical, st->st_mode);
+            if (rc == 0 && !(p->links.v[p->links.n - 1].link_to = strdup(p->inos[i].path)))
+                rc = -ENOMEM;
+            return rc;
+        }
+    }
+    if (p->ninos == p->capinos) {
+        size_t cap = p->capinos ? p->capinos * 2 : 16;
+        void *v = realloc(p->inos, cap * sizeof(*p->inos));
+        if (!v)
+            return -ENOMEM;
+        p->inos = v;
+        p->capinos = cap;
+    }
+    if (!(p->inos[p->ninos].path = strdup(logical)))
+        return -ENOMEM;
+    p->inos[p->ninos].dev = st->st_dev;
+    p->inos[p->ninos++].ino = st->st_ino;
+    return list_push(&p->files, logical, st->st_mode);
 }
 
 static void list_free(struct ebt_plan_list *l)
 {
-    for (size_t i = 0; i < l->n; i++)
+    for (size_t i = 0; i < l->n; i++) {
         free(l->v[i].path);
+        free(l->v[i].link_to);
+    }
     free(l->v);
     memset(l, 0, sizeof(*l));
 }
@@ -72,10 +106,14 @@ static int scan_entry(const char *root, const char *rel, const struct ebt_dirent
         int rc = list_push(&p->dirs, logical, st.st_mode);
         return rc < 0 ? rc : scan_dir(root, logical, p);
     }
+    if (S_ISREG(st.st_mode) && st.st_nlink > 1)
+        return push_linked(p, logical, &st);
     if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
         return list_push(&p->files, logical, st.st_mode);
-    ebt_warn("flush: skipping %s: not a regular file, directory or symlink", real);
-    return 0;
+    int rc = list_push(&p->specials, logical, st.st_mode);
+    if (rc == 0)
+        p->specials.v[p->specials.n - 1].rdev = st.st_rdev;
+    return rc;
 }
 
 static int scan_dir(const char *root, const char *rel, struct ebt_plan *p)
@@ -124,4 +162,11 @@ void ebt_plan_free(struct ebt_plan *p)
     list_free(&p->whiteouts);
     list_free(&p->dirs);
     list_free(&p->files);
+    list_free(&p->links);
+    list_free(&p->specials);
+    for (size_t i = 0; i < p->ninos; i++)
+        free(p->inos[i].path);
+    free(p->inos);
+    p->inos = NULL;
+    p->ninos = p->capinos = 0;
 }

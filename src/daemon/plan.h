@@ -8,6 +8,8 @@
 struct ebt_plan_item {
     char *path; /* logical (= PFS) path */
     mode_t mode;
+    char *link_to; /* links: the name of the same file that the files list holds */
+    dev_t rdev;    /* specials: the device number */
 };
 
 struct ebt_plan_list {
@@ -20,6 +22,10 @@ struct ebt_plan {
     struct ebt_plan_list whiteouts; /* removed PFS names, deepest first */
     struct ebt_plan_list dirs;      /* parents first */
     struct ebt_plan_list files;     /* regular files and symlinks (mode tells which) */
+    struct ebt_plan_list links;     /* further names of files with several links */
+    struct ebt_plan_list specials;  /* FIFOs, sockets and device nodes: made, never read */
+    struct plan_ino *inos;          /* while scanning: first name of each multiply-linked file */
+    size_t ninos, capinos;
 };
 
 /* Scan the layer rooted at up_root (logical "/" = up_root). 0 or -errno. */
