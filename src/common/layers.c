@@ -396,13 +396,15 @@ int ebt_layers_list(const struct ebt_layers *L, const char *logical, char **name
         rc = ebt_layer_path(v[i], logical, phys, sizeof(phys)) < 0
                  ? -ENAMETOOLONG
                  : add_layer(&all, &wh, phys, &wh, &opaque);
-        qsort(wh.v, wh.n, sizeof(char *), cmp_name);
+        if (wh.n > 1)
+            qsort(wh.v, wh.n, sizeof(char *), cmp_name);
     }
     if (rc == 0 && hide < 0 && all.n == 0)
         rc = hide;
     if (rc == 0 && !opaque && !hide && ebt_lower_path(logical, phys, sizeof(phys)) == 0)
         rc = add_layer(&all, &wh, phys, NULL, NULL);
-    qsort(all.v, all.n, sizeof(char *), cmp_name);
+    if (all.n > 1)
+        qsort(all.v, all.n, sizeof(char *), cmp_name);
     int count = (int)all.n;
     if (rc == 0)
         rc = pack(&all, names, bytes);
