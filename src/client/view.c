@@ -2,6 +2,7 @@
  * the job's namespace and the remote layer), PFS. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "layers.h"
 #include "lower.h"
 #include "path.h"
 #include "real.h"
@@ -88,29 +89,9 @@ static size_t managed_prefix_len(const char *logical)
     return 0;
 }
 
-/* Walk the ancestors of logical below its managed prefix: a whiteout on any of them (or the
- * path itself) hides it (-ENOENT); an opaque ancestor hides the layers below (returns 1). */
 static int layer_hides(const char *layer, const char *logical)
 {
-    char part[PATH_MAX], probe[PATH_MAX];
-    struct stat st;
-    size_t len = strlen(logical), start = managed_prefix_len(logical);
-    int opaque = 0;
-    for (size_t i = start + 1; i <= len; i++) {
-        if (logical[i] != '/' && logical[i] != '\0')
-            continue;
-        memcpy(part, logical, i);
-        part[i] = '\0';
-        if (ebt_whiteout_path(layer, part, probe, sizeof(probe)) == 0 &&
-            ebt_sys_lstat(probe, &st) == 0)
-            return -ENOENT;
-        if (i < len &&
-            snprintf(probe, sizeof(probe), "%s%s/" EBT_OPAQUE_NAME, layer, part) <
-                (int)sizeof(probe) &&
-            ebt_sys_lstat(probe, &st) == 0)
-            opaque = 1;
-    }
-    return opaque;
+    return ebt_layer_hides(layer, logical, managed_prefix_len(logical));
 }
 
 static int layers_for(const char *logical, const char **layers)

@@ -53,6 +53,14 @@ void ebt_config_help(FILE *out)
                 *config_vars[i].def ? config_vars[i].def : "none");
 }
 
+int ebt_fuse_mode_parse(const char *s)
+{
+    return !strcmp(s, "off")    ? EBT_FUSE_OFF
+           : !strcmp(s, "on")   ? EBT_FUSE_ON
+           : !strcmp(s, "auto") ? EBT_FUSE_AUTO
+                                : -1;
+}
+
 const char *ebt_visibility_name(int mode)
 {
     return mode == EBT_VIS_WRITE ? "write" : mode == EBT_VIS_TASK ? "task" : "close";
@@ -269,10 +277,7 @@ int ebt_config_load(struct ebt_config *cfg, char *err, size_t cap)
     pick_task_id(cfg);
     cfg->log_level = atoi(env_or_default("EBT_LOG_LEVEL"));
     const char *fuse = env_or_default("EBT_FUSE");
-    cfg->fuse = !strcmp(fuse, "off") ? EBT_FUSE_OFF : !strcmp(fuse, "on") ? EBT_FUSE_ON : -1;
-    if (!strcmp(fuse, "auto"))
-        cfg->fuse = EBT_FUSE_AUTO;
-    if (cfg->fuse < 0) {
+    if ((cfg->fuse = ebt_fuse_mode_parse(fuse)) < 0) {
         snprintf(err, cap, "EBT_FUSE: '%s' is not auto, on or off", fuse);
         return -EINVAL;
     }

@@ -49,6 +49,7 @@ int ebt_config_parse_visibility(struct ebt_config *cfg, const char *spec, char *
 /* Parse "123", "4K", "2G" ... ; -EINVAL on anything else. */
 int ebt_parse_size(const char *s, uint64_t *out);
 const char *ebt_visibility_name(int mode);
+int ebt_fuse_mode_parse(const char *s); /* "auto", "on", "off" -> enum ebt_fuse_mode; -1 */
 int ebt_visibility_parse(const char *s); /* -1 if unknown */
 /* The visibility that applies to a canonical logical path. */
 int ebt_config_visibility_for(const struct ebt_config *cfg, const char *path);

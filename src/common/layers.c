@@ -76,14 +76,10 @@ static int exists(const char *path)
     return ebt_sys_lstat(path, &st) == 0;
 }
 
-/* Walk logical's components below its prefix: a whiteout of any of them hides it (-ENOENT); an
- * opaque up directory above it hides the lower layer (1). */
-static int hidden_in(const struct ebt_layers *L, const char *layer, const char *logical)
+int ebt_layer_hides(const char *layer, const char *logical, size_t start)
 {
-    if (L->whiteouts && __atomic_load_n(L->whiteouts, __ATOMIC_ACQUIRE) == 0)
-        return 0;
     char part[PATH_MAX], probe[PATH_MAX];
-    size_t len = strlen(logical), start = prefix_len(L, logical);
+    size_t len = strlen(logical);
     int opaque = 0;
     for (size_t i = start + 1; i <= len; i++) {
         if (logical[i] != '/' && logical[i] != '\0')
@@ -99,6 +95,13 @@ static int hidden_in(const struct ebt_layers *L, const char *layer, const char *
             opaque = 1;
     }
     return opaque;
+}
+
+static int hidden_in(const struct ebt_layers *L, const char *layer, const char *logical)
+{
+    if (L->whiteouts && __atomic_load_n(L->whiteouts, __ATOMIC_ACQUIRE) == 0)
+        return 0;
+    return ebt_layer_hides(layer, logical, prefix_len(L, logical));
 }
 
 /* The node-local layers of logical, top first: (task,) up. */

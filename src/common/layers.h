@@ -28,6 +28,11 @@ struct ebt_hit {
     struct stat st;
 };
 
+/* Walk the components of logical from offset start (its managed prefix's length): a whiteout of
+ * any of them in layer hides it (-ENOENT); an opaque directory of layer above it hides the layers
+ * below (1); else 0. */
+int ebt_layer_hides(const char *layer, const char *logical, size_t start);
+
 int ebt_layers_init(struct ebt_layers *L, const char *run, const struct ebt_config *cfg);
 void ebt_layers_fini(struct ebt_layers *L);
 /* What logical names (lstat semantics): -ENOENT, -ENOTDIR, or h filled (layer EBT_L_UP for

@@ -45,11 +45,6 @@ int ebt_lower_load(const struct ebt_config *cfg, const char *run)
     return lower_any;
 }
 
-int ebt_lower_active(void)
-{
-    return lower_any;
-}
-
 int ebt_lower_covers(const char *logical)
 {
     for (int i = 0; lower_any && lower_cfg && i < lower_cfg->nprefixes; i++)

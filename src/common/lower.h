@@ -21,7 +21,6 @@ void ebt_lower_set(const struct ebt_config *cfg, int i, const char *lower);
 /* The path that reaches logical's PFS copy: 0, or -ENAMETOOLONG. Unmanaged paths map to
  * themselves. */
 int ebt_lower_path(const char *logical, char *out, size_t cap);
-int ebt_lower_active(void); /* is any prefix mapped? */
 /* Does the FUSE view cover logical (its prefix is mounted)? */
 int ebt_lower_covers(const char *logical);
 

@@ -251,11 +251,3 @@ int ebtd_fs_clear_stale(const char *run, const struct ebt_config *cfg)
     ebt_lower_reset();
     return n;
 }
-
-int ebtd_fs_mounted(const struct ebtd *d)
-{
-    int n = 0;
-    for (int i = 0; d->fs && i < d->fs->n; i++)
-        n += d->fs->m[i].running;
-    return n;
-}

@@ -15,7 +15,5 @@ void ebtd_fs_stop(struct ebtd *d);
  * daemon left over cfg's prefixes, and remove RUN/lower, so that the flush reaches the PFS.
  * Returns how many views it unmounted. */
 int ebtd_fs_clear_stale(const char *run, const struct ebt_config *cfg);
-/* How many prefixes are mounted. */
-int ebtd_fs_mounted(const struct ebtd *d);
 
 #endif

@@ -228,6 +228,11 @@ int ebt_opts_parse(const char *cmd, int argc, char **argv, struct ebt_tool_opts 
 {
     int c;
     opts_defaults(o);
+    const char *fuse = getenv("EBT_FUSE");
+    if (fuse && *fuse && ebt_fuse_mode_parse(fuse) < 0) {
+        fprintf(stderr, "ebt %s: EBT_FUSE: '%s' is not auto, on or off\n", cmd, fuse);
+        return -1;
+    }
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+vh", opts_all, NULL)) != -1) {

@@ -40,3 +40,14 @@ expect_err 2 "cannot create a run directory" \
 "$EBT" run --help | grep -q -- "--cache-bytes" || fail "run --help"
 "$EBT" --version | grep -q "^ebt [0-9]" || fail "--version"
 ok "help and version"
+
+# a bad EBT_FUSE is refused before anything starts: exit 2, the reason on stderr, no run directory
+mkdir -p "$W/fusepfs" "$W/fusecache"
+set +e
+EBT_FUSE=sometimes "$EBT" run --pfs "$W/fusepfs" --cache "$W/fusecache" -- true 2> "$W/fuse.err"
+rc=$?
+set -e
+[ $rc -eq 2 ] || fail "bad EBT_FUSE: exit $rc, expected 2"
+grep -q "EBT_FUSE: 'sometimes' is not auto, on or off" "$W/fuse.err" || { cat "$W/fuse.err"; fail "bad EBT_FUSE: no reason"; }
+[ -z "$(ls -A "$W/fusecache")" ] || fail "bad EBT_FUSE left a run directory"
+ok "bad EBT_FUSE: exit 2 with the reason, nothing started"
