@@ -5,6 +5,9 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,4 +72,83 @@ int ebt_lower_path(const char *logical, char *out, size_t cap)
     if (n < 0)
         n = snprintf(out, cap, "%s", logical);
     return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+/* One O_PATH fd per prefix root, kept for the process's life; reopened when the path that
+ * reaches it changes (the daemon mounted or unmounted the view). */
+static struct {
+    int fd; /* valid when path[0] */
+    char path[PATH_MAX];
+} root_of[EBT_MAX_PREFIXES];
+static pthread_mutex_t root_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A duplicate of prefix i's root fd (root is the path reaching it): >= 0 or -errno. */
+static int root_fd_dup(int i, const char *root)
+{
+    int fd = -1;
+    pthread_mutex_lock(&root_mu);
+    if (root_of[i].path[0] && strcmp(root_of[i].path, root) != 0) {
+        ebt_sys_close(root_of[i].fd);
+        root_of[i].path[0] = '\0';
+    }
+    if (!root_of[i].path[0]) {
+        root_of[i].fd = ebt_sys_open(root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+        if (root_of[i].fd >= 0)
+            snprintf(root_of[i].path, sizeof(root_of[i].path), "%s", root);
+    }
+    if (root_of[i].path[0])
+        fd = fcntl(root_of[i].fd, F_DUPFD_CLOEXEC, 0);
+    int err = errno;
+    pthread_mutex_unlock(&root_mu);
+    return fd >= 0 ? fd : -err;
+}
+
+/* The prefix of cfg holding logical: its index, *rel the rest ("" for the prefix itself). */
+static int prefix_of(const struct ebt_config *cfg, const char *logical, const char **rel)
+{
+    for (int i = 0; i < cfg->nprefixes; i++) {
+        size_t len = ebt_path_under(logical, cfg->prefixes[i].path);
+        if (len) {
+            *rel = logical + len + (logical[len] == '/');
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int open_beneath(int root, const char *dir)
+{
+    struct open_how how = {
+        .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    };
+    int fd = (int)syscall(SYS_openat2, root, dir, &how, sizeof(how));
+    return fd >= 0 ? fd : -errno;
+}
+
+int ebt_lower_at(const struct ebt_config *cfg, const char *logical, char *leaf, size_t cap)
+{
+    const char *rel;
+    char root[PATH_MAX], dir[PATH_MAX];
+    int i = prefix_of(cfg, logical, &rel);
+    if (i < 0)
+        return -EXDEV;
+    if (ebt_lower_path(cfg->prefixes[i].path, root, sizeof(root)) < 0)
+        return -ENAMETOOLONG;
+    const char *slash = strrchr(rel, '/');
+    const char *name = !rel[0] ? "." : slash ? slash + 1 : rel;
+    size_t dlen = slash ? (size_t)(slash - rel) : 0;
+    if (strlen(name) >= cap || dlen >= sizeof(dir))
+        return -ENAMETOOLONG;
+    memcpy(dir, rel, dlen);
+    dir[dlen] = '\0';
+    snprintf(leaf, cap, "%s", name);
+    if (!strcmp(name, "..") || !strcmp(name, ".") != !rel[0])
+        return -EINVAL; /* logical paths are canonical: never a dot name */
+    int rfd = root_fd_dup(i, root);
+    if (rfd < 0 || !dir[0])
+        return rfd;
+    int fd = open_beneath(rfd, dir);
+    ebt_sys_close(rfd);
+    return fd;
 }

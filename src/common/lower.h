@@ -24,4 +24,13 @@ int ebt_lower_path(const char *logical, char *out, size_t cap);
 /* Does the FUSE view cover logical (its prefix is mounted)? */
 int ebt_lower_covers(const char *logical);
 
+/* Where EBT acts on the PFS for the job (the flush), it stays inside the managed tree: the
+ * directory holding logical's last component is opened beneath the prefix's PFS root (through
+ * the lower link when mounted), following no symlink and never leaving the root (openat2
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS). Returns that directory's fd (the caller closes it) and
+ * the last component in leaf ("." for the prefix itself), on which the caller acts with *at calls
+ * that do not follow it; or -errno: -EXDEV if logical is under no prefix of cfg, -ELOOP/-ENOTDIR
+ * if a symlink or a non-directory is on the way. */
+int ebt_lower_at(const struct ebt_config *cfg, const char *logical, char *leaf, size_t cap);
+
 #endif

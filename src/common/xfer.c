@@ -55,10 +55,18 @@ static int xfer_range(struct xfer *x, uint64_t off, uint64_t len)
     return 0;
 }
 
+/* The PFS file by path, or by name in opts.dst_dirfd never through a symlink. */
+static int open_dst(struct xfer *x, const char *dst, int flags, mode_t mode)
+{
+    if (x->opts.dst_at)
+        return ebt_sys_openat(x->opts.dst_dirfd, dst, flags | O_NOFOLLOW, mode);
+    return ebt_sys_open(dst, flags, mode);
+}
+
 static int xfer_open(struct xfer *x, const char *dst, int flags)
 {
     x->st->meta_ops++;
-    x->out = ebt_sys_open(dst, flags | O_WRONLY | O_CLOEXEC, x->sst.st_mode & 07777);
+    x->out = open_dst(x, dst, flags | O_WRONLY | O_CLOEXEC, x->sst.st_mode & 07777);
     return x->out < 0 ? xfer_fail(x, "open", errno) : 0;
 }
 
@@ -68,9 +76,11 @@ static int xfer_create(struct xfer *x, const char *dst)
 {
     mode_t mode = x->sst.st_mode & 07777;
     x->st->meta_ops++;
-    x->out = ebt_sys_open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    x->out = open_dst(x, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (x->out >= 0) {
-        x->mode_exact = x->opts.umask_known && (mode & ~x->opts.umask_now) == mode;
+        /* setuid/setgid bits set at create are cleared by an unprivileged process's writes */
+        x->mode_exact = x->opts.umask_known && (mode & ~x->opts.umask_now) == mode &&
+                        !(mode & (S_ISUID | S_ISGID));
         return 0;
     }
     if (errno != EEXIST)
@@ -97,7 +107,7 @@ static int xfer_whole(struct xfer *x, const char *dst)
 static int xfer_partial(struct xfer *x, const char *dst, struct ebt_ext_summary *sum)
 {
     x->st->meta_ops++;
-    x->out = ebt_sys_open(dst, O_WRONLY | O_CLOEXEC, 0);
+    x->out = open_dst(x, dst, O_WRONLY | O_CLOEXEC, 0);
     if (x->out < 0)
         return errno == ENOENT ? xfer_whole(x, dst) : xfer_fail(x, "open", errno);
     struct stat dst_st;

@@ -29,6 +29,8 @@ struct ebt_xfer_opts {
     int no_fsync;     /* the caller syncs the file system for a batch of files (syncfs) */
     int umask_known;  /* umask_now is this process's umask: a fresh create with a mode the umask */
     mode_t umask_now; /* leaves whole needs no fchmod */
+    int dst_at;       /* dst is a name in the directory dst_dirfd, opened without following */
+    int dst_dirfd;    /* a symlink (the flush stays inside the managed tree: lower.h) */
 };
 int ebt_xfer_file_opts(const char *run_dir, const char *src, const char *dst,
                        struct ebt_xfer_stats *st, const char **step_p,

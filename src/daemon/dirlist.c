@@ -27,12 +27,10 @@ static int dirlist_push(struct ebt_dirlist *l, const char *name, unsigned char t
     return 0;
 }
 
-static unsigned char type_of(const char *dir, const char *name)
+static unsigned char type_of(int dirfd, const char *name)
 {
-    char path[PATH_MAX];
     struct stat st;
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (ebt_sys_lstat(path, &st) < 0)
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return DT_UNKNOWN;
     return S_ISDIR(st.st_mode)   ? DT_DIR
            : S_ISLNK(st.st_mode) ? DT_LNK
@@ -40,7 +38,7 @@ static unsigned char type_of(const char *dir, const char *name)
                                  : DT_UNKNOWN;
 }
 
-static int dirlist_fill(int fd, const char *path, struct ebt_dirlist *out)
+static int dirlist_fill(int fd, struct ebt_dirlist *out)
 {
     char buf[16384];
     for (;;) {
@@ -56,7 +54,7 @@ static int dirlist_fill(int fd, const char *path, struct ebt_dirlist *out)
             pos += d->d_reclen;
             if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
                 continue;
-            unsigned char t = d->d_type != DT_UNKNOWN ? d->d_type : type_of(path, d->d_name);
+            unsigned char t = d->d_type != DT_UNKNOWN ? d->d_type : type_of(fd, d->d_name);
             int rc = dirlist_push(out, d->d_name, t);
             if (rc < 0)
                 return rc;
@@ -75,8 +73,15 @@ int ebt_dirlist_read(const char *path, struct ebt_dirlist *out)
     int fd = ebt_sys_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
-    int rc = dirlist_fill(fd, path, out);
+    int rc = ebt_dirlist_readfd(fd, out);
     ebt_sys_close(fd);
+    return rc;
+}
+
+int ebt_dirlist_readfd(int fd, struct ebt_dirlist *out)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = dirlist_fill(fd, out);
     if (rc < 0) {
         ebt_dirlist_free(out);
         return rc;

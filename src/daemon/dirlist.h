@@ -17,6 +17,8 @@ struct ebt_dirlist {
 
 /* Fill out with the entries of path except "." and ".."; 0 or -errno. Owns the names. */
 int ebt_dirlist_read(const char *path, struct ebt_dirlist *out);
+/* The same from an open directory fd (read from its current offset; the fd stays open). */
+int ebt_dirlist_readfd(int fd, struct ebt_dirlist *out);
 void ebt_dirlist_free(struct ebt_dirlist *l);
 /* Call fn(child path, ctx) for every entry of dir (a missing dir has none), stopping at the
  * first error; 0 or -errno. */

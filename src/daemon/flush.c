@@ -68,14 +68,14 @@ static int phase_whiteouts(struct flush *f)
         return 0;
     for (size_t i = 0; i < f->plan.opaques.n; i++) {
         const char *p = f->plan.opaques.v[i].path;
-        int rc = ebt_pfs_clear(p, &f->st->meta_ops);
+        int rc = ebt_pfs_clear(f->cfg, p, &f->st->meta_ops);
         if (rc < 0)
             return flush_fail(f, p, "clear opaque directory", rc);
         f->st->opaques++;
     }
     for (size_t i = 0; i < f->plan.whiteouts.n; i++) {
         const char *p = f->plan.whiteouts.v[i].path;
-        int rc = ebt_pfs_remove(p, &f->st->meta_ops);
+        int rc = ebt_pfs_remove(f->cfg, p, &f->st->meta_ops);
         if (rc < 0)
             return flush_fail(f, p, "remove", rc);
         f->st->whiteouts++;
@@ -106,7 +106,7 @@ static int phase_dirs(struct flush *f)
         const struct ebt_plan_item *d = &f->plan.dirs.v[i];
         if (above_prefix(f->cfg, d->path))
             continue;
-        int rc = ebt_pfs_mkdir(d->path, d->mode, um, &f->st->meta_ops);
+        int rc = ebt_pfs_mkdir(f->cfg, d->path, d->mode, um, &f->st->meta_ops);
         if (rc < 0)
             return flush_fail(f, d->path, "mkdir", rc);
         f->st->dirs++;
@@ -122,7 +122,7 @@ static int flush_symlink(struct flush *f, const char *src, const char *dst, uint
     if (n < 0)
         return flush_fail(f, dst, "read cached symlink", -errno);
     target[n] = '\0';
-    int rc = ebt_pfs_symlink(target, dst, ops);
+    int rc = ebt_pfs_symlink(f->cfg, target, dst, ops);
     return rc < 0 ? flush_fail(f, dst, "symlink", rc) : 0;
 }
 
@@ -196,10 +196,14 @@ static int flush_item(struct flush *f, const struct ebt_plan_item *it, struct fl
         rc = flush_symlink(f, src, it->path, &xs.meta_ops);
     } else {
         struct ebt_xfer_opts opts = {.no_fsync = 1, .umask_known = 1, .umask_now = f->umask_now};
-        char dst[PATH_MAX];
-        rc = ebt_lower_path(it->path, dst, sizeof(dst));
-        if (rc == 0)
-            rc = ebt_xfer_file_opts(f->run, src, dst, &xs, &step, &opts);
+        char leaf[NAME_MAX + 1];
+        step = "open parent directory";
+        rc = opts.dst_dirfd = ebt_lower_at(f->cfg, it->path, leaf, sizeof(leaf));
+        if (rc >= 0) {
+            opts.dst_at = 1;
+            rc = ebt_xfer_file_opts(f->run, src, leaf, &xs, &step, &opts);
+            ebt_sys_close(opts.dst_dirfd);
+        }
         if (rc < 0)
             flush_fail(f, it->path, step, rc);
     }
@@ -241,22 +245,32 @@ static void close_sync_fds(struct flush *f)
 
 /* A further name of a flushed file, or a FIFO, socket or device node: made on the PFS in place
  * of whatever has the name there (never opened: a FIFO cannot block the flush). */
+static int make_name(struct flush *f, const struct ebt_plan_item *it)
+{
+    char dst[NAME_MAX + 1], src[NAME_MAX + 1];
+    int rc = ebt_pfs_remove(f->cfg, it->path, &f->st->meta_ops);
+    int dfd = rc < 0 ? rc : ebt_lower_at(f->cfg, it->path, dst, sizeof(dst));
+    int sfd = dfd < 0 || !it->link_to ? -1 : ebt_lower_at(f->cfg, it->link_to, src, sizeof(src));
+    f->st->meta_ops++;
+    if (dfd < 0)
+        rc = dfd;
+    else if (it->link_to)
+        rc = sfd < 0 ? sfd : linkat(sfd, src, dfd, dst, 0) < 0 ? -errno : 0;
+    else if (mknodat(dfd, dst, it->mode, it->rdev) < 0 ||
+             fchmodat(dfd, dst, it->mode & 07777, 0) < 0)
+        rc = -errno;
+    if (sfd >= 0)
+        ebt_sys_close(sfd);
+    if (dfd >= 0)
+        ebt_sys_close(dfd);
+    return rc;
+}
+
 static int flush_name(struct flush *f, const struct ebt_plan_item *it)
 {
-    char dst[PATH_MAX], src[PATH_MAX];
     if (ebt_journal_has(&f->j, it->path))
         return 0;
-    int rc = ebt_lower_path(it->path, dst, sizeof(dst));
-    if (rc == 0 && it->link_to)
-        rc = ebt_lower_path(it->link_to, src, sizeof(src));
-    if (rc == 0)
-        rc = ebt_pfs_remove(it->path, &f->st->meta_ops);
-    f->st->meta_ops++;
-    if (rc == 0 && it->link_to && link(src, dst) < 0)
-        rc = -errno;
-    if (rc == 0 && !it->link_to &&
-        (mknod(dst, it->mode, it->rdev) < 0 || chmod(dst, it->mode & 07777) < 0))
-        rc = -errno;
+    int rc = make_name(f, it);
     if (rc < 0)
         return flush_fail(f, it->path, it->link_to ? "link" : "mknod", rc);
     f->st->files++;
@@ -270,15 +284,18 @@ static void phase_dir_times(struct flush *f)
 {
     for (size_t i = f->plan.dirs.n; i-- > 0;) {
         const char *p = f->plan.dirs.v[i].path;
-        char up[PATH_MAX], dst[PATH_MAX];
+        char up[PATH_MAX], leaf[NAME_MAX + 1];
         struct stat st;
         if (above_prefix(f->cfg, p) || snprintf(up, sizeof(up), "%s%s", f->up, p) >= PATH_MAX ||
-            ebt_lower_path(p, dst, sizeof(dst)) < 0 || ebt_sys_lstat(up, &st) < 0)
+            ebt_sys_lstat(up, &st) < 0)
             continue;
         struct timespec ts[2] = {st.st_atim, st.st_mtim};
+        int dfd = ebt_lower_at(f->cfg, p, leaf, sizeof(leaf));
         f->st->meta_ops++;
-        if (utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW) < 0)
-            ebt_warn("flush: times of directory %s: %s", p, strerror(errno));
+        if (dfd < 0 || utimensat(dfd, leaf, ts, AT_SYMLINK_NOFOLLOW) < 0)
+            ebt_warn("flush: times of directory %s: %s", p, strerror(dfd < 0 ? -dfd : errno));
+        if (dfd >= 0)
+            ebt_sys_close(dfd);
     }
 }
 

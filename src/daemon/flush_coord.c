@@ -4,7 +4,6 @@
 #include "flush_mn.h"
 #include "log.h"
 #include "lower.h"
-#include "lower.h"
 #include "md.h"
 #include "mesh.h"
 #include "path.h"
@@ -173,7 +172,7 @@ static int coord_metadata(struct coord *c)
 {
     int self = ebtd_mesh_self(c->d), rc = 0;
     for (size_t i = 0; rc == 0 && i < c->gone.n; i++)
-        if ((rc = ebt_pfs_remove(c->gone.v[i].path, &c->st->meta_ops)) < 0)
+        if ((rc = ebt_pfs_remove(c->d->cfg, c->gone.v[i].path, &c->st->meta_ops)) < 0)
             coord_fail(c, self, c->gone.v[i].path, "remove", rc);
         else
             c->st->whiteouts++;
@@ -186,7 +185,7 @@ static int coord_metadata(struct coord *c)
         const struct ebt_plan_item *it = &c->dirs.v[i];
         if (!is_managed_below_prefix(c->d->cfg, it->path))
             continue;
-        if ((rc = ebt_pfs_mkdir(it->path, it->mode, um, &c->st->meta_ops)) < 0)
+        if ((rc = ebt_pfs_mkdir(c->d->cfg, it->path, it->mode, um, &c->st->meta_ops)) < 0)
             coord_fail(c, self, it->path, "mkdir", rc);
         else
             c->st->dirs++;
@@ -237,13 +236,17 @@ static int coord_shared_attrs(struct coord *c)
     for (size_t i = 0; i < c->shared.n; i++) {
         const struct ebt_plan_item *it = &c->shared.v[i];
         struct timespec ts[2] = {c->shared_mtime[i], c->shared_mtime[i]};
-        char dst[PATH_MAX];
+        char leaf[NAME_MAX + 1];
         c->st->meta_ops += 2;
-        if (ebt_lower_path(it->path, dst, sizeof(dst)) < 0)
-            snprintf(dst, sizeof(dst), "%s", it->path);
-        if (syscall(SYS_fchmodat, AT_FDCWD, dst, it->mode & 07777) < 0 ||
-            syscall(SYS_utimensat, AT_FDCWD, dst, ts, 0) < 0) {
-            int rc = -errno;
+        int dirfd = ebt_lower_at(c->d->cfg, it->path, leaf, sizeof(leaf)), rc = dirfd;
+        if (dirfd >= 0) {
+            rc = fchmodat(dirfd, leaf, it->mode & 07777, AT_SYMLINK_NOFOLLOW) < 0 ||
+                         utimensat(dirfd, leaf, ts, AT_SYMLINK_NOFOLLOW) < 0
+                     ? -errno
+                     : 0;
+            ebt_sys_close(dirfd);
+        }
+        if (rc < 0) {
             coord_fail(c, ebtd_mesh_self(c->d), it->path, "mode and times", rc);
             return rc;
         }

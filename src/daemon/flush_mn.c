@@ -2,6 +2,7 @@
  * the job's metadata once by the coordinator, shared files written by their holders. */
 #define _GNU_SOURCE
 #include "flush_mn.h"
+#include "lower.h"
 #include "dirlist.h"
 #include "flush.h"
 #include "journal.h"
@@ -230,8 +231,16 @@ static int held_write(struct ebtd *d, const struct held_file *h, struct ebt_flus
         return e;
     }
     st->meta_ops++;
-    int out = ebt_sys_open(h->path, O_WRONLY | O_CREAT | O_CLOEXEC, sst.st_mode & 07777);
-    int rc = out < 0 ? -errno : held_write_ranges(in, out, h, st);
+    char leaf[NAME_MAX + 1];
+    int dirfd = ebt_lower_at(d->cfg, h->path, leaf, sizeof(leaf)), out = -1, rc = dirfd;
+    if (dirfd >= 0) {
+        out = ebt_sys_openat(dirfd, leaf, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+                             sst.st_mode & 07777);
+        rc = out < 0 ? -errno : 0;
+        ebt_sys_close(dirfd);
+    }
+    if (rc == 0)
+        rc = held_write_ranges(in, out, h, st);
     if (rc == 0) {
         st->meta_ops += 2;
         if (ebt_sys_ftruncate(out, (off_t)h->size) < 0 || ebt_sys_fsync(out) < 0)

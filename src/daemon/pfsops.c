@@ -1,10 +1,12 @@
-/* pfsops.c - PFS metadata operations for the flush phases, each counted. */
+/* pfsops.c - PFS metadata operations for the flush phases, each counted and each confined
+ * beneath its managed prefix (pfsops.h). */
 #define _GNU_SOURCE
 #include "pfsops.h"
-#include "lower.h"
 #include "dirlist.h"
+#include "lower.h"
 #include "sys.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,80 +17,153 @@ static void count(uint64_t *ops)
     __atomic_add_fetch(ops, 1, __ATOMIC_RELAXED);
 }
 
-/* Every PFS path goes through the lower link of its prefix when the FUSE view covers it. */
-#define TO_LOWER(var)                                                                              \
-    char var##_lower[PATH_MAX];                                                                    \
-    if (ebt_lower_path(var, var##_lower, sizeof(var##_lower)) < 0)                                 \
-        return -ENAMETOOLONG;                                                                      \
-    var = var##_lower
+static int remove_at(int dirfd, const char *name, uint64_t *ops);
 
-static int remove_counted(const char *child, void *ops)
+/* Remove every entry of the directory fd (each by name, relative to fd, never followed). */
+static int clear_fd(int fd, uint64_t *ops)
 {
-    return ebt_pfs_remove(child, ops);
+    struct ebt_dirlist l;
+    count(ops); /* getdents of the directory */
+    int rc = ebt_dirlist_readfd(fd, &l);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        rc = remove_at(fd, l.e[i].name, ops);
+    ebt_dirlist_free(&l);
+    return rc;
 }
 
-int ebt_pfs_clear(const char *dir, uint64_t *ops)
+/* name inside dirfd: a directory's content (the directory kept), or -ENOTDIR for anything
+ * else, or 0 if missing. */
+static int clear_dir_at(int dirfd, const char *name, uint64_t *ops)
 {
-    TO_LOWER(dir);
-    count(ops); /* open + getdents of the directory */
-    return ebt_dirlist_each_child(dir, remove_counted, ops);
+    count(ops);
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : errno == ELOOP ? -ENOTDIR : -errno;
+    int rc = clear_fd(fd, ops);
+    ebt_sys_close(fd);
+    return rc;
 }
 
-int ebt_pfs_remove(const char *path, uint64_t *ops)
+static int remove_at(int dirfd, const char *name, uint64_t *ops)
 {
-    TO_LOWER(path);
     struct stat st;
     count(ops);
-    if (ebt_sys_lstat(path, &st) < 0)
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return errno == ENOENT ? 0 : -errno;
-    if (!S_ISDIR(st.st_mode)) {
-        count(ops);
-        return ebt_sys_unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-    }
-    int rc = ebt_pfs_clear(path, ops);
     count(ops);
-    if (rc == 0 && ebt_sys_rmdir(path) < 0 && errno != ENOENT)
+    if (!S_ISDIR(st.st_mode))
+        return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+    int rc = clear_dir_at(dirfd, name, ops);
+    count(ops);
+    if (rc == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
         rc = -errno;
     return rc;
 }
 
-int ebt_pfs_mkdir(const char *path, mode_t mode, mode_t umask_now, uint64_t *ops)
+/* Run fn on path's (parent fd, leaf); a missing parent directory is ENOENT. */
+static int with_parent(const struct ebt_config *cfg, const char *path,
+                       int (*fn)(int dirfd, const char *leaf, void *arg), void *arg)
 {
-    TO_LOWER(path);
-    mode &= 07777;
-    count(ops);
-    /* EEXIST: taken as the directory (no extra stat); if it is a file, creating the files
-     * below it fails with ENOTDIR and names the path */
-    if (ebt_sys_mkdir(path, mode) < 0)
-        return errno == EEXIST ? 0 : -errno;
-    if ((mode & ~umask_now) == mode)
+    char leaf[NAME_MAX + 1];
+    int dirfd = ebt_lower_at(cfg, path, leaf, sizeof(leaf));
+    if (dirfd < 0)
+        return dirfd;
+    int rc = fn(dirfd, leaf, arg);
+    ebt_sys_close(dirfd);
+    return rc;
+}
+
+static int remove_cb(int dirfd, const char *leaf, void *ops)
+{
+    return remove_at(dirfd, leaf, ops);
+}
+
+int ebt_pfs_remove(const struct ebt_config *cfg, const char *path, uint64_t *ops)
+{
+    int rc = with_parent(cfg, path, remove_cb, ops);
+    return rc == -ENOENT || rc == -ENOTDIR ? 0 : rc; /* no parent directory: no such name */
+}
+
+static int clear_cb(int dirfd, const char *leaf, void *ops)
+{
+    int rc = clear_dir_at(dirfd, leaf, ops);
+    return rc == -ENOTDIR ? remove_at(dirfd, leaf, ops) : rc;
+}
+
+int ebt_pfs_clear(const struct ebt_config *cfg, const char *dir, uint64_t *ops)
+{
+    int rc = with_parent(cfg, dir, clear_cb, ops);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+struct mkdir_arg {
+    mode_t mode, umask_now;
+    uint64_t *ops;
+};
+
+static int mkdir_cb(int dirfd, const char *leaf, void *arg)
+{
+    struct mkdir_arg *a = arg;
+    struct stat st;
+    count(a->ops);
+    if (mkdirat(dirfd, leaf, a->mode) < 0) {
+        if (errno != EEXIST)
+            return -errno;
+        /* taken as the directory when it is one (no extra stat on the usual path: the
+         * prefix's own directories exist); anything else in the way is an error */
+        if (!strcmp(leaf, "."))
+            return 0;
+        count(a->ops);
+        if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            return -errno;
+        return S_ISDIR(st.st_mode) ? 0 : -EEXIST;
+    }
+    if ((a->mode & ~a->umask_now) == a->mode)
         return 0;
-    count(ops); /* the umask took bits the job's directory has */
-    return syscall(SYS_fchmodat, AT_FDCWD, path, mode) < 0 ? -errno : 0;
+    count(a->ops); /* the umask took bits the job's directory has */
+    return fchmodat(dirfd, leaf, a->mode, 0) < 0 ? -errno : 0;
 }
 
-static int pfs_symlink_once(const char *target, const char *path, uint64_t *ops)
+int ebt_pfs_mkdir(const struct ebt_config *cfg, const char *path, mode_t mode, mode_t umask_now,
+                  uint64_t *ops)
 {
-    count(ops);
-    return syscall(SYS_symlinkat, target, AT_FDCWD, path) < 0 ? -errno : 0;
+    struct mkdir_arg a = {mode & 07777, umask_now, ops};
+    return with_parent(cfg, path, mkdir_cb, &a);
 }
 
-int ebt_pfs_symlink(const char *target, const char *path, uint64_t *ops)
+struct symlink_arg {
+    const char *target;
+    uint64_t *ops;
+};
+
+static int symlink_cb(int dirfd, const char *leaf, void *arg)
 {
-    TO_LOWER(path);
-    int rc = pfs_symlink_once(target, path, ops);
-    if (rc != -EEXIST)
-        return rc;
+    struct symlink_arg *a = arg;
     char cur[PATH_MAX];
-    count(ops);
-    ssize_t n = ebt_sys_readlink(path, cur, sizeof(cur) - 1);
+    count(a->ops);
+    if (symlinkat(a->target, dirfd, leaf) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return -errno;
+    count(a->ops);
+    ssize_t n = readlinkat(dirfd, leaf, cur, sizeof(cur) - 1);
     if (n >= 0) {
         cur[n] = '\0';
-        if (!strcmp(cur, target))
+        if (!strcmp(cur, a->target))
             return 0; /* already there: a resumed flush */
     }
-    count(ops);
-    if (ebt_sys_unlink(path) < 0)
+    count(a->ops);
+    if (unlinkat(dirfd, leaf, 0) < 0)
         return -errno; /* EISDIR: a directory is in the way and the job did not remove it */
-    return pfs_symlink_once(target, path, ops);
+    count(a->ops);
+    return symlinkat(a->target, dirfd, leaf) < 0 ? -errno : 0;
+}
+
+int ebt_pfs_symlink(const struct ebt_config *cfg, const char *target, const char *path,
+                    uint64_t *ops)
+{
+    struct symlink_arg a = {target, ops};
+    return with_parent(cfg, path, symlink_cb, &a);
 }

@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/pidfd.h>
 #include <unistd.h>
 
 static void sleep_ms(long ms)
@@ -269,22 +270,34 @@ static int proc_gone(pid_t pid)
     return !paren || paren[1] == '\0' || paren[2] == 'Z' || paren[2] == 'X';
 }
 
-/* Ask the daemon to exit and wait for it (5 s; then SIGKILL). */
+/* Ask the daemon to exit and wait for it (5 s; then SIGKILL). A daemon that is not our child is
+ * signalled only through a pidfd of a process verified to be this run directory's ebtd. */
 void ebt_daemon_shutdown(const char *run, pid_t child)
 {
     char reply[64];
     pid_t pid = child > 0 ? child : pid_from_file(run);
+    int pfd = child > 0 || pid <= 0 ? -1 : ebt_owner_daemon_pidfd(run, pid);
+    if (child <= 0 && pid > 0 && pfd < 0 && !proc_gone(pid))
+        fprintf(stderr,
+                "ebt: %s/ebtd.pid names process %d, which is not this run directory's "
+                "daemon: not signalled\n",
+                run, (int)pid);
     daemon_call(run, EBT_OP_SHUTDOWN, NULL, reply, sizeof(reply), EBT_PROTO_TIMEOUT_MS);
-    for (int i = 0; pid > 0 && i < 250; i++) {
-        if (child > 0 ? waitpid(child, NULL, WNOHANG) == child : proc_gone(pid))
-            return;
-        sleep_ms(20);
+    if (child > 0) {
+        for (int i = 0; i < 250; i++, sleep_ms(20))
+            if (waitpid(child, NULL, WNOHANG) == child)
+                return;
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        return;
     }
-    if (pid > 0) {
-        kill(pid, SIGKILL);
-        if (child > 0)
-            waitpid(child, NULL, 0);
+    if (pfd < 0)
+        return;
+    if (ebt_owner_wait_exit(pfd, 5000) < 0) {
+        pidfd_send_signal(pfd, SIGKILL, NULL, 0);
+        ebt_owner_wait_exit(pfd, 5000);
     }
+    close(pfd);
 }
 
 /* A node of a multi-node job flushed alone writes only its own files: its parts of files several

@@ -267,8 +267,15 @@ int ebt_opts_run_dir(const char *cmd, struct ebt_tool_opts *o)
         fprintf(stderr, "ebt %s: no run directory: give --run-dir DIR or set EBT_RUN_DIR\n", cmd);
         return -1;
     }
-    snprintf(cfg, sizeof(cfg), "%s/%s", given, EBT_RUNCFG_NAME);
-    if (!realpath(given, real) || access(cfg, R_OK) < 0) {
+    if (!realpath(given, real)) {
+        fprintf(stderr, "ebt %s: %s is not an EBT run directory (%s)\n", cmd, given,
+                strerror(errno));
+        return -1;
+    }
+    if (ebt_owner_assume(cmd, real) < 0)
+        return -1;
+    snprintf(cfg, sizeof(cfg), "%s/%s", real, EBT_RUNCFG_NAME);
+    if (access(cfg, R_OK) < 0) {
         fprintf(stderr, "ebt %s: %s is not an EBT run directory (%s)\n", cmd, given,
                 strerror(errno));
         return -1;

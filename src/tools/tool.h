@@ -43,6 +43,14 @@ int ebt_opts_parse(const char *cmd, int argc, char **argv, struct ebt_tool_opts 
 /* The run directory for stop/flush/stat: --run-dir or $EBT_RUN_DIR, checked. 0 or -1 (printed). */
 int ebt_opts_run_dir(const char *cmd, struct ebt_tool_opts *o);
 
+/* owner.c: act on run only as its owner: 0 if we are, or were root and now are the owner for
+ * good (said on stderr); -1 (printed) for anyone else. */
+int ebt_owner_assume(const char *cmd, const char *run);
+/* A pidfd for pid if it is verifiably run's daemon (its cmdline, our uid), else -EPERM/-errno. */
+int ebt_owner_daemon_pidfd(const char *run, pid_t pid);
+/* Wait until the pidfd's process exits: 0, or -ETIMEDOUT. */
+int ebt_owner_wait_exit(int pidfd, int timeout_ms);
+
 /* nodes.c: node count, id, rendezvous and job id of 'ebt start': the options, else Slurm, else
  * Open MPI, else one node. Checks them (prints a one-line error). 0 or -1. */
 int ebt_nodes_resolve(const char *cmd, struct ebt_tool_opts *o);
