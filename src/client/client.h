@@ -26,6 +26,8 @@ struct ebt_client {
     int cwd_managed;
     struct ebt_shared_state *shared;
     pthread_mutex_t lock; /* fd table, stage list, dir streams */
+    pid_t pid;            /* this process (set at start and in a fork child; a vfork or clone
+                             child that shares our memory has another getpid()) */
 };
 extern struct ebt_client ebt;
 extern __thread int ebt_in_client; /* re-entrancy guard: EBT's own calls pass through */
@@ -94,6 +96,7 @@ struct ebt_ofd {
     struct ebt_ivs ext;
     unsigned long long meta_ino; /* layer file with an extent log (kind LAYER, track) */
     struct ebt_stage *stage;     /* kind STAGE */
+    int lock_fd;                 /* RUN/locks/<hash> once locked (lock.c), else -1 */
     char logical[PATH_MAX];
 };
 
@@ -104,6 +107,16 @@ void ebt_ofd_ref(struct ebt_ofd *o);
 struct ebt_ofd *ebt_ofd_new(int kind, int flags, const char *logical);
 int ebt_fd_table_size(void); /* one past the highest managed fd number seen */
 void ebt_fd_mark_shared_writers(void);
+void ebt_fd_prepare_fork(void); /* lock fds for every record (lock.c); with ebt.lock */
+
+/* ---- file locks (lock.c): on one lock file per logical file ---- */
+struct flock;
+int ebt_flock_managed(int fd, struct ebt_ofd *o, int op);
+int ebt_is_lock_cmd(int cmd);
+int ebt_fcntl_lock_managed(int fd, struct ebt_ofd *o, int cmd, struct flock *fl);
+int ebt_lockf_managed(int fd, struct ebt_ofd *o, int cmd, off_t len);
+/* Before fork or exec shares the record with another process: give it its lock fd now. */
+void ebt_lock_prepare_share(struct ebt_ofd *o);
 
 /* ---- file logic (file.c) ---- */
 int ebt_open_managed(const char *logical, int flags, mode_t mode);
@@ -122,6 +135,15 @@ struct ebt_stage *ebt_stage_adopt(const char *logical, const char *phys, const c
 int ebt_meta_append(unsigned long long ino, const struct ebt_ext_rec *r, size_t n);
 int ebt_meta_exists(unsigned long long ino);
 void ebt_publish_all_at_exit(void);
+/* close mode, one node: a file that its programs lock or map shared coordinates them itself (as
+ * NFS makes a lock a point of coherence): publish this process's copy and make every fd of the
+ * record reach the shared layer file, as in write mode. 0 or -errno (the fd stays as it was). */
+int ebt_stage_promote(struct ebt_ofd *o, int fd);
+/* A promoted file's shared copy is shown with the inode number it had at open (stat, fstat). */
+void ebt_alias_fix(dev_t dev, ino_t *ino);
+/* _exit/_Exit: publish what this process still has open, unless it is a vfork child borrowing
+ * its parent's memory (the parent publishes). */
+void ebt_publish_before_exit(void);
 void ebt_stage_rename(const char *from, const char *to);
 void ebt_stage_mark_unlinked(const char *logical);
 

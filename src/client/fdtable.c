@@ -56,6 +56,13 @@ void ebt_fd_set(int fd, struct ebt_ofd *o)
 
 /* After fork both processes may write through shared descriptions, and a child that leaves
  * with _exit() never reports its extents: publish such files whole. Called with ebt.lock. */
+void ebt_fd_prepare_fork(void)
+{
+    for (int fd = 0; fd < table_high; fd++)
+        if (table[fd])
+            ebt_lock_prepare_share(table[fd]);
+}
+
 void ebt_fd_mark_shared_writers(void)
 {
     for (int fd = 0; fd < table_high; fd++) {
@@ -83,6 +90,7 @@ struct ebt_ofd *ebt_ofd_new(int kind, int flags, const char *logical)
     if (!o)
         return NULL;
     o->refs = 1;
+    o->lock_fd = -1;
     o->kind = kind;
     o->flags = flags;
     pthread_mutex_init(&o->lock, NULL);

@@ -98,12 +98,28 @@ void ebt_cwd_refresh(void)
 static void atfork_prepare(void)
 {
     pthread_mutex_lock(&ebt.lock);
+    ebt_fd_prepare_fork();
 }
 
 static void atfork_release(void)
 {
     ebt_fd_mark_shared_writers();
     pthread_mutex_unlock(&ebt.lock);
+}
+
+static void atfork_child(void)
+{
+    ebt.pid = getpid();
+    atfork_release();
+}
+
+/* The run directory exists and is ours, its cache layer too (the job has not ended). */
+static int run_dir_ours(void)
+{
+    struct stat run, up;
+    return ebt_sys_lstat(ebt.cfg.run_dir, &run) == 0 && S_ISDIR(run.st_mode) &&
+           run.st_uid == geteuid() && ebt_sys_lstat(ebt.up_root, &up) == 0 && S_ISDIR(up.st_mode) &&
+           up.st_uid == geteuid();
 }
 
 static int set_roots(void)
@@ -118,7 +134,7 @@ static int set_roots(void)
 
 __attribute__((constructor)) void ebt_client_init(void)
 {
-    char err[256], msg[PATH_MAX + 256];
+    char err[256], msg[2 * PATH_MAX + 256];
     ebt_in_client = 1;
     ebt_real_resolve_all();
     if (ebt_config_load(&ebt.cfg, err, sizeof(err)) < 0) {
@@ -141,18 +157,28 @@ __attribute__((constructor)) void ebt_client_init(void)
                  ebt.cfg.run_dir, strerror(-hello));
         ebt_tell_user_once("warned-md-unreachable", msg);
         ebt_error("daemon not reachable on a %d-node job: EIO where it is needed", ebt.cfg.nodes);
+    } else if (hello < 0 && run_dir_ours()) {
+        /* One node: the data path never needs the daemon. Passing through would put this
+         * process's writes on the PFS, where the offline flush would then overwrite them. */
+        snprintf(msg, sizeof(msg),
+                 "ebt: daemon not reachable in %s (%s); writing into the run directory (flush it "
+                 "with: ebt flush --run-dir %s)\n",
+                 ebt.cfg.run_dir, strerror(-hello), ebt.cfg.run_dir);
+        ebt_tell_user_once("warned-no-daemon", msg);
+        ebt_warn("daemon not reachable: the data path goes on in the run directory");
     } else if (hello < 0) {
         snprintf(msg, sizeof(msg),
-                 "ebt: daemon not reachable in %s (%s); I/O passes through to the file system\n",
+                 "ebt: no usable run directory %s (%s); I/O passes through to the file system\n",
                  ebt.cfg.run_dir, strerror(-hello));
         ebt_tell_user_once("warned-no-daemon", msg);
-        ebt_warn("daemon not reachable: pass-through");
+        ebt_warn("daemon and run directory gone: pass-through");
         goto out;
     }
     map_shared_state();
     ebt_lower_load(&ebt.cfg, ebt.cfg.run_dir);
     ebt_cwd_refresh();
-    pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+    ebt.pid = getpid();
+    pthread_atfork(atfork_prepare, atfork_release, atfork_child);
     if (ebt.cfg.nodes > 1)
         ebt_remote_init();
     ebt.enabled = 1;

@@ -19,15 +19,24 @@ static int handover_path(char *out)
     return n >= PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
-/* One line per inherited fd: "fd kind flags track meta_ino based published base\tlogical\tstage
- * phys\tstage layer\n". Data is published first, so no extents travel. */
+/* One line per inherited fd: "fd kind flags track meta_ino based published base lock_fd\tlogical
+ * \tstage phys\tstage layer\n". Data is published first, so no extents travel. */
 static int handover_line(char *line, size_t cap, int fd, struct ebt_ofd *o)
 {
     struct ebt_stage *s = o->stage;
-    return snprintf(line, cap, "%d %d %d %d %llu %d %d %llu\t%s\t%s\t%s\n", fd, o->kind, o->flags,
-                    o->track, o->meta_ino, s ? s->based : 0, s ? s->published : 0,
-                    s ? (unsigned long long)s->base_size : 0ULL, o->logical, s ? s->phys : "-",
-                    s ? s->layer : "-");
+    return snprintf(line, cap, "%d %d %d %d %llu %d %d %llu %d\t%s\t%s\t%s\n", fd, o->kind,
+                    o->flags, o->track, o->meta_ino, s ? s->based : 0, s ? s->published : 0,
+                    s ? (unsigned long long)s->base_size : 0ULL, o->lock_fd, o->logical,
+                    s ? s->phys : "-", s ? s->layer : "-");
+}
+
+/* A lock held through a handed-over fd stays held in the next image (natively the open file
+ * description carries it); one that only a CLOEXEC fd holds goes with that fd. */
+static void handover_lock_fd(struct ebt_ofd *o)
+{
+    ebt_lock_prepare_share(o);
+    if (o->lock_fd >= 0)
+        syscall(SYS_fcntl, o->lock_fd, F_SETFD, 0);
 }
 
 void ebt_exec_prepare(void)
@@ -48,6 +57,7 @@ void ebt_exec_prepare(void)
             (handover_path(path) < 0 ||
              (out = ebt_sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0))
             return;
+        handover_lock_fd(o);
         int n = handover_line(line, sizeof(line), fd, o);
         if (n > 0 && (size_t)n < sizeof(line))
             ebt_write_full(out, line, (size_t)n);
@@ -56,14 +66,23 @@ void ebt_exec_prepare(void)
         ebt_sys_close(out);
 }
 
+/* The lock fd of a handed-over record, if still open (CLOEXEC again: ours, not the program's).
+ * Two inherited fds of one record would share it: the first takes it, the second gets a dup. */
+static int adopt_lock_fd(int lock_fd)
+{
+    if (lock_fd < 0 || syscall(SYS_fcntl, lock_fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -1;
+    return lock_fd;
+}
+
 static void adopt_line(char *line)
 {
-    int fd, kind, flags, track, based, published;
+    int fd, kind, flags, track, based, published, lock_fd;
     unsigned long long ino, base;
     char *tab1 = strchr(line, '\t'), *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
     char *tab3 = tab2 ? strchr(tab2 + 1, '\t') : NULL;
-    if (!tab3 || sscanf(line, "%d %d %d %d %llu %d %d %llu", &fd, &kind, &flags, &track, &ino,
-                        &based, &published, &base) != 8)
+    if (!tab3 || sscanf(line, "%d %d %d %d %llu %d %d %llu %d", &fd, &kind, &flags, &track, &ino,
+                        &based, &published, &base, &lock_fd) != 9)
         return;
     *tab1 = *tab2 = *tab3 = '\0';
     char *nl = strchr(tab3 + 1, '\n');
@@ -76,6 +95,7 @@ static void adopt_line(char *line)
         return;
     o->track = track;
     o->untracked_writes = track; /* the new image may write through stdio: publish whole */
+    o->lock_fd = adopt_lock_fd(lock_fd);
     o->meta_ino = ino;
     if (kind == EBT_OFD_STAGE) {
         o->stage = ebt_stage_adopt(tab1 + 1, tab2 + 1, tab3 + 1);

@@ -250,6 +250,105 @@ static int publish_stage(struct ebt_ofd *o, int fd, int final)
     return rc < 0 ? rc : note;
 }
 
+/* Every fd of this process that shares o now reaches lfd's file (same numbers, same offset). */
+static int repoint_record(struct ebt_ofd *o, int lfd)
+{
+    for (int i = 0; i < ebt_fd_table_size(); i++) {
+        if (ebt_fd_get(i) != o)
+            continue;
+        int cloexec = (int)syscall(SYS_fcntl, i, F_GETFD) & FD_CLOEXEC;
+        if (syscall(SYS_dup3, lfd, i, cloexec ? O_CLOEXEC : 0) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
+/* A promoted file keeps the identity (st_dev, st_ino) it had at open for this process: programs
+ * such as sqlite compare it with a later stat of the name and would take the file as moved. */
+#define EBT_MAX_ALIASES 64
+static struct {
+    dev_t dev;
+    ino_t real, shown;
+} aliases[EBT_MAX_ALIASES];
+static int naliases;
+
+static void alias_add(int old_fd, int new_fd)
+{
+    struct stat was, now;
+    if (ebt_sys_fstat(old_fd, &was) < 0 || ebt_sys_fstat(new_fd, &now) < 0)
+        return;
+    pthread_mutex_lock(&ebt.lock);
+    if (naliases < EBT_MAX_ALIASES)
+        aliases[naliases] = (__typeof__(aliases[0])){now.st_dev, now.st_ino, was.st_ino};
+    if (naliases < EBT_MAX_ALIASES)
+        __atomic_store_n(&naliases, naliases + 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&ebt.lock);
+}
+
+void ebt_alias_fix(dev_t dev, ino_t *ino)
+{
+    int n = __atomic_load_n(&naliases, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n; i++)
+        if (aliases[i].real == *ino && aliases[i].dev == dev)
+            *ino = aliases[i].shown;
+}
+
+/* The record now writes the shared layer file: the stage it leaves is this record's no more. */
+static void become_layer(struct ebt_ofd *o, int lfd)
+{
+    struct ebt_stage *s = o->stage;
+    struct stat st;
+    o->kind = EBT_OFD_LAYER;
+    o->stage = NULL;
+    o->track = 0;
+    ofd_forget_changes(o);
+    if (ebt_sys_fstat(lfd, &st) == 0 && ebt_meta_exists(st.st_ino)) {
+        o->track = 1; /* a copied-up file: its extent log goes on recording */
+        o->meta_ino = st.st_ino;
+    }
+    if (__atomic_sub_fetch(&s->users, 1, __ATOMIC_ACQ_REL) == 0) {
+        if (s->phys[0])
+            ebt_sys_unlink(s->phys);
+        ebt_stage_forget(s);
+    }
+}
+
+static int promote_locked(struct ebt_ofd *o, int fd)
+{
+    struct ebt_stage *s = o->stage;
+    char target[PATH_MAX];
+    if (s->unlinked)
+        return 0; /* removed by the job: nothing shared to reach */
+    int rc = publish_stage(o, fd, 0);
+    if (rc < 0 || o->kind != EBT_OFD_STAGE) /* (a spill made it a PFS fd) */
+        return rc < 0 ? rc : 0;
+    if (publish_target(s, target) < 0)
+        return -ENAMETOOLONG;
+    off_t off = ebt_sys_lseek(fd, 0, SEEK_CUR);
+    int lfd = ebt_sys_open(target, (o->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC, 0);
+    if (lfd < 0)
+        return -errno;
+    alias_add(fd, lfd);
+    rc = off > 0 && ebt_sys_lseek(lfd, off, SEEK_SET) < 0 ? -errno : repoint_record(o, lfd);
+    if (rc == 0)
+        become_layer(o, lfd);
+    ebt_sys_close(lfd);
+    return rc;
+}
+
+int ebt_stage_promote(struct ebt_ofd *o, int fd)
+{
+    if (__atomic_load_n(&o->kind, __ATOMIC_ACQUIRE) != EBT_OFD_STAGE || ebt_multinode())
+        return 0;
+    pthread_mutex_lock(&o->lock);
+    int rc = o->kind == EBT_OFD_STAGE ? promote_locked(o, fd) : 0;
+    pthread_mutex_unlock(&o->lock);
+    if (rc < 0)
+        ebt_error("sharing %s for a lock or a shared mapping failed: %s", o->logical,
+                  strerror(-rc));
+    return rc;
+}
+
 /* Publish or record what an ofd changed; final = the last fd of it in this process goes away. */
 static int ofd_sync(struct ebt_ofd *o, int fd, int final)
 {
@@ -271,6 +370,8 @@ static void ofd_destroy(struct ebt_ofd *o)
             ebt_sys_unlink(s->phys);
         ebt_stage_forget(s);
     }
+    if (o->lock_fd >= 0) /* after the publication: a waiter sees the data */
+        ebt_sys_close(o->lock_fd);
     ebt_ivs_free(&o->ext);
     pthread_mutex_destroy(&o->lock);
     free(o);
@@ -325,6 +426,12 @@ void ebt_publish_all_at_exit(void)
         if (o && (o->kind == EBT_OFD_STAGE || (o->kind == EBT_OFD_LAYER && o->track)))
             ofd_sync(o, fd, 0);
     }
+}
+
+void ebt_publish_before_exit(void)
+{
+    if (ebt.enabled && ebt.pid == getpid())
+        ebt_publish_all_at_exit();
 }
 
 void ebt_stage_mark_unlinked(const char *logical)

@@ -56,6 +56,10 @@ struct timeval;
     X(int, lstat, (const char *, struct stat *))                                                   \
     X(int, lstat64, (const char *, struct stat64 *))                                               \
     X(int, fstatat, (int, const char *, struct stat *, int))                                       \
+    X(int, fstat, (int, struct stat *))                                                            \
+    X(int, fstat64, (int, struct stat64 *))                                                        \
+    X(int, __fxstat, (int, int, struct stat *))                                                    \
+    X(int, __fxstat64, (int, int, struct stat64 *))                                                \
     X(int, fstatat64, (int, const char *, struct stat64 *, int))                                   \
     X(int, __xstat, (int, const char *, struct stat *))                                            \
     X(int, __xstat64, (int, const char *, struct stat64 *))                                        \
@@ -122,7 +126,12 @@ struct timeval;
     X(int, fexecve, (int, char *const[], char *const[]))                                           \
     X(int, execv, (const char *, char *const[]))                                                   \
     X(int, execvp, (const char *, char *const[]))                                                  \
-    X(int, execvpe, (const char *, char *const[], char *const[]))
+    X(int, execvpe, (const char *, char *const[], char *const[]))                                  \
+    X(int, flock, (int, int))                                                                      \
+    X(int, lockf, (int, int, off_t))                                                               \
+    X(int, lockf64, (int, int, off64_t))                                                           \
+    X(void, _exit, (int))                                                                          \
+    X(void, _Exit, (int))
 
 #define EBT_REAL_FIELD(ret, name, params) ret(*name) params;
 struct ebt_real_table {

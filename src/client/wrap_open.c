@@ -1,4 +1,5 @@
-/* wrap_open.c - wrappers: the open family, creat, close, dup/dup2/dup3 and fcntl. */
+/* wrap_open.c - wrappers: the open family, creat, close, dup/dup2/dup3, fcntl and the locks
+ * (flock, lockf). */
 #define _GNU_SOURCE
 #include "client.h"
 #include "lower.h"
@@ -185,6 +186,9 @@ int fcntl(int fd, int cmd, ...)
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
+    struct ebt_ofd *o = ebt_is_lock_cmd(cmd) ? ebt_fd_get(fd) : NULL;
+    if (o)
+        return ebt_fcntl_lock_managed(fd, o, cmd, arg);
     return fcntl_managed(fd, cmd, arg, EBT_REAL(fcntl)(fd, cmd, arg));
 }
 
@@ -194,5 +198,26 @@ int fcntl64(int fd, int cmd, ...)
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
+    struct ebt_ofd *o = ebt_is_lock_cmd(cmd) ? ebt_fd_get(fd) : NULL;
+    if (o)
+        return ebt_fcntl_lock_managed(fd, o, cmd, arg);
     return fcntl_managed(fd, cmd, arg, EBT_REAL(fcntl64)(fd, cmd, arg));
+}
+
+int flock(int fd, int op)
+{
+    struct ebt_ofd *o = ebt_fd_get(fd);
+    return o ? ebt_flock_managed(fd, o, op) : EBT_REAL(flock)(fd, op);
+}
+
+int lockf(int fd, int cmd, off_t len)
+{
+    struct ebt_ofd *o = ebt_fd_get(fd);
+    return o ? ebt_lockf_managed(fd, o, cmd, len) : EBT_REAL(lockf)(fd, cmd, len);
+}
+
+int lockf64(int fd, int cmd, off64_t len)
+{
+    struct ebt_ofd *o = ebt_fd_get(fd);
+    return o ? ebt_lockf_managed(fd, o, cmd, (off_t)len) : EBT_REAL(lockf64)(fd, cmd, len);
 }

@@ -1,10 +1,12 @@
-/* wrap_proc.c - exec wrappers: hand managed fds to the next program image before exec. */
+/* wrap_proc.c - exec wrappers (hand managed fds to the next program image before exec) and
+ * _exit wrappers (a forked shell leaves by _exit: what it wrote is published first). */
 #define _GNU_SOURCE
 #include "client.h"
 #include "real.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int execve(const char *path, char *const argv[], char *const envp[])
@@ -97,4 +99,22 @@ int execle(const char *path, const char *arg, ...)
     int rc = argv ? execve(path, argv, envp) : -1;
     free(argv);
     return rc;
+}
+
+/* _exit skips atexit and destructors; what the process wrote in close mode is published here, as
+ * its last close would (stdio buffers are not flushed: natively they are lost too). */
+void _exit(int status)
+{
+    ebt_publish_before_exit();
+    EBT_REAL(_exit)(status);
+    syscall(SYS_exit_group, status);
+    __builtin_unreachable();
+}
+
+void _Exit(int status)
+{
+    ebt_publish_before_exit();
+    EBT_REAL(_Exit)(status);
+    syscall(SYS_exit_group, status);
+    __builtin_unreachable();
 }

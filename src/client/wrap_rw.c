@@ -76,6 +76,20 @@ static size_t iov_bytes(const struct iovec *iov, int cnt)
     return n;
 }
 
+/* A cache file system with less room than a write needs writes part of it: the rest goes on
+ * through write() (which spills the file to the PFS at ENOSPC), so the application sees the
+ * whole write, as natively on a PFS with room. An error on the rest leaves the short count. */
+static ssize_t complete_short(int fd, const char *buf, size_t count, ssize_t n)
+{
+    while (n > 0 && (size_t)n < count) {
+        ssize_t more = write(fd, buf + n, count - (size_t)n);
+        if (more <= 0)
+            break;
+        n += more;
+    }
+    return n;
+}
+
 ssize_t write(int fd, const void *buf, size_t count)
 {
     struct ebt_ofd *o = cache_gate(fd, count);
@@ -85,19 +99,43 @@ ssize_t write(int fd, const void *buf, size_t count)
     ssize_t n = EBT_REAL(write)(fd, buf, count);
     if (o->track)
         seq_end(o, fd, start, n);
-    return cache_after(fd, n) ? EBT_REAL(write)(fd, buf, count) : n;
+    n = cache_after(fd, n) ? EBT_REAL(write)(fd, buf, count) : n;
+    return complete_short(fd, buf, count, n);
+}
+
+/* The part of iov from byte `skip` on, written with write() calls. */
+static ssize_t writev_rest(int fd, const struct iovec *iov, int iovcnt, size_t skip, ssize_t n)
+{
+    for (int i = 0; i < iovcnt && n >= 0; i++) {
+        if (skip >= iov[i].iov_len) {
+            skip -= iov[i].iov_len;
+            continue;
+        }
+        size_t len = iov[i].iov_len - skip;
+        ssize_t w = complete_short(fd, (const char *)iov[i].iov_base + skip, len,
+                                   write(fd, (const char *)iov[i].iov_base + skip, len));
+        skip = 0;
+        if (w <= 0)
+            break;
+        n += w;
+        if ((size_t)w < len)
+            break;
+    }
+    return n;
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    struct ebt_ofd *o = cache_gate(fd, iov_bytes(iov, iovcnt));
+    size_t count = iov_bytes(iov, iovcnt);
+    struct ebt_ofd *o = cache_gate(fd, count);
     if (!o)
         return EBT_REAL(writev)(fd, iov, iovcnt);
     off_t start = o->track ? seq_begin(o, fd, o->flags & O_APPEND) : 0;
     ssize_t n = EBT_REAL(writev)(fd, iov, iovcnt);
     if (o->track)
         seq_end(o, fd, start, n);
-    return cache_after(fd, n) ? EBT_REAL(writev)(fd, iov, iovcnt) : n;
+    n = cache_after(fd, n) ? EBT_REAL(writev)(fd, iov, iovcnt) : n;
+    return n > 0 && (size_t)n < count ? writev_rest(fd, iov, iovcnt, (size_t)n, n) : n;
 }
 
 /* A positional write described as data, so one function can gate, retry and record it. */
@@ -124,6 +162,24 @@ static ssize_t positional_call(int fd, const struct positional *p)
     }
 }
 
+static ssize_t positional_write(int fd, const struct positional *p);
+
+/* The rest of a short positional write of a buffer (see complete_short). */
+static ssize_t positional_rest(int fd, const struct positional *p, ssize_t n)
+{
+    while (n > 0 && (size_t)n < p->count && (p->call == PW_BUF || p->call == PW_BUF64)) {
+        struct positional rest = *p;
+        rest.buf = (const char *)p->buf + n;
+        rest.count = p->count - (size_t)n;
+        rest.off = p->off + n;
+        ssize_t more = positional_write(fd, &rest);
+        if (more <= 0)
+            break;
+        n += more;
+    }
+    return n;
+}
+
 static ssize_t positional_write(int fd, const struct positional *p)
 {
     struct ebt_ofd *o = cache_gate(fd, p->count);
@@ -132,7 +188,8 @@ static ssize_t positional_write(int fd, const struct positional *p)
         return n;
     if (cache_after(fd, n))
         return positional_call(fd, p);
-    return o->track ? record_at(fd, p->off, n) : n;
+    n = o->track ? record_at(fd, p->off, n) : n;
+    return positional_rest(fd, p, n);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t count, off_t off)
@@ -269,9 +326,13 @@ int fdatasync(int fd)
     return synced(fd, EBT_REAL(fdatasync)(fd));
 }
 
-/* Stores through a writable shared mapping bypass write(): the file is published whole. */
+/* Stores through a writable shared mapping bypass write(): the file is published whole. A
+ * close-mode file mapped shared is shared memory between its programs: one copy (promote). */
 static void note_mapping(int fd, int prot, int flags)
 {
+    struct ebt_ofd *shared = (flags & MAP_SHARED) ? ebt_fd_get(fd) : NULL;
+    if (shared)
+        ebt_stage_promote(shared, fd);
     struct ebt_ofd *o = (prot & PROT_WRITE) && (flags & MAP_SHARED) ? tracked(fd) : NULL;
     if (o)
         o->untracked_writes = 1;

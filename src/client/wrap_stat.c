@@ -1,5 +1,6 @@
 /* wrap_stat.c - wrappers that look names up: the stat families, statx, access, statfs,
- * readlink and realpath. fd-based calls (fstat) need none: a managed fd is a real file. */
+ * readlink and realpath. fd-based calls (fstat) only show a promoted file's inode at open
+ * (publish.c ebt_alias_fix): a managed fd is a real file. */
 #define _GNU_SOURCE
 #include "client.h"
 #include "lower.h"
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 
 _Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat and stat64 differ here");
 
@@ -19,9 +21,35 @@ static int stat_logical(const char *logical, int follow, void *st)
 {
     struct ebt_found f;
     int rc = ebt_view_lookup(logical, follow, &f);
-    if (rc == 0)
+    if (rc == 0) {
+        ebt_alias_fix(f.st.st_dev, &f.st.st_ino);
         memcpy(st, &f.st, sizeof(struct stat));
+    }
     return ebt_libc_status(rc);
+}
+
+static int fixed(int rc, struct stat *st)
+{
+    if (rc == 0)
+        ebt_alias_fix(st->st_dev, &st->st_ino);
+    return rc;
+}
+
+int fstat(int fd, struct stat *st)
+{
+    return fixed(EBT_REAL(fstat)(fd, st), st);
+}
+int fstat64(int fd, struct stat64 *st)
+{
+    return fixed(EBT_REAL(fstat64)(fd, st), (struct stat *)st);
+}
+int __fxstat(int v, int fd, struct stat *st)
+{
+    return fixed(EBT_REAL(__fxstat)(v, fd, st), st);
+}
+int __fxstat64(int v, int fd, struct stat64 *st)
+{
+    return fixed(EBT_REAL(__fxstat64)(v, fd, st), (struct stat *)st);
 }
 
 /* Managed? then answer from the view; the macro keeps every stat wrapper one line long. */
@@ -73,13 +101,13 @@ static int fd_itself(const char *p, int flags)
 int fstatat(int d, const char *p, struct stat *st, int fl)
 {
     if (fd_itself(p, fl))
-        return EBT_REAL(fstatat)(d, p, st, fl);
+        return fixed(EBT_REAL(fstatat)(d, p, st, fl), st);
     return EBT_STAT_AT(d, p, !(fl & AT_SYMLINK_NOFOLLOW), st, EBT_REAL(fstatat)(d, p, st, fl));
 }
 int fstatat64(int d, const char *p, struct stat64 *st, int fl)
 {
     if (fd_itself(p, fl))
-        return EBT_REAL(fstatat64)(d, p, st, fl);
+        return fixed(EBT_REAL(fstatat64)(d, p, st, fl), (struct stat *)st);
     return EBT_STAT_AT(d, p, !(fl & AT_SYMLINK_NOFOLLOW), st, EBT_REAL(fstatat64)(d, p, st, fl));
 }
 int __fxstatat(int v, int d, const char *p, struct stat *st, int fl)
@@ -117,8 +145,15 @@ int statx(int d, const char *p, int fl, unsigned mask, struct statx *stx)
     int managed,
         rc = fd_itself(p, fl) ? 0 : physical(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &managed);
     if (fd_itself(p, fl) || !managed)
-        return EBT_REAL(statx)(d, p, fl, mask, stx);
-    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(statx)(AT_FDCWD, phys, fl, mask, stx);
+        rc = EBT_REAL(statx)(d, p, fl, mask, stx);
+    else
+        rc = rc < 0 ? ebt_libc_status(rc) : EBT_REAL(statx)(AT_FDCWD, phys, fl, mask, stx);
+    if (rc == 0) {
+        ino_t ino = (ino_t)stx->stx_ino;
+        ebt_alias_fix(makedev(stx->stx_dev_major, stx->stx_dev_minor), &ino);
+        stx->stx_ino = ino;
+    }
+    return rc;
 }
 
 int access(const char *p, int mode)

@@ -43,6 +43,9 @@ int ebt_lower_load(const struct ebt_config *cfg, const char *run)
         if (n <= 0)
             continue;
         target[n] = '\0';
+        struct stat st; /* a dead daemon's link leads nowhere: its view is gone too */
+        if (ebt_sys_stat(target, &st) < 0 || !S_ISDIR(st.st_mode))
+            continue;
         ebt_lower_set(cfg, i, target);
     }
     return lower_any;

@@ -340,7 +340,7 @@ static int flush_prepare(struct flush *f)
     rc = ebt_merge_tasks(f->run, &f->st->merge, f->err, f->errcap);
     if (rc < 0)
         f->failed = 1;
-    else if ((rc = ebt_plan_scan(f->up, &f->plan)) < 0)
+    else if ((rc = ebt_plan_scan_since(f->up, &f->j.since, &f->plan)) < 0)
         flush_fail(f, f->up, "scan cache", rc);
     if (rc < 0)
         ebt_journal_close(&f->j);
@@ -380,7 +380,7 @@ int ebt_flush_rescan(struct flush *f)
 {
     ebt_plan_free(&f->plan);
     memset(&f->plan, 0, sizeof(f->plan));
-    int rc = ebt_plan_scan(f->up, &f->plan);
+    int rc = ebt_plan_scan_since(f->up, &f->j.since, &f->plan);
     return rc < 0 ? flush_fail(f, f->up, "scan cache", rc) : 0;
 }
 

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 
@@ -99,6 +100,25 @@ static void set_clear(struct ebt_journal *j)
     j->nslots = j->nused = 0;
 }
 
+static void read_time(const char *text, size_t n, struct timespec *out)
+{
+    char buf[64];
+    long long sec, nsec;
+    if (n >= sizeof(buf))
+        return;
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+    if (sscanf(buf, "%lld %lld", &sec, &nsec) == 2 && sec >= 0 && nsec >= 0 && nsec < 1000000000)
+        *out = (struct timespec){(time_t)sec, (long)nsec};
+}
+
+static int write_time(struct ebt_journal *j, char tag, const struct timespec *t)
+{
+    char line[64];
+    int n = snprintf(line, sizeof(line), "%c %lld %ld\n", tag, (long long)t->tv_sec, t->tv_nsec);
+    return ebt_write_full(j->fd, line, (size_t)n);
+}
+
 static int journal_line(struct ebt_journal *j, const char *line, size_t n)
 {
     char path[PATH_MAX];
@@ -108,6 +128,8 @@ static int journal_line(struct ebt_journal *j, const char *line, size_t n)
         j->wh_done = 1;
     else if (n == 1 && line[0] == 'D')
         j->dirs_done = 1;
+    else if (n > 2 && (line[0] == 'S' || line[0] == 'P') && line[1] == ' ')
+        read_time(line + 2, n - 2, line[0] == 'S' ? &j->start : &j->since);
     else if (n > 2 && line[0] == 'F' && line[1] == ' ' &&
              ebt_journal_unescape(line + 2, n - 2, path, sizeof(path)) == 0)
         return set_add(j, path);
@@ -141,12 +163,27 @@ static int journal_load(struct ebt_journal *j)
     return rc;
 }
 
-/* A journal of a completed flush is history: start a new one. */
+/* A journal of a completed flush is history: start a new one, which needs to write only what
+ * changed since that flush started. */
 static int journal_restart(struct ebt_journal *j)
 {
+    struct timespec last = j->start;
     set_clear(j);
     j->wh_done = j->dirs_done = j->complete = 0;
+    j->since = last;
+    j->start = (struct timespec){0, 0};
     return ebt_sys_ftruncate(j->fd, 0) < 0 ? -errno : 0;
+}
+
+/* A new journal says when its flush started (the coarse clock stamps file times, so anything
+ * changed from now on has a status change time at or after it), and since when it flushes. */
+static int journal_begin(struct ebt_journal *j)
+{
+    clock_gettime(CLOCK_REALTIME_COARSE, &j->start);
+    int rc = write_time(j, 'S', &j->start);
+    if (rc == 0 && (j->since.tv_sec || j->since.tv_nsec))
+        rc = write_time(j, 'P', &j->since);
+    return rc;
 }
 
 int ebt_journal_open(const char *run_dir, struct ebt_journal *j)
@@ -165,6 +202,8 @@ int ebt_journal_open(const char *run_dir, struct ebt_journal *j)
         rc = journal_load(j);
     if (rc == 0 && j->complete)
         rc = journal_restart(j);
+    if (rc == 0 && !j->start.tv_sec && !j->start.tv_nsec)
+        rc = journal_begin(j);
     if (rc < 0) {
         ebt_journal_close(j);
         return rc;

@@ -4,18 +4,23 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <time.h>
 
 #define EBT_JOURNAL_NAME "flush.journal"
 
-/* Lines: "F <path>" a file/symlink is on the PFS (after its fsync); "W" the whiteout phase and
- * "D" the directory phase finished; "DONE" the flush completed. Paths escape '\\' and '\n'. A
- * journal that ends with DONE belongs to a finished flush: the next flush starts a new one. */
+/* Lines: "S <sec> <nsec>" when this flush started (first line); "P <sec> <nsec>" when the last
+ * complete flush before it started; "F <path>" a file/symlink is on the PFS (after its fsync);
+ * "W" the whiteout phase and "D" the directory phase finished; "DONE" the flush completed. Paths
+ * escape '\\' and '\n'. A journal that ends with DONE belongs to a finished flush: the next flush
+ * starts a new one, which writes only what changed since that one started (P). */
 struct ebt_journal {
     int fd;
     pthread_mutex_t mu;
     char **slots; /* open-addressing hash set of finished paths */
     size_t nslots, nused;
     int wh_done, dirs_done, complete;
+    struct timespec start; /* S */
+    struct timespec since; /* P, or 0: everything is to be written */
 };
 
 /* Open (create) and load the journal; takes an exclusive lock (-EBUSY: another flush runs). */

@@ -82,14 +82,40 @@ int ebt_plan_depth(const char *path)
 
 static int scan_dir(const char *root, const char *rel, struct ebt_plan *p);
 
+/* Changed at or after p->since? (Equal counts as changed: the clock is coarse.) */
+static int changed(const struct ebt_plan *p, const struct stat *st)
+{
+    if (!p->since.tv_sec && !p->since.tv_nsec)
+        return 1;
+    return st->st_ctim.tv_sec > p->since.tv_sec ||
+           (st->st_ctim.tv_sec == p->since.tv_sec && st->st_ctim.tv_nsec >= p->since.tv_nsec);
+}
+
+/* A whiteout or opaque marker: changed since? */
+static int marker_changed(const struct ebt_plan *p, const char *root, const char *rel,
+                          const char *name)
+{
+    char real[PATH_MAX];
+    struct stat st;
+    if (!p->since.tv_sec && !p->since.tv_nsec)
+        return 1;
+    if (snprintf(real, sizeof(real), "%s%s/%s", root, rel, name) >= (int)sizeof(real) ||
+        ebt_sys_lstat(real, &st) < 0)
+        return 1;
+    return changed(p, &st);
+}
+
 static int scan_entry(const char *root, const char *rel, const struct ebt_dirent *e,
                       struct ebt_plan *p)
 {
     char logical[PATH_MAX], real[PATH_MAX];
     struct stat st;
     if (!strcmp(e->name, EBT_OPAQUE_NAME))
-        return list_push(&p->opaques, *rel ? rel : "/", 0);
+        return marker_changed(p, root, rel, e->name) ? list_push(&p->opaques, *rel ? rel : "/", 0)
+                                                     : 0;
     if (!strncmp(e->name, EBT_WHITEOUT_PREFIX, strlen(EBT_WHITEOUT_PREFIX))) {
+        if (!marker_changed(p, root, rel, e->name))
+            return 0;
         if (snprintf(logical, sizeof(logical), "%s/%s", rel,
                      e->name + strlen(EBT_WHITEOUT_PREFIX)) >= (int)sizeof(logical))
             return -ENAMETOOLONG;
@@ -103,9 +129,11 @@ static int scan_entry(const char *root, const char *rel, const struct ebt_dirent
     if (ebt_sys_lstat(real, &st) < 0)
         return -errno;
     if (S_ISDIR(st.st_mode)) {
-        int rc = list_push(&p->dirs, logical, st.st_mode);
+        int rc = changed(p, &st) ? list_push(&p->dirs, logical, st.st_mode) : 0;
         return rc < 0 ? rc : scan_dir(root, logical, p);
     }
+    if (!changed(p, &st))
+        return 0;
     if (S_ISREG(st.st_mode) && st.st_nlink > 1)
         return push_linked(p, logical, &st);
     if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
@@ -143,7 +171,14 @@ static int cmp_shallow_first(const void *a, const void *b)
 
 int ebt_plan_scan(const char *up_root, struct ebt_plan *p)
 {
+    static const struct timespec all;
+    return ebt_plan_scan_since(up_root, &all, p);
+}
+
+int ebt_plan_scan_since(const char *up_root, const struct timespec *since, struct ebt_plan *p)
+{
     memset(p, 0, sizeof(*p));
+    p->since = *since;
     int rc = scan_dir(up_root, "", p);
     if (rc < 0) {
         ebt_plan_free(p);

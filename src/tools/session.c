@@ -22,7 +22,7 @@ char *ebt_session_paths(const struct ebt_tool_opts *o, char *out, size_t cap)
 
 static int make_layout(const char *run)
 {
-    static const char *const subdirs[] = {"up", "task", "stage", "meta"};
+    static const char *const subdirs[] = {"up", "task", "stage", "meta", "locks"};
     char p[PATH_MAX + 16];
     for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
         snprintf(p, sizeof(p), "%s/%s", run, subdirs[i]);

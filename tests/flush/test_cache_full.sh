@@ -10,6 +10,9 @@ set -e
 cp "$SRC/big.bin" "$PFS/big.bin"                          # copy_file_range
 dd if="$SRC/mid.bin" of="$PFS/dd.bin" bs=4096 status=none  # many write() calls
 for i in $(seq 1 8); do cat "$SRC/mid.bin" > "$PFS/small$i.bin"; done   # opens while full
+# one write() larger than the room left: never a short write (fd 1 inherited across exec)
+python3 -c "import os; n = os.write(1, open('$SRC/big.bin', 'rb').read()); open('$PFS/py_n.txt', 'w').write(str(n))" > "$PFS/py_stdout.bin"
+dd if="$SRC/big.bin" of="$PFS/dd_one.bin" bs=5000000 count=1 iflag=fullblock status=none
 cmp "$SRC/big.bin" "$PFS/big.bin"                          # the job sees its data at once
 echo done > "$PFS/marker.txt"
 JOB
@@ -18,6 +21,9 @@ check_pfs() {
     cmp "$S/mid.bin" "$P/dd.bin" || fail "$1: dd.bin differs"
     for i in $(seq 1 8); do cmp "$S/mid.bin" "$P/small$i.bin" || fail "$1: small$i differs"; done
     [ "$(cat "$P/marker.txt")" = done ] || fail "$1: marker"
+    [ "$(cat "$P/py_n.txt")" = 5000000 ] || fail "$1: one 5 MB write() returned $(cat "$P/py_n.txt")"
+    cmp "$S/big.bin" "$P/py_stdout.bin" || fail "$1: py_stdout.bin differs"
+    cmp "$S/big.bin" "$P/dd_one.bin" || fail "$1: dd_one.bin (one 5 MB write) differs"
 }
 
 SRC=$S PFS=$(realpath "$P") "$EBT" run --pfs "$P" --cache "$C" --cache-bytes 1M --keep-cache \
@@ -28,7 +34,7 @@ used=$(du -sk "$C"/ebt.*/up | cut -f1)
 grep -q "cache full" "$C"/ebt.*/ebt.log || fail "no log line about the full cache"
 [ "$(grep -c "ebt: node-local cache full" "$W/err")" = 1 ] ||
     { cat "$W/err"; fail "the user was not told once on stderr that the cache was full"; }
-ok "--cache-bytes 1M: 7.7 MB written exactly, cache kept at ${used} KiB, spill logged"
+ok "--cache-bytes 1M: 17.7 MB written exactly, cache kept at ${used} KiB, spill logged"
 
 # A cache file system that is really full (ENOSPC), if this machine lets the test mount one.
 rm -rf "$P"/* "$C"/*

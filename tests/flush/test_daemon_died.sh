@@ -13,6 +13,11 @@ kill -9 "$(cat "$EBT_RUN_DIR/ebtd.pid")"
 sleep 0.3
 echo "written after the crash" > "$d/b.txt"
 echo "more after the crash" >&4; exec 4>&-
+# processes started after the crash: they must not pass through to the PFS (the offline flush
+# would overwrite what they wrote there with the cache's older copy, and they would read stale data)
+sh -c "echo 'rewritten by a process started after the crash' > '$d/a.txt'"
+cat "$d/a.txt" > "$d/seen.txt"
+cp "$d/b.txt" "$d/c.txt"
 exit ${JOB_EXIT:-0}
 JOB
 set +e
@@ -21,12 +26,17 @@ set -e
 cat "$W/err"
 [ $rc -eq 3 ] || fail "exit $rc, want 3"
 grep -q "ebtd died during the job" "$W/err" || fail "no clear message"
-[ "$(cat "$P/out/a.txt")" = "written before the crash" ] || fail "a.txt lost"
+[ "$(cat "$P/out/a.txt")" = "rewritten by a process started after the crash" ] ||
+    fail "a.txt: a write made after the crash was lost: $(cat "$P/out/a.txt")"
+[ "$(cat "$P/out/seen.txt")" = "rewritten by a process started after the crash" ] ||
+    fail "a process started after the crash read stale data: $(cat "$P/out/seen.txt")"
+[ "$(cat "$P/out/c.txt")" = "written after the crash" ] || fail "c.txt (cp after the crash)"
+grep -q "writing into the run directory" "$W/err" || fail "no word that clients go on alone"
 [ "$(cat "$P/out/b.txt")" = "written after the crash" ] || fail "b.txt lost"
 [ "$(cat "$P/out/open.txt")" = "open across the crash
 more after the crash" ] || fail "open.txt lost: $(cat "$P/out/open.txt")"
 [ -z "$(ls -A "$C")" ] || fail "run dir not removed after a complete offline flush"
-ok "daemon killed: message, exit 3, all data flushed offline"
+ok "daemon killed: message, exit 3, all data flushed offline, later processes kept in the cache"
 
 set +e
 JOB_EXIT=5 PFS=$(realpath "$P") "$EBT" run --pfs "$P" --cache "$C" -- sh "$W/job.sh" 2>/dev/null

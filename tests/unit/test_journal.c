@@ -72,7 +72,8 @@ static void test_persist(void **state)
     ebt_journal_close(&j);
     char text[512];
     journal_text(text, sizeof(text));
-    assert_string_equal(text, "W\nF /a\nF /dir/new\\nline\\\\x\n");
+    assert_true(!strncmp(text, "S ", 2) && strchr(text, '\n')); /* when the flush started */
+    assert_string_equal(strchr(text, '\n') + 1, "W\nF /a\nF /dir/new\\nline\\\\x\n");
 }
 
 /* Many entries: the hash set grows and still finds all of them. */
@@ -104,10 +105,30 @@ static void test_done_restarts(void **state)
     assert_false(j.complete);
     assert_false(j.wh_done);
     assert_false(ebt_journal_has(&j, "/a"));
+    assert_int_equal(j.since.tv_sec, 0); /* the finished flush did not say when it started */
     ebt_journal_close(&j);
     char text[64];
     journal_text(text, sizeof(text));
-    assert_string_equal(text, "");
+    assert_true(!strncmp(text, "S ", 2) && !strchr(text, 'P')); /* a new journal, nothing else */
+}
+
+/* The next flush after a complete one knows when that one started (P): only what changed since
+ * needs writing; the restarted journal keeps that for a resume. */
+static void test_done_since(void **state)
+{
+    struct ebt_journal j;
+    append_raw("S 1700000000 5\nW\nD\nF /a\nDONE\n");
+    assert_int_equal(ebt_journal_open(run, &j), 0);
+    assert_int_equal(j.since.tv_sec, 1700000000);
+    assert_int_equal(j.since.tv_nsec, 5);
+    assert_true(j.start.tv_sec > 1700000000);
+    ebt_journal_close(&j);
+    assert_int_equal(ebt_journal_open(run, &j), 0); /* resumed: the same since */
+    assert_int_equal(j.since.tv_sec, 1700000000);
+    ebt_journal_close(&j);
+    char text[128];
+    journal_text(text, sizeof(text));
+    assert_non_null(strstr(text, "\nP 1700000000 5\n"));
 }
 
 /* A line cut by a crash does not count as finished. */
@@ -148,6 +169,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_persist, run_setup, run_teardown),
         cmocka_unit_test_setup_teardown(test_many, run_setup, run_teardown),
+        cmocka_unit_test_setup_teardown(test_done_since, run_setup, run_teardown),
         cmocka_unit_test_setup_teardown(test_done_restarts, run_setup, run_teardown),
         cmocka_unit_test_setup_teardown(test_torn_line, run_setup, run_teardown),
         cmocka_unit_test_setup_teardown(test_lock, run_setup, run_teardown),
