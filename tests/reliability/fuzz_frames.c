@@ -17,7 +17,8 @@ static size_t put_msg(char *out, uint16_t op, const void *payload, uint32_t len,
 {
     struct ebt_proto_hdr h = fz_hdr(op, len, reqid);
     memcpy(out, &h, sizeof(h));
-    memcpy(out + sizeof(h), payload, len);
+    if (len)
+        memcpy(out + sizeof(h), payload, len);
     return sizeof(h) + len;
 }
 

@@ -20,6 +20,7 @@ RUN=$EBT_RUN_DIR; PR=$(realpath "$P"); pid=$(cat "$RUN/ebtd.pid"); LOG=$RUN/ebt.
 grep -Eq "^Max open files +$FD_LIMIT " "/proc/$pid/limits" || fail "daemon fd limit not lowered"
 ok "ebtd $pid runs with $(ls "/proc/$pid/fd" | wc -l) of $FD_LIMIT fds in use"
 
+t0=$SECONDS
 timeout -k 5 120 "$FUZZ" "$RUN" "$PR" "$pid" "$FD_LIMIT" "$SEED" ||
     { tail -n 20 "$LOG"; fail "fuzzer (seed $SEED)"; }
 kill -0 "$pid" 2> /dev/null || fail "daemon died"
@@ -29,8 +30,10 @@ ok "fuzzer passed, daemon alive"
     fail "expected one log line for the one dropped non-reader"
 grep -q "payload bytes, over the protocol's maximum of 1048576: closing" "$LOG" ||
     fail "no clear log line for an oversized message"
+# at most one line per 10 s (the daemon may reach its limit in earlier cases too)
 n=$(grep -c 'cannot accept a client: Too many open files' "$LOG" || true)
-[ "$n" -ge 1 ] && [ "$n" -le 2 ] || fail "expected 1-2 rate-limited fd-limit lines, got $n"
+max=$((2 + (SECONDS - t0) / 10))
+[ "$n" -ge 1 ] && [ "$n" -le "$max" ] || fail "expected 1-$max rate-limited fd-limit lines, got $n"
 ok "log: one line per dropped client, oversized frames named, fd limit said $n time(s)"
 
 # a real small job through the preloaded client, and the same natively for reference
