@@ -119,13 +119,15 @@ static int op_counters(struct ebtd *d, char *reply, uint32_t cap, uint32_t *repl
     int n = snprintf(
         reply, cap,
         "{\"version\":\"%s\",\"pid\":%d,\"uptime\":%.3f,\"clients\":%llu,\"hellos\":%llu,"
-        "\"requests\":%llu,\"rejected\":%llu,\"bad_messages\":%llu,\"cache_files\":%llu,"
+        "\"requests\":%llu,\"rejected\":%llu,\"bad_messages\":%llu,\"accept_pauses\":%llu,"
+        "\"dropped_clients\":%llu,\"cache_files\":%llu,"
         "\"cache_bytes\":%llu,\"flush_ops\":%llu,\"flush_failures\":%llu,\"flush_files\":%llu,"
         "\"flush_bytes\":%llu,\"flush_meta_ops\":%llu,\"flush_data_ops\":%llu,"
         "\"flush_seconds\":%.6f}",
         EBTD_VERSION, (int)getpid(), ebt_now_s() - d->started, (unsigned long long)c->clients,
         (unsigned long long)c->hellos, (unsigned long long)c->requests,
-        (unsigned long long)c->rejected, (unsigned long long)c->bad_messages, files, bytes,
+        (unsigned long long)c->rejected, (unsigned long long)c->bad_messages,
+        (unsigned long long)c->accept_pauses, (unsigned long long)c->dropped_clients, files, bytes,
         (unsigned long long)c->flush_ops, (unsigned long long)c->flush_failures,
         (unsigned long long)c->flush_files, (unsigned long long)c->flush_bytes,
         (unsigned long long)c->flush_meta_ops, (unsigned long long)c->flush_data_ops,

@@ -13,31 +13,56 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 
+/* Accepts that fail for lack of fds (EMFILE, ENFILE, ...) pause the listening socket this long,
+ * so the loop never spins on a backlog it cannot take; logged at most every ACCEPT_LOG_S. */
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_LOG_S 10.0
+#define ACCEPT_BATCH 64 /* connections taken per wakeup, so one burst cannot starve the rest */
+
 static void conn_close(struct ebtd *d, struct ebt_conn *c)
 {
+    ebt_conn_writable(c); /* best effort, never blocks: e.g. the reply saying why we close */
     ebt_loop_del(&d->loop, c->fd);
     ebt_sys_close(c->fd);
     ebt_conn_free(c);
     free(c);
 }
 
+static void conn_drop(struct ebtd *d, struct ebt_conn *c, int rc)
+{
+    if (rc == -ENOBUFS) {
+        d->c.dropped_clients++;
+        ebt_warn("ebtd: dropping client fd %d: %zu reply bytes queued, over the bound of %u "
+                 "(it does not read its replies)",
+                 c->fd, ebt_conn_queued(c), EBT_CONN_QUEUE_MAX);
+    } else if (rc != -ECONNRESET) {
+        ebt_info("closing client fd %d: %s", c->fd, strerror(-rc));
+    }
+    conn_close(d, c);
+}
+
 static void on_conn(struct ebt_loop *loop, int fd, short revents, void *data)
 {
     struct ebt_conn *c = data;
     struct ebtd *d = (struct ebtd *)((char *)loop - offsetof(struct ebtd, loop));
-    int rc = ebt_conn_readable(c, ebtd_handle, d);
+    int rc = 0;
+    if (revents & POLLOUT)
+        rc = ebt_conn_writable(c);
+    if (rc == 0 && (revents & (POLLIN | POLLHUP | POLLERR)))
+        rc = ebt_conn_readable(c, ebtd_handle, d);
     d->c.bad_messages += c->bad;
     c->bad = 0;
     if (rc < 0) {
-        if (rc != -ECONNRESET)
-            ebt_info("closing client fd %d: %s", fd, strerror(-rc));
-        conn_close(d, c);
+        conn_drop(d, c, rc);
+        return;
     }
+    ebt_loop_set_events(loop, fd, POLLIN | (ebt_conn_queued(c) ? POLLOUT : 0));
 }
 
 /* Only processes of the daemon's own uid may talk to it. */
@@ -50,12 +75,37 @@ static int peer_allowed(int fd)
     return cred.uid == geteuid();
 }
 
-static void on_accept(struct ebt_loop *loop, int lfd, short revents, void *data)
+static void resume_accept(struct ebt_loop *loop, void *arg)
 {
-    struct ebtd *d = data;
-    int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
-        return;
+    struct ebtd *d = arg;
+    ebt_loop_set_events(loop, d->lfd, POLLIN);
+}
+
+/* Out of fds: stop polling the listening socket for ACCEPT_PAUSE_MS; the backlog waits. */
+static void pause_accept(struct ebtd *d, int err)
+{
+    d->c.accept_pauses++;
+    double now = ebt_now_s();
+    if (d->accept_logged == 0 || now - d->accept_logged >= ACCEPT_LOG_S) {
+        struct rlimit rl = {0};
+        getrlimit(RLIMIT_NOFILE, &rl);
+        ebt_warn("ebtd: cannot accept a client: %s (fd limit %llu); pausing accepts for %d ms "
+                 "(%llu pauses so far; said at most every %.0f s)",
+                 strerror(err), (unsigned long long)rl.rlim_cur, ACCEPT_PAUSE_MS,
+                 (unsigned long long)d->c.accept_pauses, ACCEPT_LOG_S);
+        d->accept_logged = now;
+    }
+    if (ebt_loop_after(&d->loop, ACCEPT_PAUSE_MS, resume_accept, d) == 0)
+        ebt_loop_set_events(&d->loop, d->lfd, 0);
+}
+
+static int accept_error_is_resource(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+static void add_client(struct ebtd *d, int fd)
+{
     if (!peer_allowed(fd)) {
         d->c.rejected++;
         ebt_warn("rejected a connection from another user");
@@ -63,13 +113,28 @@ static void on_accept(struct ebt_loop *loop, int lfd, short revents, void *data)
         return;
     }
     struct ebt_conn *c = malloc(sizeof(*c));
-    if (!c || ebt_loop_add(loop, fd, POLLIN, on_conn, c) < 0) {
+    if (!c || ebt_loop_add(&d->loop, fd, POLLIN, on_conn, c) < 0) {
         free(c);
         ebt_sys_close(fd);
         return;
     }
     ebt_conn_init(c, fd, d->reply, EBT_PROTO_MAX_PAYLOAD);
     d->c.clients++;
+}
+
+static void on_accept(struct ebt_loop *loop, int lfd, short revents, void *data)
+{
+    struct ebtd *d = data;
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && accept_error_is_resource(errno)) {
+            pause_accept(d, errno);
+            return;
+        }
+        if (fd < 0)
+            return; /* EAGAIN: backlog empty; ECONNABORTED, EINTR: next wakeup */
+        add_client(d, fd);
+    }
 }
 
 static void on_signal(struct ebt_loop *loop, int fd, short revents, void *data)
@@ -207,6 +272,7 @@ void ebtd_fini(struct ebtd *d)
     for (size_t i = 0; i < d->loop.n; i++) {
         struct ebt_loop_entry *e = &d->loop.ent[i];
         if (e->fn == on_conn && d->loop.pfd[i].fd >= 0) {
+            ebt_conn_writable(e->data); /* e.g. the SHUTDOWN reply, if it was queued */
             ebt_sys_close(d->loop.pfd[i].fd);
             ebt_conn_free(e->data);
             free(e->data);

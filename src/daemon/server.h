@@ -17,6 +17,8 @@ struct ebtd_fs;
 
 struct ebtd_counters {
     uint64_t clients, hellos, requests, rejected, bad_messages;
+    uint64_t accept_pauses;   /* accept failed for lack of fds: listening paused (server.c) */
+    uint64_t dropped_clients; /* clients dropped for not reading their replies (conn.h) */
     uint64_t flush_ops, flush_failures, flush_files, flush_bytes, flush_meta_ops, flush_data_ops;
     double flush_seconds;
 };
@@ -28,6 +30,7 @@ struct ebtd {
     int lfd, sigfd;
     char *reply; /* EBT_PROTO_MAX_PAYLOAD bytes, shared by all connections */
     struct ebtd_counters c;
+    double accept_logged; /* when the last "cannot accept" line was logged (rate limit) */
     double started;
     struct ebtd_mesh *mesh; /* the job's other daemons (mesh.h); NULL on a one-node job */
     struct ebtd_md *md;     /* multi-node metadata and data service (md.h); NULL on one node */

@@ -44,10 +44,10 @@ int ebt_report_stat(const char *run, const char *json, int as_json)
         printf("%s\n", json);
         return 0;
     }
-    static const char *const keys[] = {"cache_files", "cache_bytes",    "clients",
-                                       "requests",    "rejected",       "bad_messages",
-                                       "flush_ops",   "flush_failures", "flush_files",
-                                       "flush_bytes", "flush_meta_ops", "flush_data_ops"};
+    static const char *const keys[] = {
+        "cache_files",  "cache_bytes",   "clients",         "requests",      "rejected",
+        "bad_messages", "accept_pauses", "dropped_clients", "flush_ops",     "flush_failures",
+        "flush_files",  "flush_bytes",   "flush_meta_ops",  "flush_data_ops"};
     uint64_t pid = 0;
     ebt_json_get_u64(json, "pid", &pid);
     printf("run dir          %s\n", run);
