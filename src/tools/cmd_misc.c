@@ -73,7 +73,7 @@ int ebt_cmd_start(int argc, char **argv)
         return EBT_EXIT_USAGE;
     if (first < argc || o.npfs == 0) {
         fprintf(stderr, "ebt start: %s\n",
-                first < argc ? "unexpected argument" : "no --pfs DIR given");
+                first < argc ? "unexpected argument" : "no --pfs DIR given (or set EBT_PATHS)");
         return EBT_EXIT_USAGE;
     }
     if (ebt_nodes_resolve("start", &o) < 0 || ebt_session_lib("start", lib, sizeof(lib)) < 0 ||

@@ -120,7 +120,9 @@ int ebt_cmd_run(int argc, char **argv)
     if (first < 0)
         return EBT_EXIT_USAGE;
     if (o.npfs == 0) {
-        fprintf(stderr, "ebt run: no --pfs DIR given (the PFS directories to accelerate)\n");
+        fprintf(
+            stderr,
+            "ebt run: no --pfs DIR given (the PFS directories to accelerate; or set EBT_PATHS)\n");
         return EBT_EXIT_USAGE;
     }
     if (first >= argc) {
