@@ -65,6 +65,7 @@ int main(int argc, char **argv)
         return 2;
     }
     ebt_log_level_now = cfg.log_level;
+    ebt_log_set_cap(cfg.log_bytes);
     struct ebtd d;
     rc = ebtd_init(&d, run_dir, &cfg);
     if (rc < 0)
