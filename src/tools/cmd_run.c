@@ -2,9 +2,11 @@
 #define _GNU_SOURCE
 #include "tool.h"
 #include "json.h"
+#include "rundir.h"
 #include "sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +65,18 @@ static int run_flush(const char *run, pid_t daemon, char *json, size_t cap, int 
     return rc;
 }
 
+/* The flush failed: mark the run directory as this finished job's, so the 'ebt flush' that
+ * completes it removes it (--keep-cache: kept). */
+static void mark_retry(const struct ebt_tool_opts *o, const char *run)
+{
+    char path[PATH_MAX + 16];
+    if (o->keep_cache || ebt_rundir_file(run, EBT_RUNDIR_RETRY, path, sizeof(path)) < 0)
+        return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+}
+
 static int run_finish(const struct ebt_tool_opts *o, const char *run, int rc, const char *json)
 {
     if (rc < 0) {
@@ -71,6 +85,7 @@ static int run_finish(const struct ebt_tool_opts *o, const char *run, int rc, co
         fprintf(stderr,
                 "ebt run: %s\nebt run: the cache is kept; retry with: ebt flush --run-dir %s\n",
                 err[0] ? err : strerror(-rc), run);
+        mark_retry(o, run);
         return -1;
     }
     if (o->keep_cache) {
