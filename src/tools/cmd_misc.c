@@ -81,10 +81,19 @@ int ebt_cmd_start(int argc, char **argv)
     if (ebt_nodes_resolve("start", &o) < 0 || ebt_session_lib("start", lib, sizeof(lib)) < 0 ||
         ebt_session_create("start", &o, run, sizeof(run)) < 0)
         return EBT_EXIT_USAGE;
-    if (ebt_daemon_spawn("start", run, 1) < 0 || start_wait(&o, run) < 0) {
+    if (ebt_lock_prefixes("start", &o, run) < 0) {
         ebt_remove_tree(run);
         return EBT_EXIT_USAGE;
     }
+    ebt_lock_inherit(1);
+    int spawned = ebt_daemon_spawn("start", run, 1);
+    ebt_lock_inherit(0);
+    if (spawned < 0 || start_wait(&o, run) < 0) {
+        ebt_remove_tree(run);
+        ebt_lock_release();
+        return EBT_EXIT_USAGE;
+    }
+    ebt_lock_set_holder(run);
     ebt_session_env(&o, run, lib);
     static const char *const vars[] = {"EBT_RUN_DIR",     "EBT_PATHS", "EBT_VISIBILITY",
                                        "EBT_CACHE_BYTES", "EBT_NODES", "EBT_NODE_ID",

@@ -103,11 +103,18 @@ static int run_job(const struct ebt_tool_opts *o, const char *lib, char **cmd)
     static char json[65536];
     if (ebt_session_create("run", o, run, sizeof(run)) < 0)
         return EBT_EXIT_USAGE;
+    if (ebt_lock_prefixes("run", o, run) < 0) {
+        ebt_remove_tree(run);
+        return EBT_EXIT_USAGE;
+    }
+    ebt_lock_inherit(1);
     pid_t daemon = ebt_daemon_spawn("run", run, 0);
+    ebt_lock_inherit(0);
     if (daemon < 0 || ebt_daemon_wait_ready("run", run, daemon, 10000) < 0) {
         if (daemon > 0)
             ebt_daemon_shutdown(run, daemon);
         ebt_remove_tree(run);
+        ebt_lock_release();
         return EBT_EXIT_USAGE;
     }
     if (o->verbose)
@@ -122,6 +129,7 @@ static int run_job(const struct ebt_tool_opts *o, const char *lib, char **cmd)
     snprintf(extra, sizeof(extra), "\"exit_status\":%d,\"daemon_died\":%s,\"run_dir\":\"%s\"",
              status, died ? "true" : "false", run);
     ebt_report_flush(json, job_s, o->json, extra);
+    ebt_lock_release();
     if (run_finish(o, run, rc, json) < 0)
         return EBT_EXIT_FLUSH_FAILED;
     return died ? EBT_EXIT_DAEMON_DIED : status;
