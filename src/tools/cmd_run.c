@@ -175,6 +175,6 @@ void ebt_help_run(FILE *out)
         "  -v                 verbose\n"
         "Exit status: the command's (128+signal if killed); 2 bad input; 3 ebtd died during\n"
         "the job (data flushed offline); 4 the flush failed (cache kept: ebt flush --run-dir).\n"
-        "Environment: EBT_LIB (client library), EBT_DAEMON (ebtd binary), and:\n");
+        "Environment (all checked before anything starts; an option wins over its variable):\n");
     ebt_config_help(out);
 }

@@ -258,9 +258,41 @@ static int pfs_from_env(const char *cmd, struct ebt_tool_opts *o)
     return 0;
 }
 
-/* The job's prefixes and cache together: distinct, not nested, and the cache (where the run
- * directory lives) neither inside a prefix nor containing one, or the job would cache into its
- * own view, or flush and then remove its own run directory. */
+/* A managed directory in a run directory's place: CACHE/ebt.<uid>.* (this job's or another). */
+static int in_run_dir_place(const char *pfs, const char *cache)
+{
+    char name[32];
+    size_t n = ebt_path_under(pfs, cache);
+    int len = snprintf(name, sizeof(name), "ebt.%u.", (unsigned)getuid());
+    return n && !strncmp(pfs + n + (n > 1), name, (size_t)len);
+}
+
+/* The cache (where the run directory is made) must not lie inside a managed directory, and no
+ * managed directory may be a run directory or inside one: the job would cache into its own view,
+ * or delete its (or another job's) run directory. Other directories under the cache are fine. */
+static int check_cache_vs_pfs(const char *cmd, const char *cache, const struct ebt_tool_opts *o)
+{
+    for (int i = 0; i < o->npfs; i++) {
+        int inside = ebt_path_under(cache, o->pfs[i]) != 0;
+        if (!inside && !in_run_dir_place(o->pfs[i], cache))
+            continue;
+        if (inside)
+            fprintf(stderr,
+                    "ebt %s: cache dir %s lies inside managed directory %s: the run directory "
+                    "must be outside the PFS directories (give --cache elsewhere, e.g. "
+                    "/dev/shm)\n",
+                    cmd, cache, o->pfs[i]);
+        else
+            fprintf(stderr,
+                    "ebt %s: managed directory %s lies in the place of run directories "
+                    "(%s/ebt.<uid>.*): manage a directory of the PFS\n",
+                    cmd, o->pfs[i], cache);
+        return -1;
+    }
+    return 0;
+}
+
+/* The job's prefixes (distinct, not nested) and its cache together. */
 static int check_job_dirs(const char *cmd, struct ebt_tool_opts *o)
 {
     char err[1024], cache[PATH_MAX];
@@ -274,16 +306,8 @@ static int check_job_dirs(const char *cmd, struct ebt_tool_opts *o)
         fprintf(stderr, "ebt %s: cache dir %s: %s\n", cmd, o->cache, strerror(errno));
         return -1;
     }
-    for (int i = 0; i < o->npfs; i++) {
-        int inside = ebt_path_under(cache, o->pfs[i]) != 0;
-        if (inside || ebt_path_under(o->pfs[i], cache)) {
-            fprintf(stderr,
-                    "ebt %s: cache dir %s %s managed directory %s: the run directory must be "
-                    "outside the PFS directories (give --cache elsewhere, e.g. /dev/shm)\n",
-                    cmd, cache, inside ? "lies inside" : "contains", o->pfs[i]);
-            return -1;
-        }
-    }
+    if (check_cache_vs_pfs(cmd, cache, o) < 0)
+        return -1;
     snprintf(o->cache, sizeof(o->cache), "%s", cache);
     return 0;
 }

@@ -73,14 +73,19 @@ expect_err() {
 expect_err "given twice" "$EBT" run --pfs "$P" --pfs "$W/plink" --cache "$C" -- true
 expect_err "lies inside" "$EBT" run --pfs "$P" --pfs "$P/sub" --cache "$C" -- true
 expect_err "'/' cannot be managed" "$EBT" run --pfs / --cache "$C" -- true
-# a cache directory inside a managed prefix, or containing one: the job would remove its own run
-mkdir -p "$P/cache" "$W/outer/pfs"
+# a cache directory inside a managed prefix, or a managed directory in a run directory's place
+# (CACHE/ebt.<uid>.*): the job would cache into its own view, or remove its own run directory
+mkdir -p "$P/cache" "$W/outer/pfs" "$W/outer/ebt.$(id -u).old/up"
 expect_err "lies inside managed directory" "$EBT" run --pfs "$P" --cache "$P/cache" -- true
-expect_err "contains managed directory" "$EBT" run --pfs "$W/outer/pfs" --cache "$W/outer" -- true
 expect_err "lies inside managed directory" "$EBT" run --pfs "$P" --cache "$P" -- true
 expect_err "lies inside managed directory" env EBT_CACHE_DIR="$P/cache" "$EBT" start --pfs "$P"
-[ -z "$(ls -A "$P/cache")" ] && [ -z "$(ls -A "$W/outer" | grep -v '^pfs$')" ] ||
+expect_err "place of run directories" "$EBT" run --pfs "$W/outer/ebt.$(id -u).old/up" --cache "$W/outer" -- true
+expect_err "place of run directories" "$EBT" run --pfs "$W/outer/ebt.$(id -u).old" --cache "$W/outer" -- true
+[ -z "$(ls -A "$P/cache")" ] && [ "$(ls "$W/outer" | tr '\n' ' ')" = "ebt.$(id -u).old pfs " ] ||
     fail "a refused cache dir got a run directory"
+# another directory under the cache directory is fine (run directories are new names there)
+"$EBT" run --pfs "$W/outer/pfs" --cache "$W/outer" -- true 2> "$W/err" || { cat "$W/err"; fail "sibling of the run dirs"; }
+ok "a managed directory beside the run directories is accepted"
 
 # honoured: EBT_PATHS without --pfs, EBT_CACHE_BYTES without --cache-bytes (job env and RUN/config)
 cat > "$W/job.sh" <<'JOB'
