@@ -146,6 +146,7 @@ __attribute__((constructor)) void ebt_client_init(void)
         goto out;
     char log[PATH_MAX];
     ebt_log_level_now = ebt.cfg.log_level;
+    ebt_log_set_cap(ebt.cfg.log_bytes);
     if (ebt_rundir_file(ebt.cfg.run_dir, "ebt.log", log, sizeof(log)) == 0)
         ebt_log_open(log, "client");
     int hello = daemon_hello();

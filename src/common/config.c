@@ -1,6 +1,7 @@
 /* config.c - parse EBT's environment variables (table in config_vars below). */
 #define _GNU_SOURCE
 #include "config.h"
+#include "config_int.h"
 #include "log.h"
 #include "path.h"
 
@@ -9,35 +10,63 @@
 #include <string.h>
 #include <unistd.h>
 
-struct config_var {
-    const char *env;
-    const char *def;
-    const char *help;
+static const struct config_var config_vars[] = {
+    {"EBT_PATHS", "",
+     "colon-separated managed path prefixes (absolute, existing, distinct directories, not '/'; "
+     "ebt run/start: the default of --pfs)",
+     ebt_check_paths},
+    {"EBT_VISIBILITY", "close", "write|close|task[,PREFIX=MODE...] when others see written data",
+     ebt_check_visibility},
+    {"EBT_RUN_DIR", "", "this job's run directory in node-local storage (set by ebt run/start)",
+     ebt_check_abs_path},
+    {"EBT_CACHE_DIR", "/dev/shm",
+     "node-local storage for run directories ($TMPDIR if no /dev/shm); the default of --cache",
+     ebt_check_cache_dir},
+    {"EBT_CACHE_BYTES", "0",
+     "cache capacity (e.g. 8G); beyond it files are written through to the PFS; the default of "
+     "--cache-bytes",
+     ebt_check_size},
+    {"EBT_TASK_ID", "", "task identity for visibility=task (default: SLURM_PROCID, MPI rank, or 0)",
+     ebt_check_task_id},
+    {"EBT_LOG_LEVEL", "1", "0 error, 1 warn, 2 info, 3 debug; the log is RUN_DIR/ebt.log",
+     ebt_check_log_level},
+    {"EBT_LOG_BYTES", "16M", "cap of RUN_DIR/ebt.log (it lives in the cache); 0: no cap",
+     ebt_check_size},
+    {"EBT_FLUSH_THREADS", "4", "concurrent file transfers during the flush (1..256)",
+     ebt_check_threads},
+    {"EBT_FUSE", "auto",
+     "auto|on|off: ebtd mounts the job's view over each prefix (auto: where FUSE works)",
+     ebt_check_fuse},
+    {"EBT_NODES", "1",
+     "number of nodes (daemons) of the job, 1..4096 (set by ebt start from --nodes; ebt run: 1)",
+     ebt_check_nodes},
+    {"EBT_NODE_ID", "0",
+     "this node's index in the job, 0..EBT_NODES-1 (set by ebt start from --node-id)",
+     ebt_check_node_id},
+    {"EBT_RENDEZVOUS", "",
+     "shared directory where the daemons of a multi-node job meet (set by ebt start from "
+     "--rendezvous)",
+     ebt_check_abs_path},
+    {"EBT_JOB_ID", "", "job identity (default: SLURM_JOB_ID, else the rendezvous name)",
+     ebt_check_job_id},
+    {"EBT_LIB", "", "the client library ebt run/start preload (default: ../lib/libebt.so)",
+     ebt_check_lib},
+    {"EBT_DAEMON", "", "the ebtd binary ebt run/start start (default: next to ebt)",
+     ebt_check_daemon},
+    {"EBT_LISTEN", "", "multi-node: HOST:PORT the daemon's transport listens on (port 0: any)",
+     ebt_check_listen},
+    {"EBT_JOIN_TIMEOUT_MS", "60000", "multi-node: how long the daemons wait for each other",
+     ebt_check_ms},
+    {"EBT_PEER_TIMEOUT_MS", "10000", "multi-node: deadline of each call between daemons",
+     ebt_check_ms},
+    {"EBT_TRANSPORT", "ucx", "transport between daemons (ucx)", ebt_check_transport},
 };
 
-static const struct config_var config_vars[] = {
-    {"EBT_PATHS", "", "colon-separated managed path prefixes (the PFS locations EBT accelerates)"},
-    {"EBT_VISIBILITY", "close", "write|close|task[,PREFIX=MODE...] when others see written data"},
-    {"EBT_RUN_DIR", "", "this job's run directory in node-local storage (set by ebt run/start)"},
-    {"EBT_CACHE_DIR", "/dev/shm",
-     "node-local storage for run directories ($TMPDIR if no /dev/shm)"},
-    {"EBT_CACHE_BYTES", "0",
-     "cache capacity (e.g. 8G); beyond it files are written through to the PFS"},
-    {"EBT_TASK_ID", "",
-     "task identity for visibility=task (default: SLURM_PROCID, MPI rank, or 0)"},
-    {"EBT_LOG_LEVEL", "1", "0 error, 1 warn, 2 info, 3 debug; the log is RUN_DIR/ebt.log"},
-    {"EBT_FLUSH_THREADS", "4", "concurrent file transfers during the flush"},
-    {"EBT_FUSE", "auto",
-     "auto|on|off: ebtd mounts the job's view over each prefix (auto: where FUSE works)"},
-    {"EBT_NODES", "1", "number of nodes (daemons) of the job; 1: single-node mode"},
-    {"EBT_NODE_ID", "0", "this node's index in the job, 0..EBT_NODES-1"},
-    {"EBT_RENDEZVOUS", "", "shared directory where the daemons of a multi-node job meet"},
-    {"EBT_JOB_ID", "", "job identity (default: SLURM_JOB_ID, else the rendezvous name)"},
-};
+#define CONFIG_NVARS (sizeof(config_vars) / sizeof(config_vars[0]))
 
 static const char *env_or_default(const char *name)
 {
-    for (size_t i = 0; i < sizeof(config_vars) / sizeof(config_vars[0]); i++) {
+    for (size_t i = 0; i < CONFIG_NVARS; i++) {
         if (strcmp(config_vars[i].env, name) == 0) {
             const char *v = getenv(name);
             return (v && *v) ? v : config_vars[i].def;
@@ -48,7 +77,7 @@ static const char *env_or_default(const char *name)
 
 void ebt_config_help(FILE *out)
 {
-    for (size_t i = 0; i < sizeof(config_vars) / sizeof(config_vars[0]); i++)
+    for (size_t i = 0; i < CONFIG_NVARS; i++)
         fprintf(out, "  %-18s %s (default: %s)\n", config_vars[i].env, config_vars[i].help,
                 *config_vars[i].def ? config_vars[i].def : "none");
 }
@@ -117,14 +146,12 @@ int ebt_parse_size(const char *s, uint64_t *out)
 
 static int add_prefix(struct ebt_config *cfg, const char *given, char *err, size_t cap)
 {
-    char cwd[PATH_MAX], norm[PATH_MAX], real[PATH_MAX];
-    if (cfg->nprefixes == EBT_MAX_PREFIXES) {
+    char norm[PATH_MAX], real[PATH_MAX];
+    if (cfg->nprefixes == EBT_MAX_PREFIXES) { /* the check refused these already */
         snprintf(err, cap, "EBT_PATHS: more than %d prefixes", EBT_MAX_PREFIXES);
         return -EINVAL;
     }
-    if (given[0] != '/' && !getcwd(cwd, sizeof(cwd)))
-        return -errno;
-    if (ebt_path_normalize(given[0] == '/' ? "/" : cwd, given, norm, sizeof(norm)) < 0) {
+    if (ebt_path_normalize("/", given, norm, sizeof(norm)) < 0) {
         snprintf(err, cap, "EBT_PATHS: bad path '%s'", given);
         return -EINVAL;
     }
@@ -152,34 +179,47 @@ static int parse_paths(struct ebt_config *cfg, const char *spec, char *err, size
     return 0;
 }
 
+/* One PREFIX=MODE override (tok is "PREFIX", already split at '='); cfg NULL: check only. */
+static int add_vis_override(struct ebt_config *cfg, const char *tok, int mode, char *err,
+                            size_t cap)
+{
+    char norm[PATH_MAX], real[PATH_MAX];
+    if ((cfg && cfg->nvis == EBT_MAX_VIS_OVERRIDES) || tok[0] != '/' ||
+        ebt_path_normalize("/", tok, norm, sizeof(norm)) < 0) {
+        snprintf(err, cap, "bad override prefix '%s' (PREFIX=MODE, PREFIX absolute, at most %d)",
+                 tok, EBT_MAX_VIS_OVERRIDES);
+        return -EINVAL;
+    }
+    if (!cfg)
+        return 0;
+    snprintf(cfg->vis[cfg->nvis].prefix, PATH_MAX, "%s", realpath(norm, real) ? real : norm);
+    cfg->vis[cfg->nvis++].mode = mode;
+    return 0;
+}
+
 int ebt_config_parse_visibility(struct ebt_config *cfg, const char *spec, char *err, size_t cap)
 {
     char buf[4096];
     snprintf(buf, sizeof(buf), "%s", spec);
-    char *save = NULL;
-    cfg->nvis = 0;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (cfg)
+        cfg->nvis = 0;
+    for (char *tok = buf, *next; tok; tok = next) {
+        next = strchr(tok, ',');
+        if (next)
+            *next++ = '\0';
         char *eq = strchr(tok, '=');
         int mode = ebt_visibility_parse(eq ? eq + 1 : tok);
         if (mode < 0) {
-            snprintf(err, cap, "EBT_VISIBILITY: unknown mode '%s' (write, close or task)",
-                     eq ? eq + 1 : tok);
+            snprintf(err, cap, "unknown mode '%s' (write, close or task)", eq ? eq + 1 : tok);
             return -EINVAL;
         }
-        if (!eq) {
+        if (eq) {
+            *eq = '\0';
+            if (add_vis_override(cfg, tok, mode, err, cap) < 0)
+                return -EINVAL;
+        } else if (cfg) {
             cfg->visibility = mode;
-            continue;
         }
-        *eq = '\0';
-        if (cfg->nvis == EBT_MAX_VIS_OVERRIDES || tok[0] != '/' ||
-            ebt_path_normalize("/", tok, cfg->vis[cfg->nvis].prefix, PATH_MAX) < 0) {
-            snprintf(err, cap, "EBT_VISIBILITY: bad override prefix '%s'", tok);
-            return -EINVAL;
-        }
-        char real[PATH_MAX];
-        if (realpath(cfg->vis[cfg->nvis].prefix, real))
-            snprintf(cfg->vis[cfg->nvis].prefix, PATH_MAX, "%s", real);
-        cfg->vis[cfg->nvis++].mode = mode;
     }
     return 0;
 }
@@ -224,25 +264,14 @@ static void pick_cache_dir(struct ebt_config *cfg)
     snprintf(cfg->cache_dir, sizeof(cfg->cache_dir), "%s", (v && *v) ? v : "/tmp");
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi)
-        return -EINVAL;
-    *out = (int)v;
-    return 0;
-}
-
 /* EBT_NODES, EBT_NODE_ID, EBT_RENDEZVOUS, EBT_JOB_ID: checked together. */
 static int load_nodes(struct ebt_config *cfg, char *err, size_t cap)
 {
-    if (parse_int(env_or_default("EBT_NODES"), 1, 4096, &cfg->nodes) < 0) {
+    if (ebt_config_parse_int(env_or_default("EBT_NODES"), 1, 4096, &cfg->nodes) < 0) {
         snprintf(err, cap, "EBT_NODES: must be 1..4096, not '%s'", env_or_default("EBT_NODES"));
         return -EINVAL;
     }
-    if (parse_int(env_or_default("EBT_NODE_ID"), 0, cfg->nodes - 1, &cfg->node_id) < 0) {
+    if (ebt_config_parse_int(env_or_default("EBT_NODE_ID"), 0, cfg->nodes - 1, &cfg->node_id) < 0) {
         snprintf(err, cap, "EBT_NODE_ID: must be 0..%d, not '%s'", cfg->nodes - 1,
                  env_or_default("EBT_NODE_ID"));
         return -EINVAL;
@@ -259,11 +288,33 @@ static int load_nodes(struct ebt_config *cfg, char *err, size_t cap)
     return 0;
 }
 
+int ebt_config_check_env(int flags, char *err, size_t cap)
+{
+    char why[512];
+    err[0] = '\0';
+    for (size_t i = 0; i < CONFIG_NVARS; i++) {
+        const char *v = getenv(config_vars[i].env);
+        if (!v || !*v || config_vars[i].check(v, flags, why, sizeof(why)) == 0)
+            continue;
+        snprintf(err, cap, "%s='%.300s': %s", config_vars[i].env, v, why);
+        return -EINVAL;
+    }
+    int nodes, id;
+    if (ebt_config_parse_int(env_or_default("EBT_NODES"), 1, 4096, &nodes) == 0 &&
+        ebt_config_parse_int(env_or_default("EBT_NODE_ID"), 0, 4095, &id) == 0 && id >= nodes) {
+        snprintf(err, cap, "EBT_NODE_ID='%d': must be 0..EBT_NODES-1 (EBT_NODES=%d)", id, nodes);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int ebt_config_load(struct ebt_config *cfg, char *err, size_t cap)
 {
     memset(cfg, 0, sizeof(*cfg));
-    err[0] = '\0';
-    int rc = parse_paths(cfg, env_or_default("EBT_PATHS"), err, cap);
+    int rc = ebt_config_check_env(0, err, cap);
+    if (rc < 0)
+        return rc;
+    rc = parse_paths(cfg, env_or_default("EBT_PATHS"), err, cap);
     if (rc == 0)
         rc = ebt_config_parse_visibility(cfg, env_or_default("EBT_VISIBILITY"), err, cap);
     if (rc == 0 && ebt_parse_size(env_or_default("EBT_CACHE_BYTES"), &cfg->cache_bytes) < 0) {
@@ -276,9 +327,10 @@ int ebt_config_load(struct ebt_config *cfg, char *err, size_t cap)
     pick_cache_dir(cfg);
     pick_task_id(cfg);
     cfg->log_level = atoi(env_or_default("EBT_LOG_LEVEL"));
+    ebt_parse_size(env_or_default("EBT_LOG_BYTES"), &cfg->log_bytes);
     const char *fuse = env_or_default("EBT_FUSE");
     if ((cfg->fuse = ebt_fuse_mode_parse(fuse)) < 0) {
-        snprintf(err, cap, "EBT_FUSE: '%s' is not auto, on or off", fuse);
+        snprintf(err, cap, "EBT_FUSE='%s': must be auto, on or off", fuse);
         return -EINVAL;
     }
     cfg->flush_threads = atoi(env_or_default("EBT_FLUSH_THREADS"));

@@ -33,6 +33,7 @@ struct ebt_config {
     uint64_t cache_bytes; /* 0 = no limit beyond the storage itself */
     char task_id[64];
     int log_level;
+    uint64_t log_bytes; /* cap of RUN/ebt.log; 0 = none */
     int flush_threads;
     int fuse; /* enum ebt_fuse_mode: the daemon's FUSE view over the prefixes */
     /* multi-node jobs (docs/multinode.md); a one-node job has nodes == 1, node_id == 0 */
@@ -42,14 +43,25 @@ struct ebt_config {
     char job_id[64];
 };
 
-/* Fill cfg from the environment. On a bad value: -EINVAL and a one-line reason in err. */
+/* Check every variable of the table that is set in the environment: 0, or -EINVAL with
+ * "NAME='value': reason (what is allowed)" in err. EBT_CHECK_FS also checks the file system
+ * (EBT_PATHS and EBT_CACHE_DIR exist and are directories, EBT_LIB/EBT_DAEMON exist); without it
+ * only the form is checked (a daemon whose FUSE view died must still load its config). */
+#define EBT_CHECK_FS 1
+int ebt_config_check_env(int flags, char *err, size_t errcap);
+/* Managed prefixes (canonical, absolute): none is '/', none equals or lies inside another.
+ * what names them in the message ("EBT_PATHS", "--pfs"). 0 or -EINVAL with the reason. */
+int ebt_config_check_prefixes(const char (*paths)[PATH_MAX], int n, char *err, size_t errcap);
+
+/* Fill cfg from the environment (ebt_config_check_env first, without EBT_CHECK_FS). On a bad
+ * value: -EINVAL and a one-line reason in err. */
 int ebt_config_load(struct ebt_config *cfg, char *err, size_t errcap);
 /* Parse a visibility spec "MODE[,PREFIX=MODE...]" into cfg. */
 int ebt_config_parse_visibility(struct ebt_config *cfg, const char *spec, char *err, size_t cap);
 /* Parse "123", "4K", "2G" ... ; -EINVAL on anything else. */
 int ebt_parse_size(const char *s, uint64_t *out);
 const char *ebt_visibility_name(int mode);
-int ebt_fuse_mode_parse(const char *s); /* "auto", "on", "off" -> enum ebt_fuse_mode; -1 */
+int ebt_fuse_mode_parse(const char *s);  /* "auto", "on", "off" -> enum ebt_fuse_mode; -1 */
 int ebt_visibility_parse(const char *s); /* -1 if unknown */
 /* The visibility that applies to a canonical logical path. */
 int ebt_config_visibility_for(const struct ebt_config *cfg, const char *path);

@@ -12,9 +12,12 @@
  * RUN/remote/<logical>        multi-node: copies of files other nodes hold (the daemon's cache)
  * RUN/held/<logical>          multi-node: this node's data of a file several nodes wrote
  * RUN/ebtd.sock, ebtd.pid, ebt.log, flush.journal
+ * RUN/retry                   left by an 'ebt run' whose flush failed: the 'ebt flush' that
+ *                             completes it removes the run directory, as ebt run would have
  * A whiteout hides a lower (PFS) name: RUN/up/<dir>/.ebt~wh~<name>, an empty regular file.
  * An opaque directory (recreated after removal) holds RUN/up/<dir>/.ebt~opaque.
  * Names starting with ".ebt~" are reserved inside managed trees. */
+#define EBT_RUNDIR_RETRY "retry"
 #define EBT_RESERVED_PREFIX ".ebt~"
 #define EBT_WHITEOUT_PREFIX ".ebt~wh~"
 #define EBT_OPAQUE_NAME ".ebt~opaque"

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <linux/close_range.h>
 
 static void usage(FILE *out)
 {
@@ -54,6 +56,9 @@ int main(int argc, char **argv)
      * not from fresh mmaps that fault in and zero every page again */
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    /* inherited fds (the job's prefix lock, src/tools/lock.c) stay open in ebtd but must not
+     * reach what it runs (fusermount3 can outlive it) */
+    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     int rc = parse_args(argc, argv, run_dir);
     if (rc)
         return rc == 1 ? 0 : rc;
@@ -65,6 +70,7 @@ int main(int argc, char **argv)
         return 2;
     }
     ebt_log_level_now = cfg.log_level;
+    ebt_log_set_cap(cfg.log_bytes);
     struct ebtd d;
     rc = ebtd_init(&d, run_dir, &cfg);
     if (rc < 0)

@@ -4,12 +4,14 @@
 #include "json.h"
 #include "layer.h"
 #include "mesh.h"
+#include "rundir.h"
 #include "sys.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Print a value as a single-quoted shell word. */
 static void shell_quote(const char *s)
@@ -73,16 +75,25 @@ int ebt_cmd_start(int argc, char **argv)
         return EBT_EXIT_USAGE;
     if (first < argc || o.npfs == 0) {
         fprintf(stderr, "ebt start: %s\n",
-                first < argc ? "unexpected argument" : "no --pfs DIR given");
+                first < argc ? "unexpected argument" : "no --pfs DIR given (or set EBT_PATHS)");
         return EBT_EXIT_USAGE;
     }
     if (ebt_nodes_resolve("start", &o) < 0 || ebt_session_lib("start", lib, sizeof(lib)) < 0 ||
         ebt_session_create("start", &o, run, sizeof(run)) < 0)
         return EBT_EXIT_USAGE;
-    if (ebt_daemon_spawn("start", run, 1) < 0 || start_wait(&o, run) < 0) {
+    if (ebt_lock_prefixes("start", &o, run) < 0) {
         ebt_remove_tree(run);
         return EBT_EXIT_USAGE;
     }
+    ebt_lock_inherit(1);
+    int spawned = ebt_daemon_spawn("start", run, 1);
+    ebt_lock_inherit(0);
+    if (spawned < 0 || start_wait(&o, run) < 0) {
+        ebt_remove_tree(run);
+        ebt_lock_release();
+        return EBT_EXIT_USAGE;
+    }
+    ebt_lock_set_holder(run);
     ebt_session_env(&o, run, lib);
     static const char *const vars[] = {"EBT_RUN_DIR",     "EBT_PATHS", "EBT_VISIBILITY",
                                        "EBT_CACHE_BYTES", "EBT_NODES", "EBT_NODE_ID",
@@ -133,13 +144,35 @@ static int misc_run_dir(const char *cmd, int argc, char **argv, struct ebt_tool_
     return ebt_opts_run_dir(cmd, o);
 }
 
+/* A complete flush of what a failed 'ebt run' left (RUN/retry, no daemon): nothing else will
+ * ever use the run directory, so remove it as ebt run would have. Otherwise say why it stays. */
+static void flush_cleanup(const char *run, int complete)
+{
+    char mark[PATH_MAX + 16];
+    if (ebt_rundir_file(run, EBT_RUNDIR_RETRY, mark, sizeof(mark)) < 0 || access(mark, F_OK) < 0)
+        return; /* an ebt start job's run directory: ebt stop removes it */
+    if (!complete || ebt_daemon_alive(run)) {
+        fprintf(stderr, "ebt flush: %s kept: %s\n", run,
+                complete ? "a daemon serves it" : "the flush is not complete");
+        return;
+    }
+    if (ebt_remove_tree(run) < 0)
+        fprintf(stderr, "ebt flush: warning: could not remove %s\n", run);
+    else
+        fprintf(stderr, "ebt flush: flush complete; removed %s (left by the failed ebt run)\n",
+                run);
+}
+
 int ebt_cmd_flush(int argc, char **argv)
 {
     struct ebt_tool_opts o;
-    int complete;
+    int complete = 0;
     if (misc_run_dir("flush", argc, argv, &o) < 0)
         return EBT_EXIT_USAGE;
-    return flush_any("flush", o.run_dir, o.json, &complete);
+    int rc = flush_any("flush", o.run_dir, o.json, &complete);
+    if (rc == 0)
+        flush_cleanup(o.run_dir, complete);
+    return rc;
 }
 
 int ebt_cmd_stop(int argc, char **argv)

@@ -2,9 +2,11 @@
 #define _GNU_SOURCE
 #include "tool.h"
 #include "json.h"
+#include "rundir.h"
 #include "sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +65,18 @@ static int run_flush(const char *run, pid_t daemon, char *json, size_t cap, int 
     return rc;
 }
 
+/* The flush failed: mark the run directory as this finished job's, so the 'ebt flush' that
+ * completes it removes it (--keep-cache: kept). */
+static void mark_retry(const struct ebt_tool_opts *o, const char *run)
+{
+    char path[PATH_MAX + 16];
+    if (o->keep_cache || ebt_rundir_file(run, EBT_RUNDIR_RETRY, path, sizeof(path)) < 0)
+        return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+}
+
 static int run_finish(const struct ebt_tool_opts *o, const char *run, int rc, const char *json)
 {
     if (rc < 0) {
@@ -71,6 +85,7 @@ static int run_finish(const struct ebt_tool_opts *o, const char *run, int rc, co
         fprintf(stderr,
                 "ebt run: %s\nebt run: the cache is kept; retry with: ebt flush --run-dir %s\n",
                 err[0] ? err : strerror(-rc), run);
+        mark_retry(o, run);
         return -1;
     }
     if (o->keep_cache) {
@@ -88,11 +103,18 @@ static int run_job(const struct ebt_tool_opts *o, const char *lib, char **cmd)
     static char json[65536];
     if (ebt_session_create("run", o, run, sizeof(run)) < 0)
         return EBT_EXIT_USAGE;
+    if (ebt_lock_prefixes("run", o, run) < 0) {
+        ebt_remove_tree(run);
+        return EBT_EXIT_USAGE;
+    }
+    ebt_lock_inherit(1);
     pid_t daemon = ebt_daemon_spawn("run", run, 0);
+    ebt_lock_inherit(0);
     if (daemon < 0 || ebt_daemon_wait_ready("run", run, daemon, 10000) < 0) {
         if (daemon > 0)
             ebt_daemon_shutdown(run, daemon);
         ebt_remove_tree(run);
+        ebt_lock_release();
         return EBT_EXIT_USAGE;
     }
     if (o->verbose)
@@ -107,6 +129,7 @@ static int run_job(const struct ebt_tool_opts *o, const char *lib, char **cmd)
     snprintf(extra, sizeof(extra), "\"exit_status\":%d,\"daemon_died\":%s,\"run_dir\":\"%s\"",
              status, died ? "true" : "false", run);
     ebt_report_flush(json, job_s, o->json, extra);
+    ebt_lock_release();
     if (run_finish(o, run, rc, json) < 0)
         return EBT_EXIT_FLUSH_FAILED;
     return died ? EBT_EXIT_DAEMON_DIED : status;
@@ -120,7 +143,9 @@ int ebt_cmd_run(int argc, char **argv)
     if (first < 0)
         return EBT_EXIT_USAGE;
     if (o.npfs == 0) {
-        fprintf(stderr, "ebt run: no --pfs DIR given (the PFS directories to accelerate)\n");
+        fprintf(
+            stderr,
+            "ebt run: no --pfs DIR given (the PFS directories to accelerate; or set EBT_PATHS)\n");
         return EBT_EXIT_USAGE;
     }
     if (first >= argc) {
@@ -150,6 +175,6 @@ void ebt_help_run(FILE *out)
         "  -v                 verbose\n"
         "Exit status: the command's (128+signal if killed); 2 bad input; 3 ebtd died during\n"
         "the job (data flushed offline); 4 the flush failed (cache kept: ebt flush --run-dir).\n"
-        "Environment: EBT_LIB (client library), EBT_DAEMON (ebtd binary), and:\n");
+        "Environment (all checked before anything starts; an option wins over its variable):\n");
     ebt_config_help(out);
 }

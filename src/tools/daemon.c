@@ -334,6 +334,7 @@ int ebt_offline_flush(const char *run, char *json, size_t cap)
         return rc;
     }
     ebt_log_level_now = cfg.log_level;
+    ebt_log_set_cap(cfg.log_bytes);
     if (ebtd_fs_clear_stale(run, &cfg) > 0) /* the dead daemon's view must not hide the PFS */
         ebt_info("offline flush: unmounted the dead daemon's view");
     rc = ebt_flush_run(run, &cfg, &st, err, sizeof(err));

@@ -1,6 +1,7 @@
 /* opts.c - option parsing and validation shared by the ebt subcommands. */
 #define _GNU_SOURCE
 #include "tool.h"
+#include "path.h"
 #include "runcfg.h"
 #include "rundir.h"
 
@@ -85,23 +86,27 @@ static int opt_allowed(const char *cmd, int opt)
     return 1;
 }
 
-/* A PFS directory must exist, be a directory and accept a new file. */
-static int check_pfs(const char *cmd, const char *given, char *out)
+/* A PFS directory must exist, be a directory and accept a new file. what: "--pfs", "EBT_PATHS" */
+static int check_pfs(const char *cmd, const char *what, const char *given, char *out)
 {
     struct stat st;
     char probe[PATH_MAX + 64];
     if (!realpath(given, out) || stat(out, &st) < 0) {
-        fprintf(stderr, "ebt %s: --pfs %s: %s\n", cmd, given, strerror(errno));
+        fprintf(stderr, "ebt %s: %s %s: %s\n", cmd, what, given, strerror(errno));
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "ebt %s: --pfs %s: not a directory\n", cmd, given);
+        fprintf(stderr, "ebt %s: %s %s: not a directory\n", cmd, what, given);
+        return -1;
+    }
+    if (strchr(out, ':')) { /* EBT_PATHS separates prefixes with ':' */
+        fprintf(stderr, "ebt %s: %s %s: a managed path cannot contain ':'\n", cmd, what, out);
         return -1;
     }
     snprintf(probe, sizeof(probe), "%s/%sprobe.%d", out, EBT_RESERVED_PREFIX, (int)getpid());
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
-        fprintf(stderr, "ebt %s: --pfs %s: not writable: %s\n", cmd, given, strerror(errno));
+        fprintf(stderr, "ebt %s: %s %s: not writable: %s\n", cmd, what, given, strerror(errno));
         return -1;
     }
     close(fd);
@@ -182,7 +187,7 @@ static int opt_one(const char *cmd, int c, struct ebt_tool_opts *o)
             fprintf(stderr, "ebt %s: at most %d --pfs directories\n", cmd, EBT_MAX_PREFIXES);
             return -1;
         }
-        return check_pfs(cmd, optarg, o->pfs[o->npfs++]);
+        return check_pfs(cmd, "--pfs", optarg, o->pfs[o->npfs++]);
     case OPT_CACHE:
         return check_cache(cmd, optarg, o->cache);
     case OPT_VIS:
@@ -222,17 +227,95 @@ static void opts_defaults(struct ebt_tool_opts *o)
     if (!c || !*c)
         c = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
     snprintf(o->cache, sizeof(o->cache), "%s", c && *c ? c : "/tmp");
+    const char *bytes = getenv("EBT_CACHE_BYTES"); /* checked by ebt_config_check_env */
+    if (bytes && *bytes)
+        ebt_parse_size(bytes, &o->cache_bytes);
+}
+
+/* Every variable of the config table, before anything starts: run/start also check the file
+ * system (the daemon would fail later, with the reason only in a log the user never sees). */
+static int check_env(const char *cmd)
+{
+    char err[1024];
+    int job = !strcmp(cmd, "run") || !strcmp(cmd, "start");
+    if (ebt_config_check_env(job ? EBT_CHECK_FS : 0, err, sizeof(err)) == 0)
+        return 0;
+    fprintf(stderr, "ebt %s: %s\n", cmd, err);
+    return -1;
+}
+
+/* No --pfs: the prefixes of EBT_PATHS (already checked for form), each checked like --pfs. */
+static int pfs_from_env(const char *cmd, struct ebt_tool_opts *o)
+{
+    char buf[4096];
+    const char *v = getenv("EBT_PATHS");
+    snprintf(buf, sizeof(buf), "%s", v ? v : "");
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ":", &save); t && o->npfs < EBT_MAX_PREFIXES;
+         t = strtok_r(NULL, ":", &save))
+        if (check_pfs(cmd, "EBT_PATHS", t, o->pfs[o->npfs++]) < 0)
+            return -1;
+    return 0;
+}
+
+/* A managed directory in a run directory's place: CACHE/ebt.<uid>.* (this job's or another). */
+static int in_run_dir_place(const char *pfs, const char *cache)
+{
+    char name[32];
+    size_t n = ebt_path_under(pfs, cache);
+    int len = snprintf(name, sizeof(name), "ebt.%u.", (unsigned)getuid());
+    return n && !strncmp(pfs + n + (n > 1), name, (size_t)len);
+}
+
+/* The cache (where the run directory is made) must not lie inside a managed directory, and no
+ * managed directory may be a run directory or inside one: the job would cache into its own view,
+ * or delete its (or another job's) run directory. Other directories under the cache are fine. */
+static int check_cache_vs_pfs(const char *cmd, const char *cache, const struct ebt_tool_opts *o)
+{
+    for (int i = 0; i < o->npfs; i++) {
+        int inside = ebt_path_under(cache, o->pfs[i]) != 0;
+        if (!inside && !in_run_dir_place(o->pfs[i], cache))
+            continue;
+        if (inside)
+            fprintf(stderr,
+                    "ebt %s: cache dir %s lies inside managed directory %s: the run directory "
+                    "must be outside the PFS directories (give --cache elsewhere, e.g. "
+                    "/dev/shm)\n",
+                    cmd, cache, o->pfs[i]);
+        else
+            fprintf(stderr,
+                    "ebt %s: managed directory %s lies in the place of run directories "
+                    "(%s/ebt.<uid>.*): manage a directory of the PFS\n",
+                    cmd, o->pfs[i], cache);
+        return -1;
+    }
+    return 0;
+}
+
+/* The job's prefixes (distinct, not nested) and its cache together. */
+static int check_job_dirs(const char *cmd, struct ebt_tool_opts *o)
+{
+    char err[1024], cache[PATH_MAX];
+    if (o->npfs == 0 && pfs_from_env(cmd, o) < 0)
+        return -1;
+    if (ebt_config_check_prefixes((const char(*)[PATH_MAX])o->pfs, o->npfs, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ebt %s: --pfs: %s\n", cmd, err);
+        return -1;
+    }
+    if (!realpath(o->cache, cache)) {
+        fprintf(stderr, "ebt %s: cache dir %s: %s\n", cmd, o->cache, strerror(errno));
+        return -1;
+    }
+    if (check_cache_vs_pfs(cmd, cache, o) < 0)
+        return -1;
+    snprintf(o->cache, sizeof(o->cache), "%s", cache);
+    return 0;
 }
 
 int ebt_opts_parse(const char *cmd, int argc, char **argv, struct ebt_tool_opts *o)
 {
     int c;
     opts_defaults(o);
-    const char *fuse = getenv("EBT_FUSE");
-    if (fuse && *fuse && ebt_fuse_mode_parse(fuse) < 0) {
-        fprintf(stderr, "ebt %s: EBT_FUSE: '%s' is not auto, on or off\n", cmd, fuse);
-        return -1;
-    }
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+vh", opts_all, NULL)) != -1) {
@@ -256,6 +339,10 @@ int ebt_opts_parse(const char *cmd, int argc, char **argv, struct ebt_tool_opts 
         if (opt_one(cmd, c, o) < 0)
             return -1;
     }
+    if (check_env(cmd) < 0)
+        return -1;
+    if ((!strcmp(cmd, "run") || !strcmp(cmd, "start")) && check_job_dirs(cmd, o) < 0)
+        return -1;
     return optind;
 }
 

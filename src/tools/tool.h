@@ -80,6 +80,16 @@ void ebt_daemon_shutdown(const char *run, pid_t child);
 /* The same flush code in this process (daemon gone), resuming from the journal. */
 int ebt_offline_flush(const char *run, char *json, size_t cap);
 
+/* lock.c: one managed prefix per running job and node (docs/semantics.md). Announce the job's
+ * prefixes and refuse (printed, naming the other job's run directory) if a live job of this node
+ * manages one of them, or a directory inside or around one. 0 or -1. */
+int ebt_lock_prefixes(const char *cmd, const struct ebt_tool_opts *o, const char *run);
+/* Around ebt_daemon_spawn: ebtd inherits the lock (yes=1), the job's command does not (0). */
+void ebt_lock_inherit(int yes);
+/* ebt start: the daemon (RUN/ebtd.pid) is the holder from now on. */
+void ebt_lock_set_holder(const char *run);
+void ebt_lock_release(void); /* remove the announcement (the job is over, or failed to start) */
+
 /* report.c */
 void ebt_report_flush(const char *json, double job_s, int as_json, const char *extra_json);
 int ebt_report_stat(const char *run, const char *json, int as_json);

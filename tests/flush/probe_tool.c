@@ -74,12 +74,29 @@ static int do_garbage(int fd)
     return !(n == (ssize_t)sizeof(h) && h.status == -EPROTO);
 }
 
+/* garbage N: N malformed messages, each on its own connection (the daemon closes it). */
+static int do_garbage_n(const char *run, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int fd = ebt_proto_connect(run);
+        if (fd < 0)
+            return fail("connect", fd);
+        int rc = do_garbage(fd);
+        close(fd);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: probe_tool RUN hello|stat P|readdir P|counters|garbage\n");
+        fprintf(stderr, "usage: probe_tool RUN hello|stat P|readdir P|counters|garbage [N]\n");
         return 2;
     }
+    if (!strcmp(argv[2], "garbage") && argc > 3)
+        return do_garbage_n(argv[1], atoi(argv[3]));
     int fd = ebt_proto_connect(argv[1]);
     if (fd < 0)
         return fail("connect", fd);

@@ -48,6 +48,6 @@ EBT_FUSE=sometimes "$EBT" run --pfs "$W/fusepfs" --cache "$W/fusecache" -- true 
 rc=$?
 set -e
 [ $rc -eq 2 ] || fail "bad EBT_FUSE: exit $rc, expected 2"
-grep -q "EBT_FUSE: 'sometimes' is not auto, on or off" "$W/fuse.err" || { cat "$W/fuse.err"; fail "bad EBT_FUSE: no reason"; }
+grep -q "EBT_FUSE='sometimes': must be auto, on or off" "$W/fuse.err" || { cat "$W/fuse.err"; fail "bad EBT_FUSE: no reason"; }
 [ -z "$(ls -A "$W/fusecache")" ] || fail "bad EBT_FUSE left a run directory"
 ok "bad EBT_FUSE: exit 2 with the reason, nothing started"
