@@ -1,6 +1,7 @@
 /* server.c - ebtd's socket, connection acceptance (owner uid only), signals and main loop. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "flush.h"
 #include "flush_mn.h"
 #include "log.h"
 #include "md.h"
@@ -137,11 +138,31 @@ static void on_accept(struct ebt_loop *loop, int lfd, short revents, void *data)
     }
 }
 
+/* SIGTERM is how a batch system ends a job at its time limit (SIGKILL follows after KillWait,
+ * 30 s by default, and an epilog may wipe node-local storage): a one-node daemon flushes what the
+ * cache holds first, journaled, so what reached the PFS stays and a later flush resumes. */
+static void flush_before_exit(struct ebtd *d)
+{
+    struct ebt_flush_stats st;
+    char err[1024];
+    ebt_warn("SIGTERM: flushing the cache to the PFS before exiting");
+    int rc = ebt_flush_run(d->run_dir, d->cfg, &st, err, sizeof(err));
+    if (rc == 0)
+        ebt_warn("SIGTERM flush complete: %llu files, %llu bytes in %.3f s",
+                 (unsigned long long)st.files, (unsigned long long)st.bytes, st.seconds);
+    else
+        ebt_error("SIGTERM flush incomplete (%s); the cache is kept: ebt flush --run-dir %s",
+                  err[0] ? err : strerror(-rc), d->run_dir);
+}
+
 static void on_signal(struct ebt_loop *loop, int fd, short revents, void *data)
 {
+    struct ebtd *d = data;
     struct signalfd_siginfo si;
     if (ebt_sys_read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         ebt_info("signal %u: exiting", si.ssi_signo);
+        if (si.ssi_signo == SIGTERM && !d->mesh)
+            flush_before_exit(d);
         ebt_loop_stop(loop);
     }
 }

@@ -51,12 +51,37 @@ static int run_command(char **cmd)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* Flush through the daemon; if it is gone, say so and flush in this process. */
-static int run_flush(const char *run, pid_t daemon, char *json, size_t cap, int *died)
+/* Has the daemon exited with status 0 (told to end, e.g. SIGTERM at a batch system's time
+ * limit, after flushing)? Waits up to wait_ms for it; *reaped if it was reaped here. */
+static int daemon_ended_cleanly(pid_t daemon, int wait_ms, int *reaped)
 {
     int status;
-    *died = daemon > 0 && waitpid(daemon, &status, WNOHANG) == daemon;
-    int rc = *died ? -ENOTCONN : ebt_daemon_flush(run, json, cap);
+    for (int waited = 0; daemon > 0 && !*reaped; waited += 20) {
+        if (waitpid(daemon, &status, WNOHANG) == daemon) {
+            *reaped = 1;
+            return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        }
+        if (waited >= wait_ms)
+            break;
+        nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+    }
+    return 0;
+}
+
+/* Flush through the daemon; if it is gone, say so and flush in this process. A daemon that ended
+ * on SIGTERM flushed first: this process finishes what changed since (nothing, usually). */
+static int run_flush(const char *run, pid_t daemon, char *json, size_t cap, int *died,
+                     int *reaped)
+{
+    *died = *reaped = 0;
+    int clean = daemon_ended_cleanly(daemon, 0, reaped);
+    int rc = *reaped ? -ENOTCONN : ebt_daemon_flush(run, json, cap);
+    if (rc == -ENOTCONN && !*reaped)
+        clean = daemon_ended_cleanly(daemon, 2000, reaped);
+    if (rc == -ENOTCONN && clean) {
+        fprintf(stderr, "ebt run: ebtd ended on SIGTERM after flushing; finishing here\n");
+        return ebt_offline_flush(run, json, cap);
+    }
     if (rc == -ENOTCONN) {
         *died = 1;
         fprintf(stderr, "ebt run: ebtd died during the job; flushing %s without it\n", run);
@@ -123,8 +148,8 @@ static int run_job(const struct ebt_tool_opts *o, const char *lib, char **cmd)
     double t0 = ebt_now_s();
     int status = run_command(cmd);
     double job_s = ebt_now_s() - t0;
-    int died, rc = run_flush(run, daemon, json, sizeof(json), &died);
-    if (!died)
+    int died, reaped, rc = run_flush(run, daemon, json, sizeof(json), &died, &reaped);
+    if (!died && !reaped)
         ebt_daemon_shutdown(run, daemon);
     snprintf(extra, sizeof(extra), "\"exit_status\":%d,\"daemon_died\":%s,\"run_dir\":\"%s\"",
              status, died ? "true" : "false", run);

@@ -24,10 +24,15 @@ put "$U/two" "2"
 wait_gone "$pid" || fail "daemon still running"
 ok "ebt stop: flushed, daemon stopped, run dir removed"
 
-# ebtd exits cleanly on SIGTERM and removes its socket and pid file
+# ebtd answers SIGTERM (a batch system's time limit) by flushing, then exits cleanly and removes
+# its socket and pid file
 eval "$("$EBT" start --pfs "$P" --cache "$C")"; unset LD_PRELOAD
+LD_PRELOAD=$EBT_TEST_LIB sh -c "echo at-the-time-limit > '$P/term.txt'"
 pid=$(cat "$EBT_RUN_DIR/ebtd.pid"); kill -TERM "$pid"
 wait_gone "$pid" || fail "SIGTERM ignored"
+[ "$(cat "$(beneath "$EBT_RUN_DIR" "$P")/term.txt" 2>/dev/null)" = at-the-time-limit ] ||
+    fail "SIGTERM: the cache was not flushed before ebtd exited"
+grep -q "SIGTERM flush complete: 1 files" "$EBT_RUN_DIR/ebt.log" || fail "SIGTERM flush not logged"
 [ ! -e "$EBT_RUN_DIR/ebtd.sock" ] && [ ! -e "$EBT_RUN_DIR/ebtd.pid" ] || fail "socket/pid left"
 "$EBT" stop 2> "$W/err" || { cat "$W/err"; fail "stop without daemon"; }
 grep -q "not running" "$W/err" || fail "offline stop not reported"
