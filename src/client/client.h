@@ -118,6 +118,10 @@ int ebt_lockf_managed(int fd, struct ebt_ofd *o, int cmd, off_t len);
 /* Before fork or exec shares the record with another process: give it its lock fd now. */
 void ebt_lock_prepare_share(struct ebt_ofd *o);
 
+/* ---- permission checks against the PFS (perm.c): 0 or -EACCES/-EPERM/-EROFS ---- */
+int ebt_perm_pfs_file(const char *logical, const struct ebt_found *f, int amode);
+int ebt_perm_parent(const char *logical); /* W_OK|X_OK on a PFS parent directory */
+
 /* ---- file logic (file.c) ---- */
 int ebt_open_managed(const char *logical, int flags, mode_t mode);
 int ebt_copy_up_file(const char *layer, const char *logical, const struct ebt_found *f);

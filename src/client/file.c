@@ -331,6 +331,13 @@ static int open_for_write(const char *logical, int flags, mode_t mode, struct eb
     }
     if (!exists) {
         int rc = ebt_view_parent_dir(logical);
+        if (rc == 0)
+            rc = ebt_perm_parent(logical);
+        if (rc < 0)
+            return rc;
+    }
+    if (exists) {
+        int rc = ebt_perm_pfs_file(logical, f, W_OK | ((flags & O_ACCMODE) == O_RDWR ? R_OK : 0));
         if (rc < 0)
             return rc;
     }

@@ -54,6 +54,8 @@ int ebt_ns_mkdir(const char *logical, mode_t mode)
     const char *layer = ebt_layer_for_write(logical);
     char phys[PATH_MAX];
     if (rc == 0)
+        rc = ebt_perm_parent(logical);
+    if (rc == 0)
         rc = layer_phys(layer, logical, phys);
     if (rc == 0)
         rc = parent_in_layer(layer, logical);
@@ -80,6 +82,8 @@ int ebt_ns_rmdir(const char *logical)
     rc = ebt_view_dir_empty(logical);
     if (rc <= 0)
         return rc < 0 ? rc : -ENOTEMPTY;
+    if ((rc = ebt_perm_parent(logical)) < 0)
+        return rc;
     if ((rc = ebt_md_unlink_if_visible(logical, 1)) < 0)
         return rc;
     const char *layer = ebt_layer_for_write(logical);
@@ -112,6 +116,8 @@ int ebt_ns_unlink(const char *logical)
         return rc;
     if (S_ISDIR(f.st.st_mode))
         return -EISDIR;
+    if ((rc = ebt_perm_parent(logical)) < 0)
+        return rc;
     if ((rc = ebt_md_unlink_if_visible(logical, 0)) < 0)
         return rc;
     ebt_stage_mark_unlinked(logical);
@@ -290,6 +296,8 @@ int ebt_ns_rename(const char *from, const char *to, unsigned flags)
     if (strcmp(from, to) == 0)
         return 0;
     if ((rc = rename_check(from, to, &fs, &ft, to_exists, flags)) < 0)
+        return rc;
+    if ((rc = ebt_perm_parent(from)) < 0 || (rc = ebt_perm_parent(to)) < 0)
         return rc;
     const char *layer = ebt_layer_for_write(from);
     if (layer != ebt_layer_for_write(to))

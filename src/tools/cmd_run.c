@@ -70,8 +70,7 @@ static int daemon_ended_cleanly(pid_t daemon, int wait_ms, int *reaped)
 
 /* Flush through the daemon; if it is gone, say so and flush in this process. A daemon that ended
  * on SIGTERM flushed first: this process finishes what changed since (nothing, usually). */
-static int run_flush(const char *run, pid_t daemon, char *json, size_t cap, int *died,
-                     int *reaped)
+static int run_flush(const char *run, pid_t daemon, char *json, size_t cap, int *died, int *reaped)
 {
     *died = *reaped = 0;
     int clean = daemon_ended_cleanly(daemon, 0, reaped);
