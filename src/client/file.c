@@ -247,6 +247,9 @@ static struct ebt_stage *stage_create(const char *logical, mode_t mode, int flag
         errno = -rc;
         return NULL;
     }
+    /* the flush publishes it if this process dies without doing so (best effort: a file system
+     * without user xattrs has no such backstop) */
+    syscall(SYS_fsetxattr, fd, EBT_STAGE_XATTR, logical, strlen(logical), 0);
     stage_list_add(s);
     *fd_out = fd;
     return s;

@@ -117,6 +117,8 @@ static int install_whole(struct ebt_ofd *o, int fd, const char *target, int fina
         from = tmp;
     }
     struct stat st;
+    if (from == s->phys) /* the stage itself becomes the layer file: not an orphan any more */
+        syscall(SYS_removexattr, from, EBT_STAGE_XATTR);
     if (ebt_sys_lstat(from, &st) < 0 || (rc = install_log(o, st.st_ino)) < 0) {
         rc = rc < 0 ? rc : -errno;
         if (from != s->phys)
@@ -437,13 +439,19 @@ void ebt_publish_before_exit(void)
 void ebt_stage_mark_unlinked(const char *logical)
 {
     struct ebt_stage *s;
-    while ((s = ebt_stage_find(logical)) != NULL)
+    while ((s = ebt_stage_find(logical)) != NULL) {
         s->unlinked = 1;
+        if (s->phys[0]) /* nothing to publish for the flush either */
+            syscall(SYS_removexattr, s->phys, EBT_STAGE_XATTR);
+    }
 }
 
 void ebt_stage_rename(const char *from, const char *to)
 {
     struct ebt_stage *s = ebt_stage_find(from);
-    if (s)
-        snprintf(s->logical, sizeof(s->logical), "%s", to);
+    if (!s)
+        return;
+    snprintf(s->logical, sizeof(s->logical), "%s", to);
+    if (s->phys[0])
+        syscall(SYS_setxattr, s->phys, EBT_STAGE_XATTR, to, strlen(to), 0);
 }

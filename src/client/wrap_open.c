@@ -132,7 +132,9 @@ int dup(int fd)
     return share_record(fd, EBT_REAL(dup)(fd));
 }
 
-/* dup2/dup3 close newfd first: publish it while it is still open, then duplicate. */
+/* dup2/dup3 close newfd first: if that is the record's last fd here, this is its close, so
+ * publish it while it is still open; otherwise (a shell restoring a saved fd over a duplicate)
+ * nothing is published. Then duplicate. */
 static int dup_onto(int oldfd, int newfd, int flags, int use_dup3)
 {
     if (syscall(SYS_fcntl, oldfd, F_GETFD) < 0)
@@ -140,7 +142,7 @@ static int dup_onto(int oldfd, int newfd, int flags, int use_dup3)
     if (oldfd == newfd)
         return use_dup3 ? (errno = EINVAL, -1) : newfd;
     struct ebt_ofd *victim = ebt_fd_get(newfd);
-    if (victim)
+    if (victim && __atomic_load_n(&victim->refs, __ATOMIC_ACQUIRE) == 1)
         ebt_sync_managed(newfd);
     int rc = use_dup3 ? EBT_REAL(dup3)(oldfd, newfd, flags) : EBT_REAL(dup2)(oldfd, newfd);
     if (rc < 0)

@@ -21,6 +21,10 @@
 #define EBT_RESERVED_PREFIX ".ebt~"
 #define EBT_WHITEOUT_PREFIX ".ebt~wh~"
 #define EBT_OPAQUE_NAME ".ebt~opaque"
+/* On a close-mode stage (RUN/stage/<pid>.<seq>): the logical path it will be published as. A
+ * stage whose process died without publishing (SIGKILL, a raw exit) is published by the flush
+ * (daemon orphans.c); the attribute is removed when the job unlinks the name. */
+#define EBT_STAGE_XATTR "user.ebt.stage"
 
 /* RUN/state: one page every process of the job on this node maps shared. */
 #define EBT_STATE_SIZE 4096

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "path.h"
 #include "lower.h"
+#include "orphans.h"
 #include "pfsops.h"
 #include "plan.h"
 #include "rundir.h"
@@ -337,6 +338,11 @@ static int flush_prepare(struct flush *f)
     if (rc < 0)
         return flush_fail(f, f->run, rc == -EBUSY ? "another flush is running" : "open journal",
                           rc);
+    int orphans = 0;
+    if (f->cfg->nodes <= 1 && ebtd_publish_orphans(f->run, &orphans) < 0)
+        ebt_warn("flush: some stages of dead processes could not be published (see above)");
+    if (orphans)
+        ebt_info("flush: published %d stage(s) left by processes that died", orphans);
     rc = ebt_merge_tasks(f->run, &f->st->merge, f->err, f->errcap);
     if (rc < 0)
         f->failed = 1;
