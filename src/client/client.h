@@ -176,21 +176,23 @@ static inline int ebt_multinode(void)
 }
 /* Each returns 0 or -errno; -EIO if the daemon cannot be reached (said once on stderr). */
 int ebt_md_resolve(const char *logical, struct ebt_proto_resolve *r);
-int ebt_md_fetch(const char *logical, uint64_t size_hint);
+int ebt_md_fetch(const char *logical, uint64_t size_hint, uint32_t *flags); /* EBT_FETCH_* */
 int ebt_md_note(const char *logical, int kind);
 int ebt_md_unlink(const char *logical, int is_dir);
 int ebt_md_listdir(const char *logical);
 int ebt_md_note_if_visible(const char *logical, int kind); /* write/close modes only */
 int ebt_md_unlink_if_visible(const char *logical, int is_dir);
 int ebt_md_rename_tree(const char *layer, const char *from, const char *to);
-int ebt_remote_lookup(const char *logical, struct ebt_found *f);      /* 1: unknown, PFS decides */
-int ebt_remote_materialize(const char *logical, struct ebt_found *f); /* fetch if remote file */
+int ebt_remote_lookup(const char *logical, struct ebt_found *f); /* 1: unknown, PFS decides */
+int ebt_remote_materialize(const char *logical, struct ebt_found *f, uint32_t *flags); /* fetch */
 int ebt_held_path(const char *logical, char *phys); /* 1 if RUN/held/<logical> exists */
+int ebt_up_enter(const char *phys, const char *logical, int *lock); /* 0, -EEXIST: it is held */
+void ebt_up_leave(int lock);
 void ebt_meta_mark_whole(const char *phys);
-int ebt_held_refresh(int src, int held);
 void ebt_held_snapshot(const char *logical, unsigned long long *ino, uint64_t *log_off);
 int ebt_held_refresh_since(int src, int held, unsigned long long ino, uint64_t log_off);
-int ebt_held_refresh_path(const char *logical, struct ebt_found *remote, const char *held);
+int ebt_held_refresh_path(const char *logical, struct ebt_found *remote, const char *held,
+                          int *lock);
 void ebt_remote_init(void);
 
 /* ---- directory streams (dir.c) ---- */

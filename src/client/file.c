@@ -75,7 +75,7 @@ int ebt_copy_up_file(const char *layer, const char *logical, const struct ebt_fo
     if (stage_name(tmp, "cu") < 0 || ebt_layer_path(layer, logical, phys, sizeof(phys)) < 0)
         return -ENAMETOOLONG;
     if (f->where == EBT_W_REMOTE) { /* another node's file: its merged content, as a PFS copy */
-        int frc = ebt_md_fetch(logical, (uint64_t)f->st.st_size);
+        int frc = ebt_md_fetch(logical, (uint64_t)f->st.st_size, NULL);
         if (frc < 0)
             return frc;
     }
@@ -83,9 +83,13 @@ int ebt_copy_up_file(const char *layer, const char *logical, const struct ebt_fo
     if (rc < 0)
         return rc;
     struct ebt_ext_rec base = {EBT_EXT_BASE, (uint32_t)getpid(), 0, (uint64_t)st.st_size};
+    int lock = -1;
     rc = ebt_meta_append(st.st_ino, &base, 1);
+    if (rc == 0 && (rc = ebt_up_enter(phys, logical, &lock)) == -EEXIST)
+        rc = -ENOENT; /* this node holds part of it (RUN/held): look it up again */
     if (rc == 0 && (rc = ebt_rename_noreplace_mkparents(tmp, phys)) == -EEXIST)
         rc = 1; /* someone copied it up first: use theirs */
+    ebt_up_leave(lock);
     if (rc != 0) {
         ebt_sys_unlink(tmp);
         if (ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) == 0)
@@ -113,7 +117,7 @@ static int register_fd(int fd, int kind, int flags, const char *logical, struct 
 
 static int open_for_read(const char *logical, int flags, struct ebt_found *f)
 {
-    int rc = ebt_remote_materialize(logical, f); /* another node's file: fetch it first */
+    int rc = ebt_remote_materialize(logical, f, NULL); /* another node's file: fetch it first */
     if (rc < 0)
         return rc;
     /* a PFS directory under the FUSE view is opened there: whatever is later done relative to
@@ -133,7 +137,9 @@ static int open_for_read(const char *logical, int flags, struct ebt_found *f)
 
 /* Track the writes of a layer file that has an extent log: one that was in the layer or copied
  * up may have one; on a multi-node job a file created here gets one (BASE 0), so this node can
- * always say exactly which bytes it wrote. */
+ * always say exactly which bytes it wrote. There, an existing layer file without a log was just
+ * created by another process that has not written its BASE 0 yet (copies and installed stages get
+ * theirs before they are visible): this writer writes it, or its bytes would be nobody's. */
 static void layer_start_log(struct ebt_ofd *o, int fd, int flags, int existed)
 {
     struct stat st;
@@ -141,7 +147,7 @@ static void layer_start_log(struct ebt_ofd *o, int fd, int flags, int existed)
         return;
     uint32_t pid = (uint32_t)getpid();
     int logged = existed && ebt_meta_exists(st.st_ino);
-    if (!logged && !existed && ebt_multinode()) {
+    if (!logged && ebt_multinode()) {
         struct ebt_ext_rec base = {EBT_EXT_BASE, pid, 0, 0};
         logged = ebt_meta_append(st.st_ino, &base, 1) == 0;
     }
@@ -151,6 +157,18 @@ static void layer_start_log(struct ebt_ofd *o, int fd, int flags, int existed)
     o->meta_ino = st.st_ino;
     struct ebt_ext_rec r[2] = {{EBT_EXT_OPEN, pid, 0, 0}, {EBT_EXT_TRUNC, pid, 0, 0}};
     ebt_meta_append(st.st_ino, r, (flags & O_TRUNC) ? 2 : 1);
+}
+
+/* Open a layer file; one that may be created goes through the share lock (ebt_up_enter):
+ * -ENOENT if this node now holds the file in RUN/held (the caller looks it up again). */
+static int open_creating(const char *phys, const char *logical, int oflags, mode_t mode)
+{
+    int lock = -1, rc = (oflags & O_CREAT) ? ebt_up_enter(phys, logical, &lock) : 0;
+    if (rc < 0)
+        return rc == -EEXIST ? -ENOENT : rc;
+    int fd = ebt_open_mkparents(phys, oflags, mode);
+    ebt_up_leave(lock);
+    return fd;
 }
 
 static int open_in_layer(const char *layer, const char *logical, int flags, mode_t mode,
@@ -174,7 +192,7 @@ static int open_in_layer(const char *layer, const char *logical, int flags, mode
     int oflags = copied ? flags & ~(O_CREAT | O_EXCL) : flags;
     if (f && !in_layer && (flags & O_TRUNC))
         oflags = (flags | O_CREAT) & ~O_EXCL;
-    int fd = ebt_open_mkparents(phys, oflags, mode);
+    int fd = open_creating(phys, logical, oflags, mode);
     if (fd < 0)
         return fd;
     struct ebt_ofd *o;
@@ -286,21 +304,26 @@ static int open_remote_for_write(const char *logical, int flags, mode_t mode, st
     int staged = vis == EBT_VIS_CLOSE && !(flags & O_APPEND);
     struct ebt_found held = *f;
     if (!staged && vis != EBT_VIS_TASK && ebt_held_path(logical, held.phys)) {
-        int rc = (flags & O_TRUNC) ? 0 : ebt_held_refresh_path(logical, f, held.phys);
-        if (rc < 0)
-            return rc;
+        int lock = -1; /* the refreshed part stays locked until this open is in its log */
+        int rc = (flags & O_TRUNC) ? 0 : ebt_held_refresh_path(logical, f, held.phys, &lock);
         held.where = EBT_W_UP;
-        return open_in_layer(ebt.held_root, logical, flags, mode, &held);
+        if (rc == 0)
+            rc = open_in_layer(ebt.held_root, logical, flags, mode, &held);
+        if (lock >= 0)
+            ebt_sys_close(lock);
+        return rc;
     }
     if (!staged) /* the copy-up fetches it (unless O_TRUNC: nothing to copy) */
         return open_in_layer(ebt_layer_for_write(logical), logical, flags, mode, f);
     unsigned long long ino;
     uint64_t log_off;
+    uint32_t fetched = 0;
     ebt_held_snapshot(logical, &ino, &log_off); /* before the fetch reads this node's part */
-    int rc = (flags & O_TRUNC) ? 0 : ebt_remote_materialize(logical, f);
+    int rc = (flags & O_TRUNC) ? 0 : ebt_remote_materialize(logical, f, &fetched);
     int fd = rc < 0 ? rc : open_staged(logical, flags, mode, f);
     struct ebt_ofd *o = fd >= 0 ? ebt_fd_get(fd) : NULL;
-    if (o && o->stage && !(flags & O_TRUNC)) {
+    /* an inexact merge never refreshes this node's part (see ebt_held_refresh_path) */
+    if (o && o->stage && !(flags & O_TRUNC) && !(fetched & EBT_FETCH_INEXACT)) {
         o->stage->held_ino = ino;
         o->stage->held_log_off = log_off;
     }

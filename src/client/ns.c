@@ -138,7 +138,7 @@ static int copy_whole_to(const char *logical, const struct ebt_found *f, const c
     if (snprintf(tmp, sizeof(tmp), "%s/mv%d.%p", ebt.stage_dir, (int)getpid(), (void *)f) >=
         PATH_MAX)
         return -ENAMETOOLONG;
-    int rc = f->where == EBT_W_REMOTE ? ebt_md_fetch(logical, (uint64_t)f->st.st_size) : 0;
+    int rc = f->where == EBT_W_REMOTE ? ebt_md_fetch(logical, (uint64_t)f->st.st_size, NULL) : 0;
     if (rc == 0)
         rc = ebt_copy_to_new(f->phys, tmp, f->st.st_mode & 07777, NULL);
     if (rc == 0)

@@ -83,23 +83,6 @@ static int install_log(struct ebt_ofd *o, unsigned long long ino)
     return rc;
 }
 
-/* Multi-node: a stage just renamed into up/<path> while the file became shared (the daemon
- * moved an earlier up/<path> to held/<path> meanwhile) must go into held instead: take it back
- * (-EEXIST makes the publication retry, as a merge into held). */
-static int install_raced_share(const struct ebt_stage *s, const char *target, const char *from,
-                               const struct stat *st)
-{
-    char held[PATH_MAX];
-    struct stat now;
-    if (!ebt_multinode() || !ebt_path_under(target, ebt.up_root) ||
-        !ebt_held_path(s->logical, held))
-        return 0;
-    if (ebt_sys_lstat(target, &now) < 0 || now.st_ino != st->st_ino ||
-        ebt_sys_rename(target, from) < 0)
-        return 0; /* already moved to held by the daemon: fine */
-    return -EEXIST;
-}
-
 /* First publication of a stage whose target does not exist: install the whole stage. */
 static int install_whole(struct ebt_ofd *o, int fd, const char *target, int final)
 {
@@ -125,8 +108,10 @@ static int install_whole(struct ebt_ofd *o, int fd, const char *target, int fina
             ebt_sys_unlink(from);
         return rc;
     }
-    if ((rc = ebt_rename_noreplace_mkparents(from, target)) == 0)
-        rc = install_raced_share(s, target, from, &st);
+    int lock = -1; /* a file held by this node is never installed in up: -EEXIST merges it */
+    if ((rc = ebt_up_enter(target, s->logical, &lock)) == 0)
+        rc = ebt_rename_noreplace_mkparents(from, target);
+    ebt_up_leave(lock);
     if (rc < 0) {
         char meta[PATH_MAX];
         if (ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) == 0)

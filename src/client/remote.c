@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "client.h"
 #include "log.h"
+#include "path.h"
 #include "proto.h"
 #include "rundir.h"
 #include "sys.h"
@@ -164,11 +165,14 @@ int ebt_md_resolve(const char *logical, struct ebt_proto_resolve *r)
     return rc;
 }
 
-int ebt_md_fetch(const char *logical, uint64_t size_hint)
+int ebt_md_fetch(const char *logical, uint64_t size_hint, uint32_t *flags)
 {
     uint64_t extra = size_hint / EBT_MD_FETCH_BYTES_PER_MS;
     int timeout = EBT_MD_TIMEOUT_MS + (int)(extra > 3600000 ? 3600000 : extra);
-    int rc = md_path_op(EBT_OP_MD_FETCH, logical, 0, 0, NULL, 0, NULL, timeout);
+    uint32_t fl = 0, len = 0;
+    int rc = md_path_op(EBT_OP_MD_FETCH, logical, 0, 0, &fl, sizeof(fl), &len, timeout);
+    if (flags)
+        *flags = rc == 0 && len == sizeof(fl) ? fl : 0;
     return rc == -EOPNOTSUPP ? -EIO : rc;
 }
 
@@ -237,11 +241,13 @@ int ebt_remote_lookup(const char *logical, struct ebt_found *f)
 }
 
 /* A remote regular file about to be read or copied: pull its merged content first. */
-int ebt_remote_materialize(const char *logical, struct ebt_found *f)
+int ebt_remote_materialize(const char *logical, struct ebt_found *f, uint32_t *flags)
 {
+    if (flags)
+        *flags = 0;
     if (f->where != EBT_W_REMOTE || !S_ISREG(f->st.st_mode))
         return 0;
-    int rc = ebt_md_fetch(logical, (uint64_t)f->st.st_size);
+    int rc = ebt_md_fetch(logical, (uint64_t)f->st.st_size, flags);
     if (rc < 0)
         return rc;
     return ebt_sys_lstat(f->phys, &f->st) < 0 ? -errno : 0;
@@ -254,6 +260,34 @@ int ebt_held_path(const char *logical, char *phys)
     if (ebt_layer_path(ebt.held_root, logical, phys, PATH_MAX) < 0)
         return 0;
     return ebt_sys_lstat(phys, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Multi-node: a file enters RUN/up/<path> (created, copied up, a stage renamed in) only under the
+ * node's share lock, which the daemon takes to move RUN/up/<path> to RUN/held/<path>, and not at
+ * all once this node holds part of the file in RUN/held (-EEXIST: write into that part instead),
+ * so a node never has two diverging copies. *lock: the fd to pass to ebt_up_leave once the file
+ * is in place (-1: no lock needed, phys is not under RUN/up or the job has one node). */
+int ebt_up_enter(const char *phys, const char *logical, int *lock)
+{
+    char held[PATH_MAX];
+    *lock = -1;
+    if (!ebt_multinode() || !ebt_path_under(phys, ebt.up_root))
+        return 0;
+    int fd = ebt_share_lock(ebt.cfg.run_dir);
+    if (fd < 0)
+        return fd;
+    if (ebt_held_path(logical, held)) {
+        ebt_sys_close(fd);
+        return -EEXIST;
+    }
+    *lock = fd;
+    return 0;
+}
+
+void ebt_up_leave(int lock)
+{
+    if (lock >= 0)
+        ebt_sys_close(lock);
 }
 
 /* A layer file that holds whole job data (no usable extent log): say so in a log, because on a
@@ -340,13 +374,14 @@ void ebt_remote_init(void)
  * bytes win over other nodes' earlier notes), its copy takes the merged content it started from
  * (src: the fetched copy), so that no stale local byte, recorded now or later (a FULL after
  * stdio writes), undoes what other nodes wrote meanwhile. Not while another writer of this node
- * has the part open (or wrote it whole): its newer bytes would be undone. 0 or -errno. */
-int ebt_held_refresh(int src, int held)
+ * has the part open (or wrote it whole), and never over what this node's writers recorded since
+ * the snapshot taken before the fetch (ino, log_off): the fetch may predate those bytes. */
+static int held_refresh(int src, int held, unsigned long long ino, uint64_t log_off)
 {
-    struct stat sst, hst;
+    struct stat hst;
     char meta[PATH_MAX];
     struct ebt_ext_summary sum;
-    if (ebt_sys_fstat(src, &sst) < 0 || ebt_sys_fstat(held, &hst) < 0)
+    if (ebt_sys_fstat(held, &hst) < 0)
         return -errno;
     if (ebt_meta_path(ebt.cfg.run_dir, hst.st_ino, meta, sizeof(meta)) < 0)
         return -ENAMETOOLONG;
@@ -355,21 +390,33 @@ int ebt_held_refresh(int src, int held)
         return rc;
     int busy = sum.whole;
     ebt_extlog_summary_free(&sum);
-    off_t n = sst.st_size < hst.st_size ? sst.st_size : hst.st_size;
-    return busy || n <= 0 ? 0 : ebt_copy_range(src, held, 0, n);
+    return busy ? 0 : ebt_held_refresh_since(src, held, ino, log_off);
 }
 
-/* Write mode: refresh the held part from the fetched copy before it is opened and noted. */
-int ebt_held_refresh_path(const char *logical, struct ebt_found *remote, const char *held)
+/* Write mode: refresh the held part from the fetched copy before it is opened and noted; not
+ * from an inexact merge (another node's open writer won bytes it may hold only stale copies of:
+ * taking them would overwrite bytes this node wrote, and its log says it wrote them). *lock: the
+ * part, flock'ed, to close once the caller's open is recorded in its log (-1: none). */
+int ebt_held_refresh_path(const char *logical, struct ebt_found *remote, const char *held,
+                          int *lock)
 {
-    int rc = ebt_remote_materialize(logical, remote);
-    int src = rc < 0 ? -1 : ebt_sys_open(remote->phys, O_RDONLY | O_CLOEXEC, 0);
+    unsigned long long ino;
+    uint64_t log_off;
+    uint32_t flags;
+    *lock = -1;
+    ebt_held_snapshot(logical, &ino, &log_off); /* before the fetch reads this node's part */
+    int rc = ebt_remote_materialize(logical, remote, &flags);
+    if (rc < 0 || (flags & EBT_FETCH_INEXACT))
+        return rc;
+    int src = ebt_sys_open(remote->phys, O_RDONLY | O_CLOEXEC, 0);
     int dst = src < 0 ? -1 : ebt_sys_open(held, O_WRONLY | O_CLOEXEC, 0);
-    if (rc == 0 && (src < 0 || dst < 0))
+    if (src < 0 || dst < 0)
         rc = -errno;
     if (rc == 0)
-        rc = flock(dst, LOCK_EX) < 0 ? -errno : ebt_held_refresh(src, dst);
-    if (dst >= 0)
+        rc = flock(dst, LOCK_EX) < 0 ? -errno : held_refresh(src, dst, ino, log_off);
+    if (rc == 0)
+        *lock = dst;
+    else if (dst >= 0)
         ebt_sys_close(dst);
     if (src >= 0)
         ebt_sys_close(src);

@@ -30,10 +30,11 @@ enum ebt_proto_op {
     EBT_OP_COUNTERS = 5, /* empty -> counters JSON */
     EBT_OP_SHUTDOWN = 6, /* empty -> empty; the daemon exits after replying */
     /* Multi-node metadata (docs/multinode.md); a one-node daemon answers -EOPNOTSUPP. */
-    EBT_OP_MD_RESOLVE = 7, /* path NUL -> struct ebt_proto_resolve; refreshes RUN/remote/<path> */
-    EBT_OP_MD_FETCH = 8,   /* path NUL -> empty; RUN/remote/<path> now holds the merged content */
-    EBT_OP_MD_NOTE = 9,    /* path NUL, u32 kind (enum ebt_note_kind) -> u32 flags (EBT_NOTE_*) */
-    EBT_OP_MD_UNLINK = 10, /* path NUL, u32 is_dir -> empty; removed from the job's namespace */
+    EBT_OP_MD_RESOLVE = 7,  /* path NUL -> struct ebt_proto_resolve; refreshes RUN/remote/<path> */
+    EBT_OP_MD_FETCH = 8,    /* path NUL -> u32 flags (EBT_FETCH_*); RUN/remote/<path> now holds
+                               the merged content */
+    EBT_OP_MD_NOTE = 9,     /* path NUL, u32 kind (enum ebt_note_kind) -> u32 flags (EBT_NOTE_*) */
+    EBT_OP_MD_UNLINK = 10,  /* path NUL, u32 is_dir -> empty; removed from the job's namespace */
     EBT_OP_MD_LISTDIR = 11, /* path NUL -> u32 entries; RUN/remote/<path>/ refreshed */
     EBT_OP_PEERS = 12,      /* empty -> JSON: node id, nodes, per-peer state */
     EBT_OP_MAX = 12,
@@ -51,8 +52,8 @@ struct ebt_proto_resolve {
     uint32_t mode; /* full st_mode */
     uint64_t size;
     int64_t mtime_sec, mtime_nsec;
-    uint32_t nholders;    /* nodes that hold data of the file */
-    uint32_t self_holds;  /* this node is one of them (its copy is RUN/up or RUN/held) */
+    uint32_t nholders;   /* nodes that hold data of the file */
+    uint32_t self_holds; /* this node is one of them (its copy is RUN/up or RUN/held) */
 };
 _Static_assert(sizeof(struct ebt_proto_resolve) == 40, "RESOLVE reply is 40 bytes");
 
@@ -61,6 +62,13 @@ _Static_assert(sizeof(struct ebt_proto_resolve) == 40, "RESOLVE reply is 40 byte
 enum ebt_note_kind { EBT_NOTE_FILE = 1, EBT_NOTE_DIR = 2 };
 enum ebt_note_flags {
     EBT_NOTE_SHARED = 1, /* other nodes hold data of it too: the local copy is now RUN/held */
+};
+
+/* MD_FETCH reply flags. */
+enum ebt_fetch_flags {
+    /* another holder has an open writer (or wrote through stdio/mmap): its bytes won where it
+     * may only have stale copies, so the merged copy must not overwrite this node's own part */
+    EBT_FETCH_INEXACT = 1,
 };
 
 /* STAT reply: the attributes of the logical file (lstat semantics: symlinks are not followed). */

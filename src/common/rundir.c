@@ -1,10 +1,12 @@
 /* rundir.c - path construction for the run directory's layers, whiteouts and metadata. */
 #define _GNU_SOURCE
 #include "rundir.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 
 static int fit(int n, size_t cap)
 {
@@ -49,4 +51,22 @@ int ebt_meta_path(const char *run, unsigned long long ino, char *out, size_t cap
 int ebt_name_reserved(const char *name)
 {
     return strncmp(name, EBT_RESERVED_PREFIX, sizeof(EBT_RESERVED_PREFIX) - 1) == 0;
+}
+
+int ebt_share_lock(const char *run)
+{
+    char path[4096];
+    if (ebt_rundir_file(run, "share.lock", path, sizeof(path)) < 0)
+        return -ENAMETOOLONG;
+    int fd = ebt_sys_open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    while (syscall(SYS_flock, fd, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            int e = errno;
+            ebt_sys_close(fd);
+            return -e;
+        }
+    }
+    return fd;
 }

@@ -11,6 +11,8 @@
  * RUN/meta/<ino>              extent log of the upper/task file with that inode (extlog.h)
  * RUN/remote/<logical>        multi-node: copies of files other nodes hold (the daemon's cache)
  * RUN/held/<logical>          multi-node: this node's data of a file several nodes wrote
+ * RUN/share.lock              multi-node: a file enters RUN/up, or moves from RUN/up to RUN/held,
+ *                             only under this lock (one copy per file and node, never two)
  * RUN/ebtd.sock, ebtd.pid, ebt.log, flush.journal
  * RUN/retry                   left by an 'ebt run' whose flush failed: the 'ebt flush' that
  *                             completes it removes the run directory, as ebt run would have
@@ -40,6 +42,10 @@ int ebt_layer_root(const char *run, const char *task_id, char *out, size_t cap);
 int ebt_layer_path(const char *layer_root, const char *logical, char *out, size_t cap);
 int ebt_whiteout_path(const char *layer_root, const char *logical, char *out, size_t cap);
 int ebt_meta_path(const char *run, unsigned long long ino, char *out, size_t cap);
+
+/* Multi-node: take the node's share lock (RUN/share.lock, flock exclusive). Returns its fd (close
+ * it to release) or -errno. Held only for local renames and opens, never across a daemon call. */
+int ebt_share_lock(const char *run);
 
 /* Is this directory entry name reserved for EBT (hidden from readdir)? */
 int ebt_name_reserved(const char *name);

@@ -166,6 +166,21 @@ struct held_walk {
     size_t root_len;
 };
 
+/* A shared file this node holds must have no second copy in RUN/up: the flush would write only
+ * one of them and lose the other's bytes. Refuse it (EEXIST) rather than flush zeros. */
+static int held_single_copy(struct ebtd *d, const char *logical)
+{
+    char up[PATH_MAX];
+    struct stat st;
+    if (snprintf(up, sizeof(up), "%s/up%s", d->run_dir, logical) >= (int)sizeof(up))
+        return -ENAMETOOLONG;
+    if (ebt_sys_lstat(up, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    return ebt_flush_failed(node_state.job, logical,
+                            "this node has two copies of a shared file (RUN/up, RUN/held)",
+                            -EEXIST);
+}
+
 static int held_walk_entry(const char *phys, void *arg)
 {
     struct held_walk *w = arg;
@@ -176,7 +191,9 @@ static int held_walk_entry(const char *phys, void *arg)
         return ebt_dirlist_each_child(phys, held_walk_entry, w);
     if (!S_ISREG(st.st_mode))
         return 0;
-    int rc = held_add(w->d, phys + w->root_len);
+    int rc = held_single_copy(w->d, phys + w->root_len);
+    if (rc == 0)
+        rc = held_add(w->d, phys + w->root_len);
     if (rc < 0)
         ebt_error("flush: %s: ranges of a shared file: %s", phys + w->root_len, strerror(-rc));
     return rc;
@@ -279,6 +296,10 @@ static int on_data(struct ebtd *d, int from, const void *req, size_t len, struct
     int rc = need_job();
     if (rc == 0 && n->thread_started)
         rc = -EBUSY;
+    /* every node has noted (PREP) by now: files other nodes' notes moved to RUN/held since
+     * this node's PREP are no longer its own files */
+    if (rc == 0)
+        rc = ebt_flush_rescan(n->job);
     if (rc == 0 && (rc = held_scan(d)) < 0)
         ebt_flush_failed(n->job, d->run_dir, "plan shared files", rc);
     if (rc < 0)

@@ -17,8 +17,11 @@
 
 /* ---- holder side ---- */
 
-/* The bytes this node wrote of its copy: the changed ranges of its extent log, or all of it. */
-static int local_extents(struct ebtd *d, const char *path, struct ebt_ivs *out, uint64_t *size)
+/* The bytes this node wrote of its copy: the changed ranges of its extent log, or all of it;
+ * *approx: "all of it" is an over-approximation (an open writer, FULL, no log): most of those
+ * bytes may be stale copies of what other nodes wrote. */
+static int local_extents(struct ebtd *d, const char *path, struct ebt_ivs *out, uint64_t *size,
+                         int *approx)
 {
     char f[PATH_MAX], meta[PATH_MAX];
     struct stat st;
@@ -34,7 +37,8 @@ static int local_extents(struct ebtd *d, const char *path, struct ebt_ivs *out, 
         return rc;
     *size = (uint64_t)st.st_size;
     ebt_ivs_init(out);
-    if (s.whole || !s.exists)
+    *approx = s.whole || !s.exists;
+    if (*approx)
         rc = ebt_ivs_add(out, 0, *size);
     else
         for (size_t i = 0; i < s.changed.n && rc == 0; i++)
@@ -49,20 +53,22 @@ static int h_extents(struct ebtd *d, int from, const void *req, size_t len, stru
     char path[PATH_MAX];
     struct ebt_ivs iv;
     uint64_t size;
+    int approx = 0;
     int rc = md_take_path(req, len, path, sizeof(path));
     if (rc >= 0)
-        rc = local_extents(d, path, &iv, &size);
+        rc = local_extents(d, path, &iv, &size, &approx);
     if (rc < 0)
         return rc;
     if (iv.n > MD_EXT_MAX)
         rc = -E2BIG;
-    uint64_t *w = rc == 0 ? ebtd_reply_alloc(r, (2 + 2 * iv.n) * sizeof(uint64_t)) : NULL;
+    uint64_t *w = rc == 0 ? ebtd_reply_alloc(r, (MD_EXT_HDR + 2 * iv.n) * sizeof(uint64_t)) : NULL;
     if (rc == 0 && !w)
         rc = -ENOMEM;
-    if (rc == 0) {
+    if (rc == 0) { /* size, count, flags, then the ranges */
         w[0] = size;
         w[1] = iv.n;
-        memcpy(w + 2, iv.iv, iv.n * 2 * sizeof(uint64_t));
+        w[2] = approx ? MD_EXT_APPROX : 0;
+        memcpy(w + MD_EXT_HDR, iv.iv, iv.n * 2 * sizeof(uint64_t));
     }
     ebt_ivs_free(&iv);
     return rc;
@@ -116,21 +122,24 @@ void md_fetch_register(void)
 
 static int ask_extents(struct ebtd *d, const char *path, int node, struct md_hold_ext *h)
 {
-    size_t cap = (2 + 2 * (size_t)MD_EXT_MAX) * sizeof(uint64_t), got;
+    size_t cap = (MD_EXT_HDR + 2 * (size_t)MD_EXT_MAX) * sizeof(uint64_t), got;
     uint64_t *w = malloc(cap);
     if (!w)
         return -ENOMEM;
     int rc = md_call(d, node, MD_P_EXTENTS, path, strlen(path) + 1, w, cap, &got);
-    if (rc == 0 && (got < 2 * sizeof(uint64_t) || w[1] > MD_EXT_MAX ||
-                    got != (2 + 2 * w[1]) * sizeof(uint64_t)))
+    if (rc == 0 && (got < MD_EXT_HDR * sizeof(uint64_t) || w[1] > MD_EXT_MAX ||
+                    got != (MD_EXT_HDR + 2 * w[1]) * sizeof(uint64_t)))
         rc = -EIO;
     h->node = node;
+    const uint64_t *iv = w + MD_EXT_HDR;
     for (uint64_t i = 0; rc == 0 && i < w[1]; i++)
-        if (w[2 + 2 * i + 1] < w[2 + 2 * i] ||
-            ebt_ivs_add(&h->ext, w[2 + 2 * i], w[2 + 2 * i + 1] - w[2 + 2 * i]) < 0)
+        if (iv[2 * i + 1] < iv[2 * i] ||
+            ebt_ivs_add(&h->ext, iv[2 * i], iv[2 * i + 1] - iv[2 * i]) < 0)
             rc = -EIO;
-    if (rc == 0)
+    if (rc == 0) {
         h->size = w[0];
+        h->approx = (w[2] & MD_EXT_APPROX) != 0;
+    }
     free(w);
     if (rc < 0 && rc != -EIO)
         ebt_warn("md: extents of %s on node %d: %s", path, node, strerror(-rc));
@@ -325,8 +334,18 @@ static int write_merged(struct ebtd *d, const char *path, const struct md_recinf
     return rc < 0 ? rc : 0;
 }
 
-int md_op_fetch(struct ebtd *d, const char *path)
+/* Did a holder other than this node provide bytes it only over-approximates as its own? */
+static int merged_inexact(const struct ebtd *d, const struct md_hold_ext *h, int n)
 {
+    for (int i = 0; i < n; i++)
+        if (h[i].approx && h[i].node != d->md->self && h[i].wins.n > 0)
+            return 1;
+    return 0;
+}
+
+int md_op_fetch(struct ebtd *d, const char *path, uint32_t *flags)
+{
+    *flags = 0;
     struct md_recinfo ri;
     int rc = md_get_record(d, path, &ri);
     if (rc == 0 && ri.r.kind != EBTD_MD_FILE)
@@ -343,6 +362,8 @@ int md_op_fetch(struct ebtd *d, const char *path)
     rc = h ? md_holder_extents(d, path, &ri, h, &base, &size) : -ENOMEM;
     if (rc == 0)
         rc = write_merged(d, path, &ri, h, &base, size);
+    if (rc == 0 && merged_inexact(d, h, n))
+        *flags |= EBT_FETCH_INEXACT;
     if (h)
         md_hold_ext_free(h, n);
     free(h);

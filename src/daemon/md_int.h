@@ -86,6 +86,7 @@ struct md_hold_ext {
     uint64_t size;       /* the holder's file size */
     struct ebt_ivs ext;  /* bytes it wrote (clipped to size by md_merge_ranges) */
     struct ebt_ivs wins; /* out: the bytes it provides */
+    int approx;          /* ext is all of its copy only because its log cannot say (open writer) */
 };
 /* h[0..n) in note order (the last is the latest). Fills each h[i].wins, *base (bytes no holder
  * wrote, below the final size: from the PFS) and *size (the largest holder size). 0 or -ENOMEM. */
@@ -114,7 +115,7 @@ enum md_peer_op {
     MD_P_RECORD = 11,  /* owner: path -> md_wire_rec + nholders md_wire_holder (-ENOENT: none) */
     MD_P_DEMOTE = 12,  /* holder: path -> empty; RUN/up/<path> moved to RUN/held/<path> */
     MD_P_STAT = 13,    /* holder: path -> md_wire_stat of its copy */
-    MD_P_EXTENTS = 14, /* holder: path -> u64 size, u64 n, n x {u64 off, u64 end} */
+    MD_P_EXTENTS = 14, /* holder: path -> u64 size, u64 n, u64 flags, n x {u64 off, u64 end} */
     MD_P_READ = 15,    /* holder: u64 off, u64 len, path -> the bytes (short at EOF) */
     MD_P_UNLINK = 16,  /* owner: u32 is_dir, path -> empty */
     MD_P_DROP = 17,    /* holder: path -> empty; its copy and extent log removed */
@@ -122,6 +123,8 @@ enum md_peer_op {
 };
 #define MD_READ_MAX (8u << 20)
 #define MD_EXT_MAX 65536       /* intervals in an EXTENTS reply */
+#define MD_EXT_HDR 3           /* u64 words before them: size, count, flags */
+#define MD_EXT_APPROX 1u       /* flags: the ranges over-approximate (all of the copy) */
 #define MD_LIST_MAX (8u << 20) /* bytes of one node's LIST reply (~140000 names) */
 
 struct md_wire_note { /* followed by the path, NUL */
@@ -196,7 +199,7 @@ int md_demote_local(struct ebtd *d, const char *path);
 int md_drop_local(struct ebtd *d, const char *path);
 
 /* Client ops (md_fetch.c, md_remote.c). */
-int md_op_fetch(struct ebtd *d, const char *path);
+int md_op_fetch(struct ebtd *d, const char *path, uint32_t *flags); /* EBT_FETCH_* */
 int md_op_listdir(struct ebtd *d, const char *dir, uint32_t *count);
 /* RUN/remote/<path> as a sparse placeholder (kept if stamped with this version and size). */
 int md_remote_placeholder(struct ebtd *d, const char *path, mode_t mode, uint64_t size, int64_t ms,

@@ -17,21 +17,34 @@
 
 /* ---- holder side ---- */
 
+/* Under the share lock: RUN/up/<path> becomes RUN/held/<path> (same inode: open fds keep
+ * working). A node never keeps two copies: if both exist, bytes of one would be lost. */
+static int demote_locked(const char *path, const char *up, const char *held)
+{
+    struct stat ust, hst;
+    if (ebt_sys_lstat(up, &ust) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (!S_ISREG(ust.st_mode))
+        return 0;
+    if (ebt_sys_lstat(held, &hst) == 0) {
+        ebt_error("md: %s: this node has two copies (RUN/up and RUN/held)", path);
+        return -EIO;
+    }
+    return ebt_rename_noreplace_mkparents(up, held);
+}
+
 int md_demote_local(struct ebtd *d, const char *path)
 {
     char up[PATH_MAX], held[PATH_MAX];
-    struct stat st;
     if (md_layer_file(d, "up", path, up, sizeof(up)) < 0 ||
         md_layer_file(d, "held", path, held, sizeof(held)) < 0)
         return -ENAMETOOLONG;
-    if (ebt_sys_lstat(held, &st) == 0)
-        return 0; /* already shared */
-    if (ebt_sys_lstat(up, &st) < 0)
-        return errno == ENOENT ? 0 : -errno;
-    if (!S_ISREG(st.st_mode))
-        return 0;
-    int rc = ebt_rename_noreplace_mkparents(up, held);
-    return rc == -EEXIST ? 0 : rc;
+    int lock = ebt_share_lock(d->run_dir);
+    if (lock < 0)
+        return lock;
+    int rc = demote_locked(path, up, held);
+    ebt_sys_close(lock);
+    return rc;
 }
 
 static int drop_file(struct ebtd *d, const char *file)

@@ -112,7 +112,11 @@ static int resolve(int n, const char *path, struct ebt_proto_resolve *r)
 
 static int fetch(int n, const char *path)
 {
-    return op(n, EBT_OP_MD_FETCH, path, NULL, 0, NULL, 0, NULL);
+    uint32_t flags = 0, len = 0;
+    int rc = op(n, EBT_OP_MD_FETCH, path, NULL, 0, &flags, sizeof(flags), &len);
+    if (rc == 0)
+        assert_int_equal(len, sizeof(flags));
+    return rc;
 }
 
 static int unlink_op(int n, const char *path, uint32_t is_dir)
