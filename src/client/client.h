@@ -97,6 +97,9 @@ struct ebt_ofd {
     unsigned long long meta_ino; /* layer file with an extent log (kind LAYER, track) */
     struct ebt_stage *stage;     /* kind STAGE */
     int lock_fd;                 /* RUN/locks/<hash> once locked (lock.c), else -1 */
+    int forked;                  /* shared with another process by fork: never promoted */
+    dev_t alias_dev;             /* promoted: the layer file shown with the stage's inode */
+    ino_t alias_real;
     char logical[PATH_MAX];
 };
 
@@ -107,6 +110,7 @@ void ebt_ofd_ref(struct ebt_ofd *o);
 struct ebt_ofd *ebt_ofd_new(int kind, int flags, const char *logical);
 int ebt_fd_table_size(void); /* one past the highest managed fd number seen */
 void ebt_fd_mark_shared_writers(void);
+void ebt_fd_reset_locks_in_child(void);
 void ebt_fd_prepare_fork(void); /* lock fds for every record (lock.c); with ebt.lock */
 
 /* ---- file locks (lock.c): on one lock file per logical file ---- */

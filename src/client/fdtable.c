@@ -67,9 +67,21 @@ void ebt_fd_mark_shared_writers(void)
 {
     for (int fd = 0; fd < table_high; fd++) {
         struct ebt_ofd *o = table[fd];
+        if (o)
+            o->forked = 1;
         if (o && o->track)
             o->untracked_writes = 1;
     }
+}
+
+/* In the child: the only thread left. A record's mutex may have been held by another thread of
+ * the parent (a write in progress) that does not exist here: start every one unlocked, or the
+ * child would hang at its first write, close or _exit. */
+void ebt_fd_reset_locks_in_child(void)
+{
+    for (int fd = 0; fd < table_high; fd++)
+        if (table[fd])
+            pthread_mutex_init(&table[fd]->lock, NULL);
 }
 
 struct ebt_ofd *ebt_fd_take(int fd)

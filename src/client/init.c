@@ -110,6 +110,7 @@ static void atfork_release(void)
 static void atfork_child(void)
 {
     ebt.pid = getpid();
+    ebt_fd_reset_locks_in_child();
     atfork_release();
 }
 

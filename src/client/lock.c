@@ -110,13 +110,13 @@ int ebt_is_lock_cmd(int cmd)
 int ebt_fcntl_lock_managed(int fd, struct ebt_ofd *o, int cmd, struct flock *fl)
 {
     struct flock abs = *fl;
+    if (fl->l_type != F_UNLCK && cmd != F_GETLK && cmd != F_OFD_GETLK)
+        ebt_stage_promote(o, fd); /* the lockers see one copy, as natively (before SEEK_END) */
     int rc = absolute_range(fd, &abs);
     if (rc < 0)
         return ebt_libc_status(rc);
     if (abs.l_type == F_UNLCK && o->lock_fd < 0 && cmd != F_GETLK && cmd != F_OFD_GETLK)
         return 0;
-    if (abs.l_type != F_UNLCK && cmd != F_GETLK && cmd != F_OFD_GETLK)
-        ebt_stage_promote(o, fd); /* the lockers see one copy, as natively */
     int lfd = lock_fd_of(o);
     if (lfd < 0)
         return ebt_libc_status(lfd);

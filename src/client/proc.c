@@ -32,9 +32,10 @@ static int handover_line(char *line, size_t cap, int fd, struct ebt_ofd *o)
 
 /* A lock held through a handed-over fd stays held in the next image (natively the open file
  * description carries it); one that only a CLOEXEC fd holds goes with that fd. */
-static void handover_lock_fd(struct ebt_ofd *o)
+static void handover_lock_fd(struct ebt_ofd *o, int borrowed)
 {
-    ebt_lock_prepare_share(o);
+    if (!borrowed) /* a vfork child must not store an fd of its own table in shared memory */
+        ebt_lock_prepare_share(o);
     if (o->lock_fd >= 0)
         syscall(SYS_fcntl, o->lock_fd, F_SETFD, 0);
 }
@@ -44,20 +45,22 @@ void ebt_exec_prepare(void)
     if (!ebt.enabled)
         return;
     char path[PATH_MAX], line[3 * PATH_MAX + 128];
-    int out = -1;
-    fflush(NULL);
+    int out = -1, borrowed = ebt.pid != getpid();
+    if (!borrowed)
+        fflush(NULL);
     for (int fd = 0; fd < ebt_fd_table_size(); fd++) {
         struct ebt_ofd *o = ebt_fd_get(fd);
         if (!o)
             continue;
-        ebt_sync_managed(fd); /* an exec closes CLOEXEC fds and starts a new table */
+        if (!borrowed) /* (a vfork child borrows the parent's memory: the parent publishes) */
+            ebt_sync_managed(fd); /* an exec closes CLOEXEC fds and starts a new table */
         if (syscall(SYS_fcntl, fd, F_GETFD) & FD_CLOEXEC)
             continue;
         if (out < 0 &&
             (handover_path(path) < 0 ||
              (out = ebt_sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0))
             return;
-        handover_lock_fd(o);
+        handover_lock_fd(o, borrowed);
         int n = handover_line(line, sizeof(line), fd, o);
         if (n > 0 && (size_t)n < sizeof(line))
             ebt_write_full(out, line, (size_t)n);
@@ -66,8 +69,24 @@ void ebt_exec_prepare(void)
         ebt_sys_close(out);
 }
 
-/* The lock fd of a handed-over record, if still open (CLOEXEC again: ours, not the program's).
- * Two inherited fds of one record would share it: the first takes it, the second gets a dup. */
+/* Records handed over in one exec, by their lock fd: two inherited fds of one record (`>out 2>&1`)
+ * carry the same lock fd and become one record again, as before the exec (dup sharing). */
+#define ADOPT_MAX 256
+static struct {
+    int lock_fd;
+    struct ebt_ofd *o;
+} adopted[ADOPT_MAX];
+static int nadopted;
+
+static struct ebt_ofd *adopted_record(int lock_fd)
+{
+    for (int i = 0; lock_fd >= 0 && i < nadopted; i++)
+        if (adopted[i].lock_fd == lock_fd)
+            return adopted[i].o;
+    return NULL;
+}
+
+/* The lock fd of a handed-over record, if still open (CLOEXEC again: ours, not the program's). */
 static int adopt_lock_fd(int lock_fd)
 {
     if (lock_fd < 0 || syscall(SYS_fcntl, lock_fd, F_SETFD, FD_CLOEXEC) < 0)
@@ -90,7 +109,13 @@ static void adopt_line(char *line)
         *nl = '\0';
     if (syscall(SYS_fcntl, fd, F_GETFD) < 0 || ebt_fd_get(fd))
         return; /* closed meanwhile, or already known */
-    struct ebt_ofd *o = ebt_ofd_new(kind, flags, tab1 + 1);
+    struct ebt_ofd *o = adopted_record(lock_fd);
+    if (o) { /* another fd of the same record */
+        ebt_ofd_ref(o);
+        ebt_fd_set(fd, o);
+        return;
+    }
+    o = ebt_ofd_new(kind, flags, tab1 + 1);
     if (!o)
         return;
     o->track = track;
@@ -108,12 +133,17 @@ static void adopt_line(char *line)
         o->stage->base_size = base;
         __atomic_add_fetch(&o->stage->users, 1, __ATOMIC_ACQ_REL);
     }
+    if (o->lock_fd >= 0 && nadopted < ADOPT_MAX)
+        adopted[nadopted++] = (__typeof__(adopted[0])){o->lock_fd, o};
+    else if (o->lock_fd >= 0 && adopted_record(o->lock_fd) == NULL && nadopted >= ADOPT_MAX)
+        o->lock_fd = (int)syscall(SYS_fcntl, o->lock_fd, F_DUPFD_CLOEXEC, 0); /* never shared */
     ebt_fd_set(fd, o);
 }
 
 static int adopt_handover(void)
 {
     char path[PATH_MAX];
+    nadopted = 0;
     if (handover_path(path) < 0)
         return 0;
     int fd = ebt_sys_open(path, O_RDONLY | O_CLOEXEC, 0);

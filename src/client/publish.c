@@ -258,26 +258,50 @@ static struct {
     ino_t real, shown;
 } aliases[EBT_MAX_ALIASES];
 static int naliases;
+static pthread_mutex_t alias_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void alias_add(int old_fd, int new_fd)
+/* Kept while the record lives (ofd_destroy forgets it): after that the numbers may be reused. */
+static void alias_add(struct ebt_ofd *o, int old_fd, int new_fd)
 {
     struct stat was, now;
     if (ebt_sys_fstat(old_fd, &was) < 0 || ebt_sys_fstat(new_fd, &now) < 0)
         return;
-    pthread_mutex_lock(&ebt.lock);
-    if (naliases < EBT_MAX_ALIASES)
+    pthread_mutex_lock(&alias_mu);
+    if (naliases < EBT_MAX_ALIASES) {
         aliases[naliases] = (__typeof__(aliases[0])){now.st_dev, now.st_ino, was.st_ino};
-    if (naliases < EBT_MAX_ALIASES)
         __atomic_store_n(&naliases, naliases + 1, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&ebt.lock);
+        o->alias_dev = now.st_dev;
+        o->alias_real = now.st_ino;
+    }
+    pthread_mutex_unlock(&alias_mu);
+}
+
+static void alias_forget(struct ebt_ofd *o)
+{
+    if (!o->alias_real)
+        return;
+    pthread_mutex_lock(&alias_mu);
+    for (int i = 0; i < naliases; i++) {
+        if (aliases[i].real == o->alias_real && aliases[i].dev == o->alias_dev) {
+            aliases[i] = aliases[naliases - 1];
+            __atomic_store_n(&naliases, naliases - 1, __ATOMIC_RELEASE);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&alias_mu);
 }
 
 void ebt_alias_fix(dev_t dev, ino_t *ino)
 {
-    int n = __atomic_load_n(&naliases, __ATOMIC_ACQUIRE);
-    for (int i = 0; i < n; i++)
-        if (aliases[i].real == *ino && aliases[i].dev == dev)
+    if (!__atomic_load_n(&naliases, __ATOMIC_ACQUIRE))
+        return;
+    pthread_mutex_lock(&alias_mu);
+    for (int i = 0; i < naliases; i++)
+        if (aliases[i].real == *ino && aliases[i].dev == dev) {
             *ino = aliases[i].shown;
+            break;
+        }
+    pthread_mutex_unlock(&alias_mu);
 }
 
 /* The record now writes the shared layer file: the stage it leaves is this record's no more. */
@@ -315,7 +339,7 @@ static int promote_locked(struct ebt_ofd *o, int fd)
     int lfd = ebt_sys_open(target, (o->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC, 0);
     if (lfd < 0)
         return -errno;
-    alias_add(fd, lfd);
+    alias_add(o, fd, lfd);
     rc = off > 0 && ebt_sys_lseek(lfd, off, SEEK_SET) < 0 ? -errno : repoint_record(o, lfd);
     if (rc == 0)
         become_layer(o, lfd);
@@ -325,7 +349,10 @@ static int promote_locked(struct ebt_ofd *o, int fd)
 
 int ebt_stage_promote(struct ebt_ofd *o, int fd)
 {
-    if (__atomic_load_n(&o->kind, __ATOMIC_ACQUIRE) != EBT_OFD_STAGE || ebt_multinode())
+    /* a stage shared with another process by fork is one file for both already; re-pointing
+     * only this process's fds would leave the other one publishing a stale whole copy */
+    if (__atomic_load_n(&o->kind, __ATOMIC_ACQUIRE) != EBT_OFD_STAGE || ebt_multinode() ||
+        o->forked)
         return 0;
     pthread_mutex_lock(&o->lock);
     int rc = o->kind == EBT_OFD_STAGE ? promote_locked(o, fd) : 0;
@@ -357,6 +384,7 @@ static void ofd_destroy(struct ebt_ofd *o)
             ebt_sys_unlink(s->phys);
         ebt_stage_forget(s);
     }
+    alias_forget(o);
     if (o->lock_fd >= 0) /* after the publication: a waiter sees the data */
         ebt_sys_close(o->lock_fd);
     ebt_ivs_free(&o->ext);

@@ -119,6 +119,26 @@ static int prefix_of(const struct ebt_config *cfg, const char *logical, const ch
     return -1;
 }
 
+/* Without openat2 (a kernel before 5.6, a seccomp filter): one component at a time, each opened
+ * O_NOFOLLOW relative to the last; logical paths are canonical (no "." or ".."). */
+static int open_by_components(int root, const char *dir)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof(buf), "%s", dir);
+    int fd = fcntl(root, F_DUPFD_CLOEXEC, 0);
+    char *save = NULL;
+    for (char *c = strtok_r(buf, "/", &save); c && fd >= 0; c = strtok_r(NULL, "/", &save)) {
+        int next = strcmp(c, "..") == 0
+                       ? (errno = EXDEV, -1)
+                       : ebt_sys_openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+        int err = errno;
+        ebt_sys_close(fd);
+        fd = next;
+        errno = err;
+    }
+    return fd >= 0 ? fd : -errno;
+}
+
 static int open_beneath(int root, const char *dir)
 {
     struct open_how how = {
@@ -126,6 +146,8 @@ static int open_beneath(int root, const char *dir)
         .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
     };
     int fd = (int)syscall(SYS_openat2, root, dir, &how, sizeof(how));
+    if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+        return open_by_components(root, dir);
     return fd >= 0 ? fd : -errno;
 }
 

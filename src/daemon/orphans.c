@@ -65,19 +65,36 @@ static int overwrite_target(const char *run, const char *stage, const char *targ
     return rc < 0 ? rc : ebt_sys_unlink(stage) < 0 ? -errno : 0;
 }
 
+static int newer(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec >= b->tv_nsec);
+}
+
+/* 1 if published, 0 if something the job did after the writer's last write supersedes it: the
+ * name was removed (a whiteout at or after it) or the file changed again (natively those later
+ * changes would stand), or -errno. */
 static int publish_orphan(const char *run, const char *up, const char *stage, const char *logical)
 {
     char target[PATH_MAX], wh[PATH_MAX];
-    struct stat st;
-    if (ebt_layer_path(up, logical, target, sizeof(target)) < 0)
+    struct stat st, sst, wst;
+    if (ebt_layer_path(up, logical, target, sizeof(target)) < 0 ||
+        ebt_whiteout_path(up, logical, wh, sizeof(wh)) < 0)
         return -ENAMETOOLONG;
-    if (ebt_sys_lstat(target, &st) == 0)
-        return S_ISREG(st.st_mode) ? overwrite_target(run, stage, target) : -EEXIST;
+    if (ebt_sys_lstat(stage, &sst) < 0)
+        return -errno;
+    if (ebt_sys_lstat(wh, &wst) == 0 && newer(&wst.st_ctim, &sst.st_mtim))
+        return 0;
+    if (ebt_sys_lstat(target, &st) == 0) {
+        if (!S_ISREG(st.st_mode) || newer(&st.st_mtim, &sst.st_mtim))
+            return 0;
+        int rc = overwrite_target(run, stage, target);
+        return rc < 0 ? rc : 1;
+    }
     removexattr(stage, EBT_STAGE_XATTR);
     int rc = ebt_rename_noreplace_mkparents(stage, target);
-    if (rc == 0 && ebt_whiteout_path(up, logical, wh, sizeof(wh)) == 0)
-        ebt_sys_unlink(wh); /* it predates the stage: the name was made again */
-    return rc;
+    if (rc == 0)
+        ebt_sys_unlink(wh); /* (older than the stage: the name was made again) */
+    return rc < 0 ? rc : 1;
 }
 
 /* One entry of RUN/stage: 1 if published, 0 if not an orphan, or -errno. */
@@ -95,10 +112,12 @@ static int orphan_entry(const char *run, const char *up, const char *dir, const 
     if (rc < 0)
         ebt_error("flush: cannot publish %s (left by process %d) as %s: %s", stage, (int)pid,
                   logical, strerror(-rc));
-    else
+    else if (rc > 0)
         ebt_warn("flush: published %s, left unpublished by process %d that died", logical,
                  (int)pid);
-    return rc < 0 ? rc : 1;
+    else
+        ebt_info("flush: %s left by process %d is superseded by later changes", logical, (int)pid);
+    return rc;
 }
 
 int ebtd_publish_orphans(const char *run, int *published)

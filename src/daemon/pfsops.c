@@ -122,8 +122,12 @@ static int mkdir_cb(int dirfd, const char *leaf, void *arg)
     }
     if ((a->mode & ~a->umask_now) == a->mode)
         return 0;
-    count(a->ops); /* the umask took bits the job's directory has */
-    return fchmodat(dirfd, leaf, a->mode, 0) < 0 ? -errno : 0;
+    count(a->ops); /* the umask took bits the job's directory has; never through a symlink */
+    int fd = openat(dirfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int rc = fd < 0 || fchmod(fd, a->mode) < 0 ? -errno : 0;
+    if (fd >= 0)
+        ebt_sys_close(fd);
+    return rc;
 }
 
 int ebt_pfs_mkdir(const struct ebt_config *cfg, const char *path, mode_t mode, mode_t umask_now,
