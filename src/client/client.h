@@ -111,6 +111,9 @@ struct ebt_ofd *ebt_ofd_new(int kind, int flags, const char *logical);
 int ebt_fd_table_size(void); /* one past the highest managed fd number seen */
 void ebt_fd_mark_shared_writers(void);
 void ebt_fd_reset_locks_in_child(void);
+/* Every fd of this process that shares o now reaches newfd's file (same numbers; the offset is
+ * newfd's). 0 or -errno. */
+int ebt_fd_repoint(struct ebt_ofd *o, int newfd);
 void ebt_fd_prepare_fork(void); /* lock fds for every record (lock.c); with ebt.lock */
 
 /* ---- file locks (lock.c): on one lock file per logical file ---- */
@@ -123,8 +126,9 @@ int ebt_lockf_managed(int fd, struct ebt_ofd *o, int cmd, off_t len);
 void ebt_lock_prepare_share(struct ebt_ofd *o);
 
 /* ---- permission checks against the PFS (perm.c): 0 or -EACCES/-EPERM/-EROFS ---- */
-int ebt_perm_pfs_file(const char *logical, const struct ebt_found *f, int amode);
-int ebt_perm_parent(const char *logical); /* W_OK|X_OK on a PFS parent directory */
+int ebt_perm_pfs(const struct ebt_found *f, int amode); /* 0 unless f is on the PFS */
+/* W_OK|X_OK on a PFS parent directory, and the parent is a directory (ebt_view_parent_dir). */
+int ebt_perm_parent(const char *logical);
 
 /* ---- file logic (file.c) ---- */
 int ebt_open_managed(const char *logical, int flags, mode_t mode);

@@ -1,9 +1,13 @@
 /* fdtable.c - which kernel fds are managed: a table indexed by fd number -> open-file record. */
 #include "client.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* The table is indexed by the kernel's own fd number. A managed fd is always a real open file
  * (a layer, stage or PFS file), so the kernel can never hand that number to another file while
@@ -109,4 +113,16 @@ struct ebt_ofd *ebt_ofd_new(int kind, int flags, const char *logical)
     ebt_ivs_init(&o->ext);
     snprintf(o->logical, sizeof(o->logical), "%s", logical);
     return o;
+}
+
+int ebt_fd_repoint(struct ebt_ofd *o, int newfd)
+{
+    for (int i = 0; i < table_high; i++) {
+        if (__atomic_load_n(&table[i], __ATOMIC_ACQUIRE) != o)
+            continue;
+        int cloexec = (int)syscall(SYS_fcntl, i, F_GETFD) & FD_CLOEXEC;
+        if (syscall(SYS_dup3, newfd, i, cloexec ? O_CLOEXEC : 0) < 0)
+            return -errno;
+    }
+    return 0;
 }

@@ -356,14 +356,12 @@ static int open_for_write(const char *logical, int flags, mode_t mode, struct eb
         return fd < 0 ? -errno : fd;
     }
     if (!exists) {
-        int rc = ebt_view_parent_dir(logical);
-        if (rc == 0)
-            rc = ebt_perm_parent(logical);
+        int rc = ebt_view_parent_dir(logical); /* (the PFS parent's permissions too) */
         if (rc < 0)
             return rc;
     }
     if (exists) {
-        int rc = ebt_perm_pfs_file(logical, f, W_OK | ((flags & O_ACCMODE) == O_RDWR ? R_OK : 0));
+        int rc = ebt_perm_pfs(f, W_OK | ((flags & O_ACCMODE) == O_RDWR ? R_OK : 0));
         if (rc < 0)
             return rc;
     }

@@ -54,8 +54,6 @@ int ebt_ns_mkdir(const char *logical, mode_t mode)
     const char *layer = ebt_layer_for_write(logical);
     char phys[PATH_MAX];
     if (rc == 0)
-        rc = ebt_perm_parent(logical);
-    if (rc == 0)
         rc = layer_phys(layer, logical, phys);
     if (rc == 0)
         rc = parent_in_layer(layer, logical);

@@ -14,25 +14,16 @@
 #include <limits.h>
 #include <unistd.h>
 
-/* May the caller access the PFS copy of logical with amode? A name the PFS lacks (made in the
- * job) is the job's: 0. */
-static int pfs_access(const char *logical, int amode)
+/* May the caller access the PFS file or directory f (found on the PFS) with amode? */
+int ebt_perm_pfs(const struct ebt_found *f, int amode)
 {
-    char lower[PATH_MAX];
-    if (ebt_lower_path(logical, lower, sizeof(lower)) < 0)
-        return -ENAMETOOLONG;
-    long rc = syscall(SYS_faccessat2, AT_FDCWD, lower, amode, AT_EACCESS);
+    if (f->where != EBT_W_PFS)
+        return 0; /* the job's own: the cache decides */
+    long rc = syscall(SYS_faccessat2, AT_FDCWD, f->phys, amode, AT_EACCESS);
     if (rc < 0 && (errno == ENOSYS || errno == EPERM) && getuid() == geteuid() &&
         getgid() == getegid()) /* a kernel before 5.8, or a seccomp filter: the same answer */
-        rc = syscall(SYS_faccessat, AT_FDCWD, lower, amode);
-    if (rc == 0)
-        return 0;
-    return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
-}
-
-int ebt_perm_pfs_file(const char *logical, const struct ebt_found *f, int amode)
-{
-    return f->where == EBT_W_PFS ? pfs_access(logical, amode) : 0;
+        rc = syscall(SYS_faccessat, AT_FDCWD, f->phys, amode);
+    return rc == 0 || errno == ENOENT ? 0 : -errno;
 }
 
 int ebt_perm_parent(const char *logical)
@@ -42,8 +33,5 @@ int ebt_perm_parent(const char *logical)
     if (ebt_path_split(logical, buf, sizeof(buf), &dir, &name) < 0 ||
         !ebt_is_managed_path((char *)dir))
         return 0; /* the prefix's own parent: the PFS answers for the prefix itself */
-    struct ebt_found f;
-    if (ebt_view_lookup(dir, 1, &f) < 0 || f.where != EBT_W_PFS)
-        return 0; /* a directory of the job */
-    return pfs_access(dir, W_OK | X_OK);
+    return ebt_view_parent_dir(logical);
 }

@@ -237,19 +237,6 @@ static int publish_stage(struct ebt_ofd *o, int fd, int final)
     return rc < 0 ? rc : note;
 }
 
-/* Every fd of this process that shares o now reaches lfd's file (same numbers, same offset). */
-static int repoint_record(struct ebt_ofd *o, int lfd)
-{
-    for (int i = 0; i < ebt_fd_table_size(); i++) {
-        if (ebt_fd_get(i) != o)
-            continue;
-        int cloexec = (int)syscall(SYS_fcntl, i, F_GETFD) & FD_CLOEXEC;
-        if (syscall(SYS_dup3, lfd, i, cloexec ? O_CLOEXEC : 0) < 0)
-            return -errno;
-    }
-    return 0;
-}
-
 /* A promoted file keeps the identity (st_dev, st_ino) it had at open for this process: programs
  * such as sqlite compare it with a later stat of the name and would take the file as moved. */
 #define EBT_MAX_ALIASES 64
@@ -340,7 +327,7 @@ static int promote_locked(struct ebt_ofd *o, int fd)
     if (lfd < 0)
         return -errno;
     alias_add(o, fd, lfd);
-    rc = off > 0 && ebt_sys_lseek(lfd, off, SEEK_SET) < 0 ? -errno : repoint_record(o, lfd);
+    rc = off > 0 && ebt_sys_lseek(lfd, off, SEEK_SET) < 0 ? -errno : ebt_fd_repoint(o, lfd);
     if (rc == 0)
         become_layer(o, lfd);
     ebt_sys_close(lfd);

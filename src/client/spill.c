@@ -52,19 +52,15 @@ static int repoint_fds(struct ebt_ofd *o, int fd, const char *pfs_path)
         ebt_sys_close(pfd);
         return -errno;
     }
-    for (int i = 0; i < ebt_fd_table_size(); i++) {
-        if (ebt_fd_get(i) != o)
-            continue;
-        int cloexec = (int)syscall(SYS_fcntl, i, F_GETFD) & FD_CLOEXEC;
-        if (syscall(SYS_dup3, pfd, i, cloexec ? O_CLOEXEC : 0) < 0) {
-            ebt_sys_close(pfd);
-            return -errno;
-        }
-        ebt_fd_take(i);
-        ebt_ofd_release(o);
-    }
+    int rc = ebt_fd_repoint(o, pfd);
     ebt_sys_close(pfd);
-    return 0;
+    for (int i = 0; rc == 0 && i < ebt_fd_table_size(); i++) {
+        if (ebt_fd_get(i) == o) { /* now a plain PFS fd */
+            ebt_fd_take(i);
+            ebt_ofd_release(o);
+        }
+    }
+    return rc;
 }
 
 /* Remove the cache copies the PFS file now supersedes. */

@@ -237,11 +237,8 @@ int ebt_view_parent_dir(const char *logical)
         return rc;
     if (!S_ISDIR(pf.st.st_mode))
         return -ENOTDIR;
-    /* A PFS directory decides who may create in it, as it would without EBT. */
-    if (pf.where == EBT_W_PFS &&
-        syscall(SYS_faccessat2, AT_FDCWD, pf.phys, W_OK | X_OK, AT_EACCESS) < 0)
-        return -errno;
-    return 0;
+    /* A PFS directory decides who may create or remove in it, as it would without EBT. */
+    return ebt_perm_pfs(&pf, W_OK | X_OK);
 }
 
 /* A directory source below this node's layers: RUN/remote/<dir> (after MD_LISTDIR). */
