@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 
 int ebt_journal_escape(const char *in, char *out, size_t cap)
 {
@@ -112,11 +115,60 @@ static void read_time(const char *text, size_t n, struct timespec *out)
         *out = (struct timespec){(time_t)sec, (long)nsec};
 }
 
+/* Keep EBT_JOURNAL_RESERVE bytes allocated beyond the journal's end. A file system without
+ * fallocate, or one already full, simply gets no reserve: the write that follows reports. */
+static off_t reserve_size(int fd)
+{
+    struct statfs sf;
+    off_t total = fstatfs(fd, &sf) == 0 ? (off_t)sf.f_blocks * (off_t)sf.f_bsize : 0;
+    off_t r = total / 16; /* a small cache file system gives up no more than 1/16th */
+    if (r > (off_t)EBT_JOURNAL_RESERVE || r <= 0)
+        r = EBT_JOURNAL_RESERVE;
+    return r < 16384 ? 16384 : r & ~(off_t)4095;
+}
+
+static void journal_reserve(struct ebt_journal *j, off_t end)
+{
+    off_t size = reserve_size(j->fd);
+    if (j->reserved_to < 0 || end + size / 4 < j->reserved_to)
+        return;
+    off_t to = end + size;
+    if (fallocate(j->fd, FALLOC_FL_KEEP_SIZE, 0, to) == 0)
+        j->reserved_to = to;
+    else if (errno == EOPNOTSUPP || errno == ENOSYS)
+        j->reserved_to = -1;
+}
+
+/* Append one line; the reserve is topped up first. Called with j->mu held (or single-threaded). */
+static int journal_append(struct ebt_journal *j, const char *line, size_t n)
+{
+    struct stat st;
+    if (ebt_sys_fstat(j->fd, &st) == 0)
+        journal_reserve(j, st.st_size + (off_t)n);
+    return ebt_write_full(j->fd, line, n);
+}
+
+int ebt_journal_create(const char *run_dir)
+{
+    char path[PATH_MAX];
+    if (ebt_rundir_file(run_dir, EBT_JOURNAL_NAME, path, sizeof(path)) < 0)
+        return -ENAMETOOLONG;
+    int fd = ebt_sys_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, reserve_size(fd)) < 0 && errno != EOPNOTSUPP &&
+        errno != ENOSYS)
+        rc = -errno;
+    ebt_sys_close(fd);
+    return rc;
+}
+
 static int write_time(struct ebt_journal *j, char tag, const struct timespec *t)
 {
     char line[64];
     int n = snprintf(line, sizeof(line), "%c %lld %ld\n", tag, (long long)t->tv_sec, t->tv_nsec);
-    return ebt_write_full(j->fd, line, (size_t)n);
+    return journal_append(j, line, (size_t)n);
 }
 
 static int journal_line(struct ebt_journal *j, const char *line, size_t n)
@@ -172,7 +224,12 @@ static int journal_restart(struct ebt_journal *j)
     j->wh_done = j->dirs_done = j->complete = 0;
     j->since = last;
     j->start = (struct timespec){0, 0};
-    return ebt_sys_ftruncate(j->fd, 0) < 0 ? -errno : 0;
+    if (ebt_sys_ftruncate(j->fd, 0) < 0)
+        return -errno;
+    if (j->reserved_to > 0)
+        j->reserved_to = 0;
+    journal_reserve(j, 0); /* at once, while the blocks the truncation freed are still free */
+    return 0;
 }
 
 /* A new journal says when its flush started (the coarse clock stamps file times, so anything
@@ -240,7 +297,7 @@ int ebt_journal_file_done(struct ebt_journal *j, const char *path)
     size_t n = strlen(line);
     line[n++] = '\n';
     pthread_mutex_lock(&j->mu);
-    int rc = ebt_write_full(j->fd, line, n);
+    int rc = journal_append(j, line, n);
     if (rc == 0)
         rc = set_add(j, path);
     pthread_mutex_unlock(&j->mu);
@@ -256,7 +313,7 @@ int ebt_journal_mark(struct ebt_journal *j, const char *tag)
     memcpy(line, tag, n);
     line[n++] = '\n';
     pthread_mutex_lock(&j->mu);
-    int rc = ebt_write_full(j->fd, line, n);
+    int rc = journal_append(j, line, n);
     pthread_mutex_unlock(&j->mu);
     if (rc == 0 && !strcmp(tag, "DONE"))
         j->complete = 1;

@@ -4,9 +4,13 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define EBT_JOURNAL_NAME "flush.journal"
+/* Room kept allocated past the journal's end (fallocate KEEP_SIZE), so that a cache file system
+ * the job filled still takes the journal lines of its flush; grown again as lines are added. */
+#define EBT_JOURNAL_RESERVE (1u << 20) /* at most; 1/16th of a small cache file system */
 
 /* Lines: "S <sec> <nsec>" when this flush started (first line); "P <sec> <nsec>" when the last
  * complete flush before it started; "F <path>" a file/symlink is on the PFS (after its fsync);
@@ -16,13 +20,17 @@
 struct ebt_journal {
     int fd;
     pthread_mutex_t mu;
-    char **slots; /* open-addressing hash set of finished paths */
+    off_t reserved_to; /* blocks allocated up to here (0: none, or the file system cannot) */
+    char **slots;      /* open-addressing hash set of finished paths */
     size_t nslots, nused;
     int wh_done, dirs_done, complete;
     struct timespec start; /* S */
     struct timespec since; /* P, or 0: everything is to be written */
 };
 
+/* Create an empty journal in a new run directory with EBT_JOURNAL_RESERVE bytes reserved, while
+ * the cache still has room (ENOSPC then is the user's error to see). 0 or -errno. */
+int ebt_journal_create(const char *run_dir);
 /* Open (create) and load the journal; takes an exclusive lock (-EBUSY: another flush runs). */
 int ebt_journal_open(const char *run_dir, struct ebt_journal *j);
 void ebt_journal_close(struct ebt_journal *j);

@@ -1,6 +1,7 @@
 /* session.c - create a run directory for a job and build the environment of its command. */
 #define _GNU_SOURCE
 #include "tool.h"
+#include "journal.h"
 #include "runcfg.h"
 
 #include <errno.h>
@@ -44,6 +45,8 @@ int ebt_session_create(const char *cmd, const struct ebt_tool_opts *o, char *run
     int rc = chmod(run, 0700) < 0 ? -errno : make_layout(run);
     struct ebt_runcfg_job job = {o->nodes > 1 ? o->nodes : 1, o->nodes > 1 ? o->node_id : 0,
                                  o->nodes > 1 ? o->rendezvous : "", o->job_id};
+    if (rc == 0)
+        rc = ebt_journal_create(run); /* its room is taken now, before the job fills the cache */
     if (rc == 0)
         rc = ebt_runcfg_write_job(run, ebt_session_paths(o, paths, sizeof(paths)), o->vis,
                                   o->cache_bytes, &job);

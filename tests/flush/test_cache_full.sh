@@ -52,3 +52,25 @@ if mount -t tmpfs -o size=1m tmpfs "$W/tiny" 2>/dev/null; then
 else
     echo "skip: cannot mount a tmpfs here (not root?); the ENOSPC case was not run"
 fi
+
+# The flush's journal has its room reserved: a cache file system that something else filled to
+# the last block (another job, a scratch file) still takes the journal of the flush.
+rm -rf "$P"/* "$C"/*
+mkdir -p "$W/tiny"
+if mount -t tmpfs -o size=4m tmpfs "$W/tiny" 2>/dev/null; then
+    set +e
+    PFS=$(realpath "$P") FILL="$W/tiny/filler" "$EBT" run --pfs "$P" --cache "$W/tiny" -- bash -c '
+        for i in $(seq 1 20); do echo "line $i" > "$PFS/f$i.txt"; done
+        dd if=/dev/zero of="$FILL" bs=64k status=none 2>/dev/null
+        [ "$(df --output=avail "$(dirname "$FILL")" | tail -n1)" -eq 0 ]' 2> "$W/err"
+    rc=$?
+    set -e
+    umount "$W/tiny"
+    [ $rc -eq 0 ] || { cat "$W/err"; fail "job whose cache was filled by another file: exit $rc"; }
+    for i in $(seq 1 20); do
+        [ "$(cat "$P/f$i.txt")" = "line $i" ] || fail "f$i.txt did not reach the PFS"
+    done
+    ok "a cache file system filled to the last block: the flush journal had its room, 20 files exact"
+else
+    echo "skip: cannot mount a tmpfs here (not root?); the full-journal case was not run"
+fi
