@@ -80,8 +80,11 @@ struct ebt_stage { /* a close-mode private copy, shared by this process's opens 
     int unlinked;  /* the job removed the name: never publish again */
     int based;     /* started as a copy of a PFS file (or another node's merged copy) */
     uint64_t base_size;
-    unsigned long long held_ino; /* multi-node: this node's part of the file at fill time */
-    uint64_t held_log_off;       /* and the length of its extent log then */
+    int claimed;     /* created with O_EXCL on several nodes: its owner holds the name */
+    int placeholder; /* created with O_EXCL: an empty layer file holds the name */
+    unsigned long long placeholder_ino; /* its inode: replaced by the stage at publication */
+    unsigned long long held_ino;        /* multi-node: this node's part of the file at fill time */
+    uint64_t held_log_off;              /* and the length of its extent log then */
 };
 
 struct ebt_ofd {
@@ -190,6 +193,10 @@ int ebt_md_unlink(const char *logical, int is_dir);
 int ebt_md_listdir(const char *logical);
 int ebt_md_note_if_visible(const char *logical, int kind); /* write/close modes only */
 int ebt_md_unlink_if_visible(const char *logical, int is_dir);
+/* O_EXCL across nodes: take the name at its owner before creating (1 taken, 0 not needed here:
+ * one node or task mode, -EEXIST another node has it); give it back if the create failed. */
+int ebt_md_claim_if_visible(const char *logical);
+void ebt_md_unclaim(const char *logical);
 int ebt_md_rename_tree(const char *layer, const char *from, const char *to);
 int ebt_remote_lookup(const char *logical, struct ebt_found *f); /* 1: unknown, PFS decides */
 int ebt_remote_materialize(const char *logical, struct ebt_found *f, uint32_t *flags); /* fetch */

@@ -294,6 +294,32 @@ static int open_staged(const char *logical, int flags, mode_t mode, const struct
     return rc;
 }
 
+/* O_CREAT|O_EXCL in close mode: the stage is private to this process, so the name is taken
+ * first by an empty file in the layer (exclusive in this node's kernel; other processes see it
+ * empty until the close publishes, as they see a new file natively). */
+static int open_staged_exclusive(const char *logical, int flags, mode_t mode)
+{
+    const char *layer = ebt_layer_for_write(logical);
+    char phys[PATH_MAX];
+    if (ebt_layer_path(layer, logical, phys, sizeof(phys)) < 0)
+        return -ENAMETOOLONG;
+    ebt_view_whiteout_remove(layer, logical); /* (a rename or unlink puts it back) */
+    /* not noted to other nodes: there the claim holds the name, and the file stays invisible */
+    int fd = open_creating(phys, logical, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    struct stat st;
+    int rc = fd < 0 ? fd : ebt_sys_fstat(fd, &st) < 0 ? -errno : 0;
+    if (fd >= 0)
+        ebt_sys_close(fd);
+    if (rc == 0)
+        rc = fd = open_staged(logical, flags, mode, NULL);
+    struct ebt_ofd *o = rc >= 0 ? ebt_fd_get(fd) : NULL;
+    if (o && o->stage) {
+        o->stage->placeholder = 1;
+        o->stage->placeholder_ino = st.st_ino;
+    }
+    return rc;
+}
+
 /* A file of the job that other nodes hold. If this node holds part of it (RUN/held), write
  * and append modes write into that part (its extent log says which bytes are this node's);
  * otherwise, and for close-mode stages, its merged content is fetched and copied like a PFS file
@@ -342,8 +368,34 @@ static int parent_is_symlink_in_view(const char *logical)
            ebt_view_lookup(dir, 0, &pf) == 0 && S_ISLNK(pf.st.st_mode);
 }
 
+static int open_checked_for_write(const char *logical, int flags, mode_t mode, struct ebt_found *f,
+                                  int exists);
+
+/* O_CREAT|O_EXCL of a name no layer has: on several nodes, the name's owner decides first. */
+static int create_exclusive(const char *logical, int flags, mode_t mode, struct ebt_found *f)
+{
+    int claimed = ebt_md_claim_if_visible(logical);
+    if (claimed < 0)
+        return claimed;
+    int fd = open_checked_for_write(logical, flags, mode, f, 0);
+    struct ebt_ofd *o = fd >= 0 && claimed ? ebt_fd_get(fd) : NULL;
+    if (o && o->stage)
+        o->stage->claimed = 1;
+    if (fd < 0 && fd != -EEXIST && claimed)
+        ebt_md_unclaim(logical);
+    return fd;
+}
+
 static int open_for_write(const char *logical, int flags, mode_t mode, struct ebt_found *f,
                           int exists)
+{
+    if (!exists && (flags & O_CREAT) && (flags & O_EXCL))
+        return create_exclusive(logical, flags, mode, f);
+    return open_checked_for_write(logical, flags, mode, f, exists);
+}
+
+static int open_checked_for_write(const char *logical, int flags, mode_t mode, struct ebt_found *f,
+                                  int exists)
 {
     if (exists && (flags & O_CREAT) && (flags & O_EXCL))
         return -EEXIST;
@@ -375,7 +427,8 @@ static int open_for_write(const char *logical, int flags, mode_t mode, struct eb
     if (!in_cache && ebt_cache_over(exists && !(flags & O_TRUNC) ? (uint64_t)f->st.st_size : 0))
         return ebt_open_write_through(logical, flags, mode);
     if (ebt_vis_for(logical) == EBT_VIS_CLOSE && !(flags & O_APPEND))
-        return open_staged(logical, flags, mode, exists ? f : NULL);
+        return exists || !(flags & O_EXCL) ? open_staged(logical, flags, mode, exists ? f : NULL)
+                                           : open_staged_exclusive(logical, flags, mode);
     return open_in_layer(ebt_layer_for_write(logical), logical, flags, mode, exists ? f : NULL);
 }
 

@@ -66,7 +66,13 @@ int ebt_ns_mkdir(const char *logical, mode_t mode)
         ebt_view_whiteout_remove(layer, logical);
         mark_opaque(layer, logical);
     }
-    return ebt_md_note_if_visible(logical, EBT_NOTE_DIR);
+    rc = ebt_md_note_if_visible(logical, EBT_NOTE_DIR_EXCL); /* exclusive across nodes */
+    if (rc == -EEXIST) { /* another node made it first: this one never existed */
+        ebt_remove_tree(phys);
+        if (hid_lower)
+            ebt_view_whiteout_add(layer, logical);
+    }
+    return rc;
 }
 
 int ebt_ns_rmdir(const char *logical)
@@ -104,6 +110,13 @@ static void unlink_layer_file(const char *phys)
     if (ebt_sys_unlink(phys) == 0 &&
         ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) == 0)
         ebt_sys_unlink(meta);
+}
+
+static void unlink_placeholder(const char *layer, const char *logical)
+{
+    char phys[PATH_MAX];
+    if (layer_phys(layer, logical, phys) == 0)
+        unlink_layer_file(phys);
 }
 
 int ebt_ns_unlink(const char *logical)
@@ -311,6 +324,13 @@ int ebt_ns_rename(const char *from, const char *to, unsigned flags)
         return rc;
     struct ebt_stage *s = ebt_stage_find(from);
     if (s && !s->published) { /* still private to this process: just retarget it */
+        if (s->placeholder) { /* the empty file that held the O_EXCL name goes with it */
+            unlink_placeholder(layer, from);
+            ebt_md_unlink_if_visible(from, 0); /* (its claim too) */
+        } else if (s->claimed) {
+            ebt_md_unclaim(from);
+        }
+        s->claimed = s->placeholder = 0;
         ebt_stage_rename(from, to);
         s->based = 0;
         rc = 0;

@@ -198,6 +198,51 @@ static int publish_target(const struct ebt_stage *s, char *target)
     return 0;
 }
 
+/* After the lock on the target: has the name been given another file meanwhile (a placeholder
+ * replaced by its stage, see below)? Then the caller starts over on the new one. */
+static int target_replaced(int tfd, const char *target)
+{
+    struct stat a, b;
+    return ebt_sys_fstat(tfd, &a) == 0 &&
+           (ebt_sys_lstat(target, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev);
+}
+
+/* The empty file an O_EXCL create left to hold the name, still empty and this node's alone: the
+ * stage replaces it whole (its data, mode and the times the program set), as a new file's first
+ * publication. Called with tfd locked; 1 if it was replaced (the lock is then released by the
+ * caller's close), 0 if it is not the placeholder any more. */
+static int replace_placeholder(struct ebt_ofd *o, int fd, int tfd, const char *target, int final)
+{
+    struct ebt_stage *s = o->stage;
+    struct stat st;
+    if (!s->placeholder || ebt_path_under(target, ebt.held_root) || ebt_sys_fstat(tfd, &st) < 0 ||
+        st.st_ino != s->placeholder_ino || st.st_size != 0)
+        return 0;
+    char meta[PATH_MAX];
+    if (ebt_sys_unlink(target) < 0)
+        return -errno;
+    if (ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) == 0)
+        ebt_sys_unlink(meta);
+    s->placeholder = 0;
+    int rc = install_whole(o, fd, target, final);
+    return rc < 0 ? rc : 1;
+}
+
+/* Into an existing target (tfd): writers of one file publish one at a time, so that a merge
+ * reads the size and sets it. -EAGAIN: the name has another file now, start over. */
+static int publish_into(struct ebt_ofd *o, int fd, int tfd, const char *target, int final)
+{
+    struct ebt_stage *s = o->stage;
+    int rc = flock(tfd, LOCK_EX) < 0 ? -errno : 0;
+    if (rc == 0 && target_replaced(tfd, target))
+        return -EAGAIN;
+    if (rc == 0 && (rc = replace_placeholder(o, fd, tfd, target, final)) != 0)
+        return rc < 0 ? rc : 0;
+    if (rc == 0 && s->held_ino && ebt_path_under(target, ebt.held_root))
+        rc = held_refresh_from(s, fd, tfd);
+    return rc == 0 ? merge_into(o, fd, tfd) : rc;
+}
+
 static int publish_stage(struct ebt_ofd *o, int fd, int final)
 {
     struct ebt_stage *s = o->stage;
@@ -217,13 +262,10 @@ static int publish_stage(struct ebt_ofd *o, int fd, int final)
     } else if (tfd < 0) {
         rc = -errno;
     } else {
-        /* Writers of one file publish one at a time: a merge reads the size and sets it. */
-        rc = flock(tfd, LOCK_EX) < 0 ? -errno : 0;
-        if (rc == 0 && s->held_ino && ebt_path_under(target, ebt.held_root))
-            rc = held_refresh_from(s, fd, tfd);
-        if (rc == 0)
-            rc = merge_into(o, fd, tfd);
+        rc = publish_into(o, fd, tfd, target, final);
         ebt_sys_close(tfd);
+        if (rc == -EAGAIN)
+            return publish_stage(o, fd, final);
     }
     int note = 0;
     if (ebt_cache_out_of_space(-rc)) /* no room for the layer copy: the PFS takes it */

@@ -215,6 +215,21 @@ int ebt_md_unlink_if_visible(const char *logical, int is_dir)
     return ebt_md_unlink(logical, is_dir);
 }
 
+int ebt_md_claim_if_visible(const char *logical)
+{
+    if (!ebt_multinode() || ebt_vis_for(logical) == EBT_VIS_TASK)
+        return 0;
+    int rc = ebt_md_note(logical, EBT_NOTE_CLAIM);
+    return rc < 0 ? rc : 1;
+}
+
+void ebt_md_unclaim(const char *logical)
+{
+    int rc = ebt_md_note(logical, EBT_NOTE_UNCLAIM);
+    if (rc < 0)
+        ebt_warn("release of the name %s at its owner: %s", logical, strerror(-rc));
+}
+
 /* ---- the remote layer ---- */
 
 /* After a miss in this node's layers: ask the path's owner. 0 with f filled (kind REMOTE),

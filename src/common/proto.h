@@ -59,7 +59,16 @@ _Static_assert(sizeof(struct ebt_proto_resolve) == 40, "RESOLVE reply is 40 byte
 
 /* MD_NOTE: "this node holds path" (file: created in write mode, published in close mode, or
  * copied up to be written; dir: made). */
-enum ebt_note_kind { EBT_NOTE_FILE = 1, EBT_NOTE_DIR = 2 };
+/* DIR_EXCL: a mkdir, exclusive across nodes (-EEXIST if the job's namespace has the name from
+ * another node). CLAIM: an O_EXCL create before it happens (-EEXIST likewise; the file stays
+ * invisible to other nodes until its own note); UNCLAIM: the create failed or the name moved. */
+enum ebt_note_kind {
+    EBT_NOTE_FILE = 1,
+    EBT_NOTE_DIR = 2,
+    EBT_NOTE_DIR_EXCL = 3,
+    EBT_NOTE_CLAIM = 4,
+    EBT_NOTE_UNCLAIM = 5,
+};
 enum ebt_note_flags {
     EBT_NOTE_SHARED = 1, /* other nodes hold data of it too: the local copy is now RUN/held */
 };

@@ -100,6 +100,7 @@ struct ebtd_md {
     struct md_shard shard;
     struct md_map noted;   /* paths this node has noted (value: (void *)1) */
     struct md_map stamps;  /* RUN/remote/<path> -> struct md_stamp (its version) */
+    struct md_map claims;  /* owner: names claimed by O_EXCL creates and mkdirs (node + 1) */
     unsigned char *logged; /* per node: an error reaching it was logged */
     int nodes, self;
     unsigned long tmpseq;
@@ -127,6 +128,9 @@ enum md_peer_op {
 #define MD_EXT_APPROX 1u       /* flags: the ranges over-approximate (all of the copy) */
 #define MD_LIST_MAX (8u << 20) /* bytes of one node's LIST reply (~140000 names) */
 
+/* kind: enum ebtd_md_kind, or one of these (a name claimed or released, nothing recorded);
+ * MD_NOTE_EXCL or'ed into EBTD_MD_DIR makes the note exclusive (a mkdir). */
+enum { MD_NOTE_CLAIM = 100, MD_NOTE_UNCLAIM = 101, MD_NOTE_EXCL = 0x10000 };
 struct md_wire_note { /* followed by the path, NUL */
     uint32_t kind, mode;
     uint64_t size;

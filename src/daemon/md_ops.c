@@ -85,14 +85,29 @@ static int noted(struct ebtd *d, const char *path, uint32_t kind, uint32_t flags
     return rc;
 }
 
+/* The wire form of a client's note: a claim carries only its kind; the others the local copy's
+ * attributes. */
+static int note_wire(struct ebtd *d, const char *path, uint32_t kind, struct md_wire_note *w)
+{
+    if (kind == EBT_NOTE_CLAIM || kind == EBT_NOTE_UNCLAIM) {
+        *w = (struct md_wire_note){kind == EBT_NOTE_CLAIM ? MD_NOTE_CLAIM : MD_NOTE_UNCLAIM, 0, 0,
+                                   0, 0};
+        return 0;
+    }
+    if (kind != EBT_NOTE_FILE && kind != EBT_NOTE_DIR && kind != EBT_NOTE_DIR_EXCL)
+        return -EINVAL;
+    int rc = note_stat(d, path, kind == EBT_NOTE_FILE ? EBT_NOTE_FILE : EBT_NOTE_DIR, w);
+    if (rc == 0 && kind == EBT_NOTE_DIR_EXCL)
+        w->kind |= MD_NOTE_EXCL;
+    return rc;
+}
+
 static int op_note(struct ebtd *d, const char *path, uint32_t kind, uint32_t *flags)
 {
     struct md_wire_note w;
     struct md_wire_note_reply rep;
     size_t len, got;
-    if (kind != EBT_NOTE_FILE && kind != EBT_NOTE_DIR)
-        return -EINVAL;
-    int rc = note_stat(d, path, kind, &w);
+    int rc = note_wire(d, path, kind, &w);
     void *req = rc == 0 ? md_req(&w, sizeof(w), path, &len) : NULL;
     if (rc == 0 && !req)
         rc = -ENOMEM;
@@ -104,8 +119,8 @@ static int op_note(struct ebtd *d, const char *path, uint32_t kind, uint32_t *fl
         rc = -EIO;
     if (rc == 0)
         rc = rep.status;
-    if (rc == 0)
-        rc = noted(d, path, w.kind, rep.flags);
+    if (rc == 0 && w.kind != MD_NOTE_CLAIM && w.kind != MD_NOTE_UNCLAIM)
+        rc = noted(d, path, w.kind & ~(uint32_t)MD_NOTE_EXCL, rep.flags);
     *flags = rc == 0 ? rep.flags : 0;
     return rc;
 }
@@ -264,6 +279,7 @@ int ebtd_md_start(struct ebtd *d)
     md_shard_init(&m->shard);
     md_map_init(&m->noted);
     md_map_init(&m->stamps);
+    md_map_init(&m->claims);
     d->md = m;
     int rc = m->logged ? 0 : -ENOMEM;
     if (rc == 0)
@@ -293,6 +309,7 @@ void ebtd_md_stop(struct ebtd *d)
     md_shard_free(&m->shard);
     md_map_free(&m->noted, NULL);
     md_map_free(&m->stamps, free);
+    md_map_free(&m->claims, NULL);
     free(m->logged);
     free(m);
     d->md = NULL;

@@ -138,15 +138,53 @@ static int demote_others(struct ebtd *d, const char *path, const int *holders, i
     return rc;
 }
 
+/* Does the job's namespace have the name from a node other than from (its kernel decides
+ * between its own processes)? A removed name (GONE) is free; a PFS name was seen by the client. */
+static int taken_elsewhere(struct ebtd *d, const char *path, int from)
+{
+    const struct md_rec *rec = md_shard_get(&d->md->shard, path);
+    if (rec && rec->kind == EBTD_MD_DIR)
+        return 1;
+    for (int i = 0; rec && rec->kind == EBTD_MD_FILE && i < rec->nholders; i++)
+        if (rec->holders[i] != from)
+            return 1;
+    void *c = md_map_get(&d->md->claims, path);
+    return c && (intptr_t)c != from + 1;
+}
+
+/* An O_EXCL create or a mkdir takes the name at its owner, which sees every node's in turn. */
+static int claim(struct ebtd *d, const char *path, int from)
+{
+    if (taken_elsewhere(d, path, from))
+        return -EEXIST;
+    return md_map_put(&d->md->claims, path, (void *)(intptr_t)(from + 1), NULL);
+}
+
+static void unclaim(struct ebtd *d, const char *path, int from)
+{
+    if ((intptr_t)md_map_get(&d->md->claims, path) == from + 1)
+        md_map_del(&d->md->claims, path);
+}
+
 /* One note: record it; if a new holder made the file shared, demote the others. */
 static int note_one(struct ebtd *d, int from, const struct md_wire_note *w, const char *path,
                     uint32_t *flags)
 {
-    struct md_note n = {(int)w->kind, (mode_t)w->mode, w->size, w->mtime_sec, w->mtime_nsec};
-    int was_holder = 0;
     *flags = 0;
+    if (w->kind == MD_NOTE_CLAIM)
+        return claim(d, path, from);
+    if (w->kind == MD_NOTE_UNCLAIM) {
+        unclaim(d, path, from);
+        return 0;
+    }
+    int excl = (w->kind & MD_NOTE_EXCL) != 0, rc;
+    struct md_note n = {(int)(w->kind & ~(uint32_t)MD_NOTE_EXCL), (mode_t)w->mode, w->size,
+                        w->mtime_sec, w->mtime_nsec};
+    int was_holder = 0;
     if (n.kind != EBTD_MD_FILE && n.kind != EBTD_MD_DIR)
         return -EINVAL;
+    if (excl && (n.kind != EBTD_MD_DIR || (rc = claim(d, path, from)) < 0))
+        return n.kind != EBTD_MD_DIR ? -EINVAL : rc;
     struct md_rec *rec = md_shard_note(&d->md->shard, path, &n, from, &was_holder);
     if (!rec)
         return -ENOMEM;
@@ -242,6 +280,7 @@ static int h_unlink(struct ebtd *d, int from, const void *req, size_t len, struc
         return n;
     struct md_rec *rec = md_shard_get(&d->md->shard, path);
     int nh = rec ? rec->nholders : 0, holders[nh > 0 ? nh : 1], rc = 0;
+    md_map_del(&d->md->claims, path); /* the name is free again, whoever claimed it */
     if (nh)
         memcpy(holders, rec->holders, (size_t)nh * sizeof(int));
     /* the PFS still has the name: keep it listed as gone; else forget it */
