@@ -1,14 +1,14 @@
 #!/bin/bash
-# mn_shared.sh MODE - one shared file, several writer processes per node (issue 9 item 3): on 2
+# mn_shared.sh MODE [NODES RANKS] - one shared file, several writer processes per node (issue 9 item 3): on 2
 # virtual nodes, 3 writers per node (6 ranks, each its own task) create the file at once and
 # pwrite their own strided blocks (N-1); under write and close visibility every writer, after a
 # barrier (all ranks closed), reads the whole file back; flush: PFS == native, byte for byte.
 set -euo pipefail
 . "$(dirname "$0")/mn_lib.sh"
-MODE=${1:?usage: mn_shared.sh write|close|task}
-mn_init "mn_shared_$MODE"
-NODES=2
-RANKS=6 # rank r on node r % NODES
+MODE=${1:?usage: mn_shared.sh write|close|task [NODES RANKS]}
+NODES=${2:-2}
+RANKS=${3:-6} # rank r on node r % NODES
+mn_init "mn_shared_$MODE${2:+_${NODES}x$((RANKS / NODES))}"
 BLOCK=65536
 NBLOCKS=8
 W=$DRIVERS_DIR/n1_writer
