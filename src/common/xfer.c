@@ -28,19 +28,24 @@ static int xfer_fail(struct xfer *x, const char *step, int err)
     return -err;
 }
 
-/* Bytes of the next request at off, len left in the range: at most EBT_XFER_CHUNK, and ending
- * at a stripe boundary when the layout says where they lie and the range goes on past one, so
- * a request covers whole stripe chunks (a stripe larger than the buffer is cut inside itself). */
+/* Bytes of the next request at off, len left in the range: at most EBT_XFER_CHUNK. When the
+ * layout says where stripe chunks end: a request that starts inside a chunk ends at that chunk's
+ * end (so the next ones start aligned), and one that starts aligned ends at the last boundary
+ * it reaches (or at the end of the range), so every request covers whole chunks and a PFS that
+ * splits requests by size splits them at stripe boundaries. A stripe larger than the buffer is
+ * cut inside itself. */
 static size_t request_len(const struct xfer *x, uint64_t off, uint64_t len)
 {
     uint64_t want = len < EBT_XFER_CHUNK ? len : EBT_XFER_CHUNK;
     const struct ebt_xfer_layout *l = x->opts.layout;
-    if (want == len || !l || !l->chunk_end)
-        return (size_t)want;
-    uint64_t lim = off + want, end = l->chunk_end(l, off);
-    if (end <= off || end >= lim)
-        return (size_t)want;
-    for (uint64_t next; (next = l->chunk_end(l, end)) > end && next <= lim;)
+    uint64_t end = l && l->chunk_end ? l->chunk_end(l, off) : 0;
+    if (end <= off || end >= off + want)
+        return (size_t)want; /* unknown, or the request stays inside one chunk */
+    if (off > 0 && l->chunk_end(l, off - 1) != off)
+        return (size_t)(end - off); /* starts inside a chunk: to its end */
+    if (want == len)
+        return (size_t)want; /* the rest of the range */
+    for (uint64_t next; (next = l->chunk_end(l, end)) > end && next <= off + want;)
         end = next;
     return (size_t)(end - off);
 }
