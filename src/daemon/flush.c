@@ -293,7 +293,7 @@ static int detect_layouts(struct flush *f)
 {
     ebt_layout_policy_from_config(f->cfg, &f->pol);
     for (int i = 0; i < f->cfg->nprefixes; i++) {
-        char root[PATH_MAX], why[512];
+        char root[PATH_MAX], why[512] = "";
         const char *p = f->cfg->prefixes[i].path;
         int rc = ebt_lower_path(p, root, sizeof(root));
         if (rc == 0)

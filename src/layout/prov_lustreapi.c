@@ -1,7 +1,10 @@
 /* prov_lustreapi.c - the lustreapi provider: files created through liblustreapi's
  * llapi_file_open, loaded with dlopen where the library is installed (never linked, so EBT
  * builds and runs without Lustre). UNTESTED: no Lustre client or library on the build machine;
- * layouts are read through the lustre.lov xattr like the lustre provider. */
+ * layouts are read through the lustre.lov xattr like the lustre provider. The file is named by
+ * its /proc/self/fd/<dirfd>/<name> path (the flush acts beneath directory fds); a library
+ * version that checks the file system by the mount of that path's target could refuse it under
+ * EBT's FUSE view: the file is then created with the default layout and a warning. */
 #define _GNU_SOURCE
 #include "layout.h"
 #include "log.h"
@@ -78,6 +81,8 @@ static int lapi_create(const struct ebt_layout_provider *p, int dirfd, const cha
         *set_p = 1;
         return fd;
     }
+    if (fd == -EEXIST)
+        return fd; /* an existing file: the transfer opens it O_TRUNC, its layout stays */
     /* the library closes the file when the striping fails but leaves it created: the open
      * below then finds it (EEXIST), and the transfer opens it without O_EXCL */
     ebt_warn("layout: %s: llapi_file_open: %s (the file keeps the default layout)", name,
