@@ -42,6 +42,7 @@ struct flush {
     int sync_fds[EBT_MAX_PREFIXES];                    /* one fd per managed prefix, for syncfs */
     struct ebt_layout_provider prov[EBT_MAX_PREFIXES]; /* per prefix: lustre, posix ... */
     struct ebt_layout_policy pol;
+    struct ebt_dircache dirs; /* PFS directories known to have a default layout or none */
     double t0;
 };
 
@@ -176,7 +177,7 @@ static void layout_for(struct flush *f, struct ebt_layout_xfer *lx, int *cur, co
         if (*cur >= 0)
             add_layout_stats(f, lx);
         ebt_layout_xfer_fini(lx);
-        ebt_layout_xfer_init(lx, &f->prov[i], &f->pol);
+        ebt_layout_xfer_init(lx, &f->prov[i], &f->pol, &f->dirs);
         *cur = i;
     }
     snprintf(parent, sizeof(parent), "%s", path);
@@ -407,6 +408,7 @@ static int phase_files(struct flush *f)
     int started = 0;
     if (detect_layouts(f) < 0)
         return -EIO;
+    ebt_dircache_init(&f->dirs);
     open_sync_fds(f);
     for (int i = 0; i < n && i < 256; i++)
         if (pthread_create(&tids[started], NULL, flush_worker, f) == 0)
@@ -416,6 +418,7 @@ static int phase_files(struct flush *f)
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     close_sync_fds(f);
+    ebt_dircache_free(&f->dirs);
     if (!f->failed)
         phase_names(f);
     return f->failed ? -EIO : 0;

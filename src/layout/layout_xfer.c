@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { DIR_UNKNOWN, DIR_NONE, DIR_DEFAULT };
+enum { DIR_UNKNOWN, DIR_NONE, DIR_DEFAULT }; /* DIR_UNKNOWN is 0: dircache's "not known" */
 
 static void forget_file(struct ebt_layout_xfer *lx)
 {
@@ -23,6 +23,8 @@ static void forget_file(struct ebt_layout_xfer *lx)
  * might be the directory's choice. */
 static int dir_has_default(struct ebt_layout_xfer *lx, int dirfd, uint64_t *ops)
 {
+    if (lx->dir_state == DIR_UNKNOWN && lx->shared)
+        lx->dir_state = ebt_dircache_get(lx->shared, lx->dir);
     if (lx->dir_state != DIR_UNKNOWN)
         return lx->dir_state == DIR_DEFAULT;
     struct ebt_lov d;
@@ -32,6 +34,8 @@ static int dir_has_default(struct ebt_layout_xfer *lx, int dirfd, uint64_t *ops)
     else if (rc != -ENODATA)
         ebt_warn("layout: default layout of %s: %s (left to the PFS)", lx->dir, strerror(-rc));
     lx->dir_state = rc == -ENODATA ? DIR_NONE : DIR_DEFAULT;
+    if (lx->shared)
+        ebt_dircache_put(lx->shared, lx->dir, lx->dir_state);
     return lx->dir_state == DIR_DEFAULT;
 }
 
@@ -88,7 +92,7 @@ static uint64_t lx_chunk_end(const struct ebt_xfer_layout *l, uint64_t off)
 }
 
 void ebt_layout_xfer_init(struct ebt_layout_xfer *lx, const struct ebt_layout_provider *prov,
-                          const struct ebt_layout_policy *pol)
+                          const struct ebt_layout_policy *pol, struct ebt_dircache *shared)
 {
     memset(lx, 0, sizeof(*lx));
     lx->hooks.create = lx_create;
@@ -96,6 +100,7 @@ void ebt_layout_xfer_init(struct ebt_layout_xfer *lx, const struct ebt_layout_pr
     lx->hooks.chunk_end = lx_chunk_end;
     lx->prov = prov;
     lx->pol = *pol;
+    lx->shared = shared;
 }
 
 void ebt_layout_xfer_file(struct ebt_layout_xfer *lx, const char *parent)

@@ -5,6 +5,7 @@
 #ifndef EBT_LAYOUT_XFER_H
 #define EBT_LAYOUT_XFER_H
 
+#include "dircache.h"
 #include "layout.h"
 #include "xfer.h"
 
@@ -28,12 +29,14 @@ struct ebt_layout_xfer {
     uint32_t unit; /* else the stripe size EBT set on it; 0: unknown */
     /* the last directory asked for its default layout; files come in path order */
     char dir[PATH_MAX];
-    int dir_state; /* DIR_UNKNOWN, DIR_NONE, DIR_DEFAULT */
-    const char *parent;
+    int dir_state;               /* DIR_UNKNOWN, DIR_NONE, DIR_DEFAULT */
+    struct ebt_dircache *shared; /* the answers of every thread, or NULL */
 };
 
+/* shared (may be NULL) is the table the threads of one flush share, so that a directory's
+ * default is asked once, not once per thread. */
 void ebt_layout_xfer_init(struct ebt_layout_xfer *lx, const struct ebt_layout_provider *prov,
-                          const struct ebt_layout_policy *pol);
+                          const struct ebt_layout_policy *pol, struct ebt_dircache *shared);
 /* Before each file: parent names the PFS directory the file is created in (any stable key,
  * e.g. its logical path), so the directory's default is asked once for its files. */
 void ebt_layout_xfer_file(struct ebt_layout_xfer *lx, const char *parent);

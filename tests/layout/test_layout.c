@@ -2,6 +2,7 @@
  * settings of the config table, and the transfer's layout hooks on a posix root. */
 #define _GNU_SOURCE
 #include "config.h"
+#include "dircache.h"
 #include "layout.h"
 #include "layout_xfer.h"
 #include "rundir.h"
@@ -134,7 +135,7 @@ static void test_hooks_posix(void **state)
     int fd = open(src, O_WRONLY | O_CREAT, 0600);
     assert_int_equal(write(fd, "data", 4), 4);
     close(fd);
-    ebt_layout_xfer_init(&lx, &p, &pol);
+    ebt_layout_xfer_init(&lx, &p, &pol, NULL);
     ebt_layout_xfer_file(&lx, dir);
     int dfd = open(dir, O_PATH | O_DIRECTORY);
     struct ebt_xfer_opts o = {.dst_at = 1, .dst_dirfd = dfd, .layout = &lx.hooks};
@@ -147,12 +148,33 @@ static void test_hooks_posix(void **state)
     ebt_remove_tree(dir);
 }
 
+/* The directory table the flush's threads share: unknown is 0, answers survive growth. */
+static void test_dircache(void **state)
+{
+    struct ebt_dircache c;
+    char key[64];
+    ebt_dircache_init(&c);
+    assert_int_equal(ebt_dircache_get(&c, "/a"), 0);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "/pfs/dir%d", i);
+        ebt_dircache_put(&c, key, 1 + i % 2);
+    }
+    ebt_dircache_put(&c, "/pfs/dir7", 1); /* a second answer replaces the first */
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof(key), "/pfs/dir%d", i);
+        assert_int_equal(ebt_dircache_get(&c, key), i == 7 ? 1 : 1 + i % 2);
+    }
+    assert_int_equal(ebt_dircache_get(&c, "/pfs/dir1000"), 0);
+    assert_int_equal(c.n, 1000);
+    ebt_dircache_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policy),         cmocka_unit_test(test_detect_posix),
         cmocka_unit_test(test_lustreapi_load), cmocka_unit_test(test_config),
-        cmocka_unit_test(test_hooks_posix),
+        cmocka_unit_test(test_hooks_posix),    cmocka_unit_test(test_dircache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
