@@ -60,6 +60,19 @@ static const struct config_var config_vars[] = {
     {"EBT_PEER_TIMEOUT_MS", "10000", "multi-node: deadline of each call between daemons",
      ebt_check_ms},
     {"EBT_TRANSPORT", "ucx", "transport between daemons (ucx)", ebt_check_transport},
+    {"EBT_LAYOUT", "auto",
+     "auto|lustre|lustreapi|posix: how the flush sets PFS file layouts (auto: lustre where the "
+     "PFS answers the lustre.lov xattr, else posix: none)",
+     ebt_check_layout},
+    {"EBT_STRIPE_LARGE", "1G",
+     "files of at least this final size get EBT_STRIPE_COUNT_LARGE stripes, smaller ones one "
+     "(only where the PFS directory has no default layout)",
+     ebt_check_size},
+    {"EBT_STRIPE_COUNT_LARGE", "4", "stripes of a large file: 1..2000, or -1 for all OSTs",
+     ebt_check_stripe_count},
+    {"EBT_STRIPE_SIZE", "1M",
+     "stripe size of the layouts the flush sets: a multiple of 64K, at most 4G-64K",
+     ebt_check_stripe_size},
 };
 
 #define CONFIG_NVARS (sizeof(config_vars) / sizeof(config_vars[0]))
@@ -88,6 +101,21 @@ int ebt_fuse_mode_parse(const char *s)
            : !strcmp(s, "on")   ? EBT_FUSE_ON
            : !strcmp(s, "auto") ? EBT_FUSE_AUTO
                                 : -1;
+}
+
+int ebt_layout_mode_parse(const char *s)
+{
+    static const char *const names[] = {"auto", "lustre", "lustreapi", "posix"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i]))
+            return i; /* the order of enum ebt_layout_mode */
+    return -1;
+}
+
+const char *ebt_layout_mode_name(int mode)
+{
+    static const char *const names[] = {"auto", "lustre", "lustreapi", "posix"};
+    return mode >= 0 && mode < 4 ? names[mode] : "?";
 }
 
 const char *ebt_visibility_name(int mode)
@@ -288,6 +316,18 @@ static int load_nodes(struct ebt_config *cfg, char *err, size_t cap)
     return 0;
 }
 
+/* EBT_LAYOUT and the striping policy (already checked by ebt_config_check_env). */
+static void load_layout(struct ebt_config *cfg)
+{
+    uint64_t ss = 0;
+    cfg->layout = ebt_layout_mode_parse(env_or_default("EBT_LAYOUT"));
+    ebt_parse_size(env_or_default("EBT_STRIPE_LARGE"), &cfg->stripe_large);
+    ebt_config_parse_int(env_or_default("EBT_STRIPE_COUNT_LARGE"), -1, 2000,
+                         &cfg->stripe_count_large);
+    ebt_parse_size(env_or_default("EBT_STRIPE_SIZE"), &ss);
+    cfg->stripe_size = (uint32_t)ss;
+}
+
 int ebt_config_check_env(int flags, char *err, size_t cap)
 {
     char why[512];
@@ -338,5 +378,8 @@ int ebt_config_load(struct ebt_config *cfg, char *err, size_t cap)
         snprintf(err, cap, "EBT_FLUSH_THREADS: must be 1..256");
         return -EINVAL;
     }
-    return load_nodes(cfg, err, cap);
+    rc = load_nodes(cfg, err, cap);
+    if (rc == 0)
+        load_layout(cfg);
+    return rc;
 }

@@ -11,6 +11,13 @@
 
 enum ebt_visibility { EBT_VIS_WRITE = 0, EBT_VIS_CLOSE = 1, EBT_VIS_TASK = 2 };
 enum ebt_fuse_mode { EBT_FUSE_OFF = 0, EBT_FUSE_AUTO = 1, EBT_FUSE_ON = 2 };
+/* How the flush learns and sets PFS file layouts (src/layout). */
+enum ebt_layout_mode {
+    EBT_LAYOUT_AUTO = 0,
+    EBT_LAYOUT_LUSTRE = 1,
+    EBT_LAYOUT_LUSTREAPI = 2,
+    EBT_LAYOUT_POSIX = 3
+};
 
 struct ebt_prefix {
     char path[PATH_MAX];  /* canonical (symlinks resolved when the prefix exists) */
@@ -41,6 +48,11 @@ struct ebt_config {
     int node_id;
     char rendezvous[PATH_MAX]; /* shared directory where the job's daemons find each other */
     char job_id[64];
+    /* layouts of the files the flush creates (docs/flush.md) */
+    int layout;             /* enum ebt_layout_mode */
+    uint64_t stripe_large;  /* files of at least this size get stripe_count_large stripes */
+    int stripe_count_large; /* -1: all OSTs */
+    uint32_t stripe_size;   /* bytes, a multiple of 64 KiB */
 };
 
 /* Check every variable of the table that is set in the environment: 0, or -EINVAL with
@@ -61,7 +73,9 @@ int ebt_config_parse_visibility(struct ebt_config *cfg, const char *spec, char *
 /* Parse "123", "4K", "2G" ... ; -EINVAL on anything else. */
 int ebt_parse_size(const char *s, uint64_t *out);
 const char *ebt_visibility_name(int mode);
-int ebt_fuse_mode_parse(const char *s);  /* "auto", "on", "off" -> enum ebt_fuse_mode; -1 */
+int ebt_fuse_mode_parse(const char *s);   /* "auto", "on", "off" -> enum ebt_fuse_mode; -1 */
+int ebt_layout_mode_parse(const char *s); /* "auto", "lustre", ... -> enum ebt_layout_mode; -1 */
+const char *ebt_layout_mode_name(int mode);
 int ebt_visibility_parse(const char *s); /* -1 if unknown */
 /* The visibility that applies to a canonical logical path. */
 int ebt_config_visibility_for(const struct ebt_config *cfg, const char *path);

@@ -227,3 +227,30 @@ int ebt_check_transport(const char *v, int flags, char *err, size_t cap)
     snprintf(err, cap, "the only transport is ucx");
     return -EINVAL;
 }
+
+int ebt_check_layout(const char *v, int flags, char *err, size_t cap)
+{
+    if (ebt_layout_mode_parse(v) >= 0)
+        return 0;
+    snprintf(err, cap, "must be auto, lustre, lustreapi or posix");
+    return -EINVAL;
+}
+
+/* Lustre's rule: a multiple of 64 KiB that fits lmm_stripe_size (32 bits). */
+int ebt_check_stripe_size(const char *v, int flags, char *err, size_t cap)
+{
+    uint64_t n;
+    if (ebt_parse_size(v, &n) == 0 && n > 0 && n % (64u << 10) == 0 && n <= UINT32_MAX)
+        return 0;
+    snprintf(err, cap, "must be a size that is a multiple of 64K, 64K..4G-64K (e.g. 1M, 4M)");
+    return -EINVAL;
+}
+
+int ebt_check_stripe_count(const char *v, int flags, char *err, size_t cap)
+{
+    int n;
+    if (ebt_config_parse_int(v, -1, 2000, &n) == 0 && n != 0)
+        return 0;
+    snprintf(err, cap, "must be 1..2000, or -1 for all OSTs");
+    return -EINVAL;
+}

@@ -32,6 +32,9 @@ int ebt_check_daemon(const char *v, int flags, char *err, size_t cap);
 int ebt_check_listen(const char *v, int flags, char *err, size_t cap);
 int ebt_check_ms(const char *v, int flags, char *err, size_t cap);
 int ebt_check_transport(const char *v, int flags, char *err, size_t cap);
+int ebt_check_layout(const char *v, int flags, char *err, size_t cap);
+int ebt_check_stripe_size(const char *v, int flags, char *err, size_t cap);
+int ebt_check_stripe_count(const char *v, int flags, char *err, size_t cap);
 
 /* "123" in [lo, hi]; -EINVAL otherwise. */
 int ebt_config_parse_int(const char *s, int lo, int hi, int *out);

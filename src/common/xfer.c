@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct xfer {
     int in, out;
@@ -27,11 +28,33 @@ static int xfer_fail(struct xfer *x, const char *step, int err)
     return -err;
 }
 
-/* Copy [off, off+len) of in to out in EBT_XFER_CHUNK requests; a short source ends the copy. */
+/* Bytes of the next request at off, len left in the range: at most EBT_XFER_CHUNK. When the
+ * layout says where stripe chunks end: a request that starts inside a chunk ends at that chunk's
+ * end (so the next ones start aligned), and one that starts aligned ends at the last boundary
+ * it reaches (or at the end of the range), so every request covers whole chunks and a PFS that
+ * splits requests by size splits them at stripe boundaries. A stripe larger than the buffer is
+ * cut inside itself. */
+static size_t request_len(const struct xfer *x, uint64_t off, uint64_t len)
+{
+    uint64_t want = len < EBT_XFER_CHUNK ? len : EBT_XFER_CHUNK;
+    const struct ebt_xfer_layout *l = x->opts.layout;
+    uint64_t end = l && l->chunk_end ? l->chunk_end(l, off) : 0;
+    if (end <= off || end >= off + want)
+        return (size_t)want; /* unknown, or the request stays inside one chunk */
+    if (off > 0 && l->chunk_end(l, off - 1) != off)
+        return (size_t)(end - off); /* starts inside a chunk: to its end */
+    if (want == len)
+        return (size_t)want; /* the rest of the range */
+    for (uint64_t next; (next = l->chunk_end(l, end)) > end && next <= off + want;)
+        end = next;
+    return (size_t)(end - off);
+}
+
+/* Copy [off, off+len) of in to out in requests of request_len(); a short source ends the copy. */
 static int xfer_range(struct xfer *x, uint64_t off, uint64_t len)
 {
     while (len > 0) {
-        size_t want = len < EBT_XFER_CHUNK ? (size_t)len : EBT_XFER_CHUNK;
+        size_t want = request_len(x, off, len);
         ssize_t r = ebt_sys_pread(x->in, x->buf, want, (off_t)off);
         if (r < 0 && errno == EINTR)
             continue;
@@ -63,11 +86,38 @@ static int open_dst(struct xfer *x, const char *dst, int flags, mode_t mode)
     return ebt_sys_open(dst, flags, mode);
 }
 
+/* An existing PFS file keeps its layout: learn it, to cut the requests at its stripes. */
+static void learn_layout(struct xfer *x)
+{
+    struct ebt_xfer_layout *l = x->opts.layout;
+    if (l && l->existing)
+        l->existing(l, x->out, &x->st->meta_ops);
+}
+
 static int xfer_open(struct xfer *x, const char *dst, int flags)
 {
     x->st->meta_ops++;
     x->out = open_dst(x, dst, flags | O_WRONLY | O_CLOEXEC, x->sst.st_mode & 07777);
-    return x->out < 0 ? xfer_fail(x, "open", errno) : 0;
+    if (x->out < 0)
+        return xfer_fail(x, "open", errno);
+    learn_layout(x);
+    return 0;
+}
+
+/* The exclusive create, through the layout when there is one (it counts its own calls). */
+static int create_dst(struct xfer *x, const char *dst, int flags, mode_t mode)
+{
+    struct ebt_xfer_layout *l = x->opts.layout;
+    if (!l || !l->create) {
+        x->st->meta_ops++;
+        return open_dst(x, dst, flags, mode);
+    }
+    int dirfd = x->opts.dst_at ? x->opts.dst_dirfd : AT_FDCWD;
+    int fd = l->create(l, dirfd, dst, flags | (x->opts.dst_at ? O_NOFOLLOW : 0), mode,
+                       (uint64_t)x->sst.st_size, &x->st->meta_ops);
+    if (fd < 0)
+        errno = -fd;
+    return fd < 0 ? -1 : fd;
 }
 
 /* A new PFS file is created exclusively (one create, mode set by it when the umask allows);
@@ -75,8 +125,7 @@ static int xfer_open(struct xfer *x, const char *dst, int flags)
 static int xfer_create(struct xfer *x, const char *dst)
 {
     mode_t mode = x->sst.st_mode & 07777;
-    x->st->meta_ops++;
-    x->out = open_dst(x, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    x->out = create_dst(x, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (x->out >= 0) {
         /* setuid/setgid bits set at create are cleared by an unprivileged process's writes */
         x->mode_exact = x->opts.umask_known && (mode & ~x->opts.umask_now) == mode &&
@@ -114,6 +163,7 @@ static int xfer_partial(struct xfer *x, const char *dst, struct ebt_ext_summary 
     x->st->meta_ops++;
     if (ebt_sys_fstat(x->out, &dst_st) < 0)
         return xfer_fail(x, "fstat", errno);
+    learn_layout(x); /* the file keeps its layout, whether its ranges or all of it is written */
     if (!S_ISREG(dst_st.st_mode) || (uint64_t)dst_st.st_size != sum->base)
         return xfer_whole(x, dst);
     uint64_t size = (uint64_t)x->sst.st_size;
@@ -173,6 +223,19 @@ static int xfer_body(struct xfer *x, const char *run_dir, const char *dst)
     return rc < 0 ? rc : xfer_finish(x);
 }
 
+/* Page-aligned: a direct-I/O PFS (Lustre O_DIRECT, a FUSE mount with direct_io) splits a request
+ * by the pages it spans, and an unaligned buffer makes every piece straddle a stripe boundary. */
+static int alloc_buffer(struct xfer *x)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    void *p = NULL;
+    int rc = posix_memalign(&p, page > 0 ? (size_t)page : 4096, EBT_XFER_CHUNK);
+    if (rc != 0)
+        return -rc;
+    x->buf = p;
+    return 0;
+}
+
 int ebt_xfer_file(const char *run_dir, const char *src, const char *dst, struct ebt_xfer_stats *st,
                   const char **step_p)
 {
@@ -191,8 +254,8 @@ int ebt_xfer_file_opts(const char *run_dir, const char *src, const char *dst,
     if (x.in < 0)
         return xfer_fail(&x, "open cache file", errno);
     int rc = ebt_sys_fstat(x.in, &x.sst) < 0 ? xfer_fail(&x, "stat cache file", errno) : 0;
-    if (rc == 0 && !(x.buf = malloc(EBT_XFER_CHUNK)))
-        rc = xfer_fail(&x, "allocate buffer", ENOMEM);
+    if (rc == 0 && (rc = alloc_buffer(&x)) < 0)
+        rc = xfer_fail(&x, "allocate buffer", -rc);
     if (rc == 0)
         rc = xfer_body(&x, run_dir, dst);
     if (x.out >= 0)

@@ -3,6 +3,7 @@
 #include "flush.h"
 #include "journal.h"
 #include "json.h"
+#include "layout_xfer.h"
 #include "log.h"
 #include "path.h"
 #include "lower.h"
@@ -38,7 +39,10 @@ struct flush {
     size_t next; /* next file index (atomic) */
     long delay_us;
     mode_t umask_now;
-    int sync_fds[EBT_MAX_PREFIXES]; /* one fd per managed prefix, for syncfs */
+    int sync_fds[EBT_MAX_PREFIXES];                    /* one fd per managed prefix, for syncfs */
+    struct ebt_layout_provider prov[EBT_MAX_PREFIXES]; /* per prefix: lustre, posix ... */
+    struct ebt_layout_policy pol;
+    struct ebt_dircache dirs; /* PFS directories known to have a default layout or none */
     double t0;
 };
 
@@ -146,6 +150,43 @@ static void add_stats(struct flush *f, const struct ebt_xfer_stats *xs, int link
     pthread_mutex_unlock(&f->mu);
 }
 
+static void add_layout_stats(struct flush *f, const struct ebt_layout_xfer *lx)
+{
+    pthread_mutex_lock(&f->mu);
+    f->st->layouts_set += lx->st.set;
+    f->st->layouts_inherited += lx->st.inherited;
+    f->st->layouts_refused += lx->st.failed;
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* The index of the prefix holding path (the plan holds only managed paths). */
+static int prefix_of(const struct ebt_config *cfg, const char *path)
+{
+    for (int i = 0; i < cfg->nprefixes; i++)
+        if (ebt_path_under(path, cfg->prefixes[i].path))
+            return i;
+    return 0;
+}
+
+/* Point the worker's layout hooks at the provider of path's prefix and at its directory. */
+static void layout_for(struct flush *f, struct ebt_layout_xfer *lx, int *cur, const char *path)
+{
+    char parent[PATH_MAX];
+    int i = prefix_of(f->cfg, path);
+    if (i != *cur) {
+        if (*cur >= 0)
+            add_layout_stats(f, lx);
+        ebt_layout_xfer_fini(lx);
+        ebt_layout_xfer_init(lx, &f->prov[i], &f->pol, &f->dirs);
+        *cur = i;
+    }
+    snprintf(parent, sizeof(parent), "%s", path);
+    char *slash = strrchr(parent, '/');
+    if (slash)
+        *slash = '\0';
+    ebt_layout_xfer_file(lx, parent);
+}
+
 static int batch_sync(struct flush *f)
 {
     for (int i = 0; i < f->cfg->nprefixes; i++) {
@@ -179,8 +220,17 @@ static int batch_add(struct flush *f, struct flush_batch *b, const char *path)
     return ++b->n == FLUSH_BATCH ? batch_commit(f, b) : 0;
 }
 
-static int flush_item(struct flush *f, const struct ebt_plan_item *it, struct flush_batch *b)
+/* One worker's state across its files. */
+struct flush_worker_state {
+    struct flush_batch b;
+    struct ebt_layout_xfer lx;
+    int lx_prefix; /* the prefix lx is set up for; -1 none yet */
+};
+
+static int flush_item(struct flush *f, const struct ebt_plan_item *it,
+                      struct flush_worker_state *ws)
 {
+    struct flush_batch *b = &ws->b;
     char src[PATH_MAX];
     struct ebt_xfer_stats xs = {0};
     const char *step = "?";
@@ -197,6 +247,8 @@ static int flush_item(struct flush *f, const struct ebt_plan_item *it, struct fl
         rc = flush_symlink(f, src, it->path, &xs.meta_ops);
     } else {
         struct ebt_xfer_opts opts = {.no_fsync = 1, .umask_known = 1, .umask_now = f->umask_now};
+        layout_for(f, &ws->lx, &ws->lx_prefix, it->path);
+        opts.layout = &ws->lx.hooks;
         char leaf[NAME_MAX + 1];
         step = "open parent directory";
         rc = opts.dst_dirfd = ebt_lower_at(f->cfg, it->path, leaf, sizeof(leaf));
@@ -215,16 +267,52 @@ static int flush_item(struct flush *f, const struct ebt_plan_item *it, struct fl
 static void *flush_worker(void *arg)
 {
     struct flush *f = arg;
-    struct flush_batch b = {.n = 0};
+    struct flush_worker_state *ws = calloc(1, sizeof(*ws)); /* ~8 KiB: off the thread stack */
+    if (!ws) {
+        flush_fail(f, f->run, "allocate worker", -ENOMEM);
+        return NULL;
+    }
+    ws->lx_prefix = -1;
     for (;;) {
         size_t i = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED);
         if (i >= f->plan.files.n || __atomic_load_n(&f->failed, __ATOMIC_RELAXED))
             break;
-        if (flush_item(f, &f->plan.files.v[i], &b) < 0)
+        if (flush_item(f, &f->plan.files.v[i], ws) < 0)
             break;
     }
-    batch_commit(f, &b); /* what was written is made durable and journaled, even after a failure */
+    batch_commit(f, &ws->b); /* what was written is made durable and journaled, even after a
+                              * failure */
+    if (ws->lx_prefix >= 0)
+        add_layout_stats(f, &ws->lx);
+    ebt_layout_xfer_fini(&ws->lx);
+    free(ws);
     return NULL;
+}
+
+/* The layout provider of every prefix (EBT_LAYOUT; auto: asked of the prefix's PFS root). */
+static int detect_layouts(struct flush *f)
+{
+    ebt_layout_policy_from_config(f->cfg, &f->pol);
+    for (int i = 0; i < f->cfg->nprefixes; i++) {
+        char root[PATH_MAX], why[512] = "";
+        const char *p = f->cfg->prefixes[i].path;
+        int rc = ebt_lower_path(p, root, sizeof(root));
+        if (rc == 0)
+            rc = ebt_layout_detect(root, f->cfg->layout, &f->prov[i], &f->st->meta_ops, why,
+                                   sizeof(why));
+        if (rc < 0) {
+            pthread_mutex_lock(&f->mu);
+            snprintf(f->err, f->errcap, "flush failed: %s: EBT_LAYOUT=%s: %s", p,
+                     ebt_layout_mode_name(f->cfg->layout), why[0] ? why : strerror(-rc));
+            f->failed = 1;
+            pthread_mutex_unlock(&f->mu);
+            ebt_error("%s", f->err);
+            return rc;
+        }
+        ebt_info("flush: %s: layouts: %s%s%s%s", p, f->prov[i].ops->name, why[0] ? " (" : "", why,
+                 why[0] ? ")" : "");
+    }
+    return 0;
 }
 
 static void open_sync_fds(struct flush *f)
@@ -318,6 +406,9 @@ static int phase_files(struct flush *f)
         n = f->plan.files.n ? (int)f->plan.files.n : 1;
     pthread_t tids[256];
     int started = 0;
+    if (detect_layouts(f) < 0)
+        return -EIO;
+    ebt_dircache_init(&f->dirs);
     open_sync_fds(f);
     for (int i = 0; i < n && i < 256; i++)
         if (pthread_create(&tids[started], NULL, flush_worker, f) == 0)
@@ -327,6 +418,7 @@ static int phase_files(struct flush *f)
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     close_sync_fds(f);
+    ebt_dircache_free(&f->dirs);
     if (!f->failed)
         phase_names(f);
     return f->failed ? -EIO : 0;
@@ -459,13 +551,16 @@ int ebt_flush_json(const struct ebt_flush_stats *st, int status, const char *err
                      "\"bytes\":%llu,\"meta_ops\":%llu,\"data_ops\":%llu,\"seconds\":%.6f,"
                      "\"symlinks\":%llu,\"dirs\":%llu,\"whiteouts\":%llu,\"opaques\":%llu,"
                      "\"skipped\":%llu,\"whole_files\":%llu,\"partial_files\":%llu,"
-                     "\"tasks_merged\":%llu}",
+                     "\"tasks_merged\":%llu,\"layouts_set\":%llu,\"layouts_inherited\":%llu,"
+                     "\"layouts_refused\":%llu}",
                      status, e, st->complete ? "true" : "false", (unsigned long long)st->files,
                      (unsigned long long)st->bytes, (unsigned long long)st->meta_ops,
                      (unsigned long long)st->data_ops, st->seconds,
                      (unsigned long long)st->symlinks, (unsigned long long)st->dirs,
                      (unsigned long long)st->whiteouts, (unsigned long long)st->opaques,
                      (unsigned long long)st->skipped, (unsigned long long)st->whole_files,
-                     (unsigned long long)st->partial_files, (unsigned long long)st->merge.tasks);
+                     (unsigned long long)st->partial_files, (unsigned long long)st->merge.tasks,
+                     (unsigned long long)st->layouts_set, (unsigned long long)st->layouts_inherited,
+                     (unsigned long long)st->layouts_refused);
     return n < 0 ? 0 : (n >= (int)cap ? (int)cap - 1 : n);
 }

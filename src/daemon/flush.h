@@ -12,6 +12,9 @@ struct ebt_flush_stats {
     uint64_t files, symlinks, dirs, whiteouts, opaques, skipped;
     uint64_t whole_files, partial_files;
     uint64_t bytes, meta_ops, data_ops; /* PFS operations issued by this run of the flush */
+    /* layouts (src/layout): files given the policy's striping, left to their directory's
+     * default layout, whose layout the PFS refused (they kept the default) */
+    uint64_t layouts_set, layouts_inherited, layouts_refused;
     double seconds;
     struct ebt_merge_stats merge;
     int complete; /* the journal ends with DONE */

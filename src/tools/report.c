@@ -34,6 +34,12 @@ void ebt_report_flush(const char *json, double job_s, int as_json, const char *e
             (unsigned long long)num(json, "files"), (unsigned long long)num(json, "bytes"),
             (unsigned long long)num(json, "meta_ops"), (unsigned long long)num(json, "data_ops"),
             flush_s);
+    uint64_t set = num(json, "layouts_set"), inh = num(json, "layouts_inherited"),
+             refused = num(json, "layouts_refused");
+    if (set + inh + refused) /* only where the PFS has layouts (src/layout) */
+        fprintf(stderr,
+                "ebt: layouts set      %llu (directory default kept: %llu, refused: %llu)\n",
+                (unsigned long long)set, (unsigned long long)inh, (unsigned long long)refused);
     if (job_s >= 0)
         fprintf(stderr, "ebt: job seconds      %.3f\n", job_s);
 }

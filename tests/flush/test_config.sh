@@ -47,6 +47,11 @@ refused EBT_PEER_TIMEOUT_MS 0 "1..3600000"
 refused EBT_TRANSPORT carrier "ucx"
 refused EBT_LIB "$W/nolib.so" "client library"
 refused EBT_DAEMON "$W/noebtd" "daemon"
+refused EBT_LAYOUT gpfs "auto, lustre, lustreapi or posix"
+refused EBT_STRIPE_SIZE 100K "multiple of 64K"
+refused EBT_STRIPE_SIZE 8G "multiple of 64K" start
+refused EBT_STRIPE_COUNT_LARGE 0 "or -1 for all OSTs"
+refused EBT_STRIPE_LARGE huge "not a size"
 
 # EBT_PATHS: the default of --pfs, checked like it
 refused EBT_PATHS "$W/missing" "No such file"
@@ -102,3 +107,18 @@ OUT=$W/env2 DEST=$Q EBT_CACHE_BYTES=3M "$EBT" run --pfs "$Q" --cache-bytes 5M --
     sh "$W/job.sh" 2> "$W/err" || { cat "$W/err"; fail "--cache-bytes job"; }
 grep -qx "EBT_CACHE_BYTES=5242880" "$W/env2" || fail "--cache-bytes must win over EBT_CACHE_BYTES"
 ok "EBT_PATHS is the default of --pfs, EBT_CACHE_BYTES of --cache-bytes (the option wins)"
+
+# EBT_LAYOUT=lustre where the PFS has no layouts: the flush fails naming the setting and the
+# reason, the data stays cached (exit 4), and a retry with the default (auto: posix here) puts it
+set +e
+EBT_LAYOUT=lustre "$EBT" run --pfs "$Q" --cache "$C" -- sh -c "echo kept > $Q/lay" 2> "$W/err"
+rc=$?
+set -e
+[ $rc -eq 4 ] || { cat "$W/err"; fail "EBT_LAYOUT=lustre on a posix PFS: exit $rc, want 4"; }
+grep -q "EBT_LAYOUT=lustre: .*does not answer getxattr lustre.lov" "$W/err" ||
+    { cat "$W/err"; fail "EBT_LAYOUT=lustre: reason not given"; }
+run=$(sed -n 's/.*retry with: ebt flush --run-dir \([^ ]*\).*/\1/p' "$W/err")
+[ -d "$run" ] && [ ! -e "$Q/lay" ] || fail "EBT_LAYOUT=lustre: cache not kept / file flushed"
+"$EBT" flush --run-dir "$run" 2> "$W/err" || { cat "$W/err"; fail "retry with EBT_LAYOUT=auto"; }
+[ "$(cat "$Q/lay")" = kept ] || fail "the retry did not flush the file"
+ok "EBT_LAYOUT=lustre on a PFS without layouts: flush refused with the reason, data kept, retry ok"
