@@ -232,11 +232,27 @@ static int journal_restart(struct ebt_journal *j)
     return 0;
 }
 
-/* A new journal says when its flush started (the coarse clock stamps file times, so anything
- * changed from now on has a status change time at or after it), and since when it flushes. */
+/* "Now" as the cache file system stamps status changes: the journal's own ctime after a change
+ * made once its ctime was read. Kernels with multigrain timestamps then hand out a fine-grained
+ * time that no later stamp, coarse or fine, precedes, while files changed just before may carry
+ * fine times after the coarse clock (the coarse clock made them look changed since, and the next
+ * flush rewrote them); elsewhere it is the coarse clock the file system uses. */
+static void stamp_now(struct ebt_journal *j, struct timespec *out)
+{
+    struct stat st;
+    if (ebt_sys_fstat(j->fd, &st) == 0 && futimens(j->fd, NULL) == 0 &&
+        ebt_sys_fstat(j->fd, &st) == 0) {
+        *out = st.st_ctim;
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME_COARSE, out);
+}
+
+/* A new journal says when its flush started (anything changed from then on has a status change
+ * time at or after it), and since when it flushes. */
 static int journal_begin(struct ebt_journal *j)
 {
-    clock_gettime(CLOCK_REALTIME_COARSE, &j->start);
+    stamp_now(j, &j->start);
     int rc = write_time(j, 'S', &j->start);
     if (rc == 0 && (j->since.tv_sec || j->since.tv_nsec))
         rc = write_time(j, 'P', &j->since);
