@@ -162,6 +162,12 @@ void ebt_publish_before_exit(void);
 void ebt_stage_rename(const char *from, const char *to);
 void ebt_stage_mark_unlinked(const char *logical);
 
+/* ---- writable stdio streams on managed files (stdio_cookie.c) ---- */
+#include <stdio.h>
+/* A stream on fd whose writes go through write() (spilling on a full cache). NULL + errno. */
+FILE *ebt_cookie_open(int fd, const char *mode);
+int ebt_cookie_fd(FILE *f); /* the fd under such a stream, or -1 for any other stream */
+
 /* ---- capacity (spill.c) ---- */
 int ebt_cache_over(uint64_t more);
 void ebt_cache_account(int64_t n);

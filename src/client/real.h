@@ -121,6 +121,8 @@ struct timeval;
     X(FILE *, freopen64, (const char *, const char *, FILE *))                                     \
     X(FILE *, fdopen, (int, const char *))                                                         \
     X(int, fclose, (FILE *))                                                                       \
+    X(int, fileno, (FILE *))                                                                       \
+    X(int, fileno_unlocked, (FILE *))                                                              \
     X(int, execve, (const char *, char *const[], char *const[]))                                   \
     X(int, execveat, (int, const char *, char *const[], char *const[], int))                       \
     X(int, fexecve, (int, char *const[], char *const[]))                                           \

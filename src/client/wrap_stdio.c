@@ -1,6 +1,8 @@
 /* wrap_stdio.c - stdio on managed files: fopen opens through EBT, fclose publishes.
- * stdio's own reads and writes never reach our read()/write() wrappers, but they act on the real
- * fd EBT opened, so they are right; writes through stdio are published as a whole file. */
+ * A stream opened for reading is glibc's own on the real fd EBT opened (its reads never reach
+ * our read(), and need not). A stream that may write is a cookie stream (stdio_cookie.c) whose
+ * writes go through our write(), so a full cache spills instead of failing; fileno() of it
+ * gives its fd. Writes through stdio are still published as a whole file. */
 #define _GNU_SOURCE
 #include "client.h"
 #include "real.h"
@@ -62,7 +64,8 @@ static FILE *fopen_managed(const char *logical, const char *mode)
         return NULL;
     }
     mark_stdio_writer(fd, flags);
-    FILE *f = EBT_REAL(fdopen)(fd, clean);
+    FILE *f =
+        (flags & O_ACCMODE) != O_RDONLY ? ebt_cookie_open(fd, clean) : EBT_REAL(fdopen)(fd, clean);
     if (!f) {
         int e = errno;
         ebt_close_managed(fd);
@@ -89,10 +92,37 @@ FILE *fopen64(const char *p, const char *mode)
 
 FILE *fdopen(int fd, const char *mode)
 {
-    FILE *f = EBT_REAL(fdopen)(fd, mode);
-    if (f && ebt_fd_get(fd) && (strchr(mode, 'w') || strchr(mode, 'a') || strchr(mode, '+')))
+    int writes = mode && (strchr(mode, 'w') || strchr(mode, 'a') || strchr(mode, '+'));
+    if (!writes || !ebt_fd_get(fd))
+        return EBT_REAL(fdopen)(fd, mode);
+    char clean[16];
+    int flags = mode_flags(mode, clean, sizeof(clean));
+    if (flags < 0 || fcntl(fd, F_GETFL) < 0) { /* as fdopen: a bad mode or fd fails */
+        errno = flags < 0 ? EINVAL : EBADF;
+        return NULL;
+    }
+    FILE *f = ebt_cookie_open(fd, clean);
+    if (f)
         mark_stdio_writer(fd, O_RDWR);
     return f;
+}
+
+int fileno(FILE *f)
+{
+    int e = errno, fd = EBT_REAL(fileno)(f);
+    int c = fd < 0 ? ebt_cookie_fd(f) : -1;
+    if (c >= 0)
+        errno = e;
+    return c >= 0 ? c : fd;
+}
+
+int fileno_unlocked(FILE *f)
+{
+    int e = errno, fd = EBT_REAL(fileno_unlocked)(f);
+    int c = fd < 0 ? ebt_cookie_fd(f) : -1;
+    if (c >= 0)
+        errno = e;
+    return c >= 0 ? c : fd;
 }
 
 static int fclose_real(void *f)
@@ -102,6 +132,8 @@ static int fclose_real(void *f)
 
 int fclose(FILE *f)
 {
+    if (ebt_cookie_fd(f) >= 0) /* its close function closes the fd through EBT (publishing) */
+        return EBT_REAL(fclose)(f);
     int fd = f ? fileno(f) : -1;
     if (!ebt_fd_get(fd))
         return EBT_REAL(fclose)(f);
@@ -109,11 +141,36 @@ int fclose(FILE *f)
     return ebt_release_fd(fd, fclose_real, f);
 }
 
+/* freopen of a cookie stream onto a path EBT does not manage: glibc would turn the stream into
+ * a file stream and keep its cookie; the path is put under the stream's fd instead. */
+static FILE *reopen_cookie(const char *p, const char *mode, FILE *f, int old)
+{
+    char clean[16];
+    int flags = mode_flags(mode, clean, sizeof(clean));
+    int fd = flags < 0 ? -1 : EBT_REAL(open)(p, flags, 0666);
+    if (fd < 0) {
+        if (flags < 0)
+            errno = EINVAL;
+        return NULL;
+    }
+    int rc = EBT_REAL(dup2)(fd, old);
+    EBT_REAL(close)(fd);
+    if (rc < 0)
+        return NULL;
+    clearerr(f);
+    return f;
+}
+
 /* freopen onto a managed path: open it through EBT and put it under the stream's fd. */
 static FILE *freopen_common(const char *p, const char *mode, FILE *f, int is64)
 {
     char l[PATH_MAX];
     int old = f ? fileno(f) : -1;
+    if (!p && ebt_cookie_fd(f) >= 0) { /* glibc reopens by fd, which a cookie stream lacks */
+        fflush(f);
+        clearerr(f);
+        return f; /* the same file, its mode unchanged */
+    }
     if (!p || ebt_resolve(AT_FDCWD, p, l) <= 0) {
         struct ebt_ofd *o = ebt_fd_get(old);
         if (o) { /* the old file is ours: publish it before stdio closes it behind our back */
@@ -121,6 +178,8 @@ static FILE *freopen_common(const char *p, const char *mode, FILE *f, int is64)
             ebt_sync_managed(old);
             ebt_ofd_release(ebt_fd_take(old));
         }
+        if (old >= 0 && ebt_cookie_fd(f) == old)
+            return reopen_cookie(p, mode, f, old);
         return is64 ? EBT_REAL(freopen64)(p, mode, f) : EBT_REAL(freopen)(p, mode, f);
     }
     char clean[16];

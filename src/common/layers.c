@@ -39,6 +39,7 @@ int ebt_layers_init(struct ebt_layers *L, const char *run, const struct ebt_conf
     if (p == MAP_FAILED)
         return -errno;
     L->whiteouts = &((struct ebt_shared_state *)p)->whiteouts;
+    L->cache_bytes = &((struct ebt_shared_state *)p)->cache_bytes;
     return 0;
 }
 
@@ -47,6 +48,7 @@ void ebt_layers_fini(struct ebt_layers *L)
     if (L->whiteouts)
         munmap((char *)L->whiteouts - offsetof(struct ebt_shared_state, whiteouts), EBT_STATE_SIZE);
     L->whiteouts = NULL;
+    L->cache_bytes = NULL;
 }
 
 /* The layer that takes changes of logical: the task layer under visibility task, else up. */

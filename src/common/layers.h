@@ -1,8 +1,8 @@
 /* layers.h - the one-node layered namespace as ebtd's FUSE view serves it: the up layer
  * (RUN/up, with whiteouts and opaque markers, rundir.h) over the lower layer, the PFS reached
  * through lower.h; under visibility task the task layer of the daemon's task id lies on top and
- * takes every change ("up" below means the layer that takes changes). Every function takes a canonical logical path under a managed prefix and
- * returns 0 (or a count) or -errno. */
+ * takes every change ("up" below means the layer that takes changes). Every function takes a
+ * canonical logical path under a managed prefix and returns 0 (or a count) or -errno. */
 #ifndef EBT_LAYERS_H
 #define EBT_LAYERS_H
 
@@ -18,8 +18,9 @@ struct ebt_layers {
     const struct ebt_config *cfg;
     char run[PATH_MAX];
     char up[PATH_MAX];
-    char task[PATH_MAX]; /* RUN/task/<cfg->task_id>: the top layer of prefixes in task mode */
-    uint64_t *whiteouts; /* RUN/state's counter that tells clients to look for whiteouts */
+    char task[PATH_MAX];   /* RUN/task/<cfg->task_id>: the top layer of prefixes in task mode */
+    uint64_t *whiteouts;   /* RUN/state's counter that tells clients to look for whiteouts */
+    uint64_t *cache_bytes; /* RUN/state's bytes written into the cache (EBT_CACHE_BYTES) */
 };
 
 struct ebt_hit {

@@ -152,6 +152,7 @@ int ebtd_fs_start(struct ebtd *d)
         free(fs);
         return rc;
     }
+    fs_files_init(fs);
     d->fs = fs;
     for (int i = 0; i < cfg->nprefixes; i++) {
         struct ebtd_fs_mount *m = &fs->m[fs->n++];

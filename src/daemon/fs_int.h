@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <sys/types.h>
 
 struct ebtd_fs;
 
@@ -28,7 +29,29 @@ struct ebtd_fs {
     struct ebt_layers layers;
     struct ebtd_fs_mount m[EBT_MAX_PREFIXES];
     int n;
+    pthread_mutex_t files_mu;
+    struct fs_file *files;       /* open handles on up-layer files (fs_spill.c) */
+    pthread_rwlock_t spill_lock; /* writers share it; a spill takes it alone */
 };
+
+/* An open file of the view: an fd on its layer's copy. */
+struct fs_file {
+    int fd;
+    int layer;
+    int flags; /* to reopen it on the PFS: the access mode and O_APPEND */
+    int tracked;
+    char *logical; /* the path it was opened by (a rename since makes it not spill) */
+    dev_t dev;
+    ino_t ino;
+    struct fs_file *next, *prev;
+};
+
+/* fs_spill.c: the handle registry and the move of a file to the PFS on a full cache. */
+void fs_files_init(struct ebtd_fs *fs);
+void fs_file_track(struct ebtd_fs *fs, struct fs_file *f);
+void fs_file_untrack(struct ebtd_fs *fs, struct fs_file *f);
+/* 0: the file is on the PFS now and f writes there; -ENOSPC: it stays (the caller's error). */
+int fs_spill(struct ebtd_fs *fs, struct fs_file *f, size_t start);
 
 extern const struct fuse_operations ebtd_fs_ops;
 

@@ -17,11 +17,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-struct fs_file {
-    int fd;
-    int layer;
-};
-
 /* The fd behind an open file's handle, or -1 (none, or a directory's handle). */
 static int fh_fd(const struct fuse_file_info *fi)
 {
@@ -301,15 +296,20 @@ static int fs_utimens(const char *path, const struct timespec ts[2], struct fuse
     return rc < 0 ? rc : utimensat(AT_FDCWD, up, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
-static int keep_file(struct fuse_file_info *fi, int fd, int layer)
+static int keep_file(struct fuse_file_info *fi, int fd, int layer, const char *logical)
 {
-    struct fs_file *f = malloc(sizeof(*f));
-    if (!f) {
+    struct fs_file *f = calloc(1, sizeof(*f));
+    char *name = f ? strdup(logical) : NULL;
+    if (!name) {
+        free(f);
         close(fd);
         return -ENOMEM;
     }
+    f->logical = name; /* (operations on a handle get no path: nullpath_ok) */
     f->fd = fd;
     f->layer = layer;
+    f->flags = fi->flags & (O_ACCMODE | O_APPEND);
+    fs_file_track(mount_of_call()->fs, f);
     fi->fh = (uint64_t)(uintptr_t)f;
     fi->keep_cache = 0; /* the preload fast path changes files behind the kernel's back */
     return 0;
@@ -331,7 +331,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
             return rc;
     }
     int fd = open(h.phys, (fi->flags & ~FS_OPEN_DROP) | O_CLOEXEC);
-    return fd < 0 ? -errno : keep_file(fi, fd, h.layer);
+    return fd < 0 ? -errno : keep_file(fi, fd, h.layer, logical);
 }
 
 static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -349,7 +349,7 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
         close(fd);
         return rc;
     }
-    return keep_file(fi, fd, EBT_L_UP);
+    return keep_file(fi, fd, EBT_L_UP, logical);
 }
 
 static int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
@@ -359,12 +359,56 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
     return n < 0 ? -errno : (int)n;
 }
 
-static int fs_write(const char *path, const char *buf, size_t size, off_t off,
+static ssize_t write_shared(struct ebtd_fs *fs, int fd, const char *buf, size_t size, off_t off)
+{
+    pthread_rwlock_rdlock(&fs->spill_lock);
+    ssize_t n = pwrite(fd, buf, size, off);
+    int e = errno;
+    pthread_rwlock_unlock(&fs->spill_lock);
+    errno = e;
+    return n;
+}
+
+/* Over EBT_CACHE_BYTES (the bytes every writer of the job put into the cache, as the preload
+ * client counts them), an up-layer file moves to the PFS before it grows; if it cannot, the
+ * limit is soft and the write goes on into the cache. */
+static void cache_gate(struct ebtd_fs_mount *m, struct fs_file *f, size_t size)
+{
+    const struct ebt_layers *L = &m->fs->layers;
+    uint64_t limit = L->cfg->cache_bytes;
+    if (limit && L->cache_bytes && f->layer == EBT_L_UP &&
+        __atomic_load_n(L->cache_bytes, __ATOMIC_RELAXED) + size > limit)
+        fs_spill(m->fs, f, strlen(m->prefix));
+}
+
+static void cache_account(struct ebtd_fs_mount *m, const struct fs_file *f, ssize_t n)
+{
+    const struct ebt_layers *L = &m->fs->layers;
+    if (n > 0 && f->layer == EBT_L_UP && L->cache_bytes)
+        __atomic_add_fetch(L->cache_bytes, (uint64_t)n, __ATOMIC_RELAXED);
+}
+
+/* All of it: a cache file system that takes only part, or none, makes the file move to the PFS
+ * (fs_spill.c) and the rest is written there, as natively on a PFS with room. */
+static int fs_write(const char *unused_path, const char *buf, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
-    (void)path;
-    ssize_t n = pwrite(((struct fs_file *)(uintptr_t)fi->fh)->fd, buf, size, off);
-    return n < 0 ? -errno : (int)n;
+    struct ebtd_fs_mount *m = mount_of_call();
+    struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+    size_t done = 0;
+    cache_gate(m, f, size);
+    while (done < size) {
+        ssize_t n = write_shared(m->fs, f->fd, buf + done, size - done, off + (off_t)done);
+        if (n > 0) {
+            cache_account(m, f, n);
+            done += (size_t)n;
+            continue;
+        }
+        int full = n < 0 && (errno == ENOSPC || errno == EDQUOT), rc = n < 0 ? -errno : -EIO;
+        if (!full || fs_spill(m->fs, f, strlen(m->prefix)) < 0)
+            return done ? (int)done : rc;
+    }
+    return (int)done;
 }
 
 static int fs_statfs(const char *path, struct statvfs *sv)
@@ -380,7 +424,9 @@ static int fs_release(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
     struct fs_file *f = (struct fs_file *)(uintptr_t)fi->fh;
+    fs_file_untrack(mount_of_call()->fs, f);
     close(f->fd);
+    free(f->logical);
     free(f);
     return 0;
 }

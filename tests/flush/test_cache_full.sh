@@ -5,6 +5,8 @@ P=$W/pfs; C=$W/cache; S=$W/src
 mkdir -p "$P" "$C" "$S"
 head -c 5000000 /dev/urandom > "$S/big.bin"
 head -c 300000 /dev/urandom > "$S/mid.bin"
+seq 1 400000 | sed 's/$/ some text to make the line longer/' > "$S/lines.txt" # ~16 MB
+
 cat > "$W/job.sh" <<'JOB'
 set -e
 cp "$SRC/big.bin" "$PFS/big.bin"                          # copy_file_range
@@ -14,6 +16,10 @@ for i in $(seq 1 8); do cat "$SRC/mid.bin" > "$PFS/small$i.bin"; done   # opens 
 python3 -c "import os; n = os.write(1, open('$SRC/big.bin', 'rb').read()); open('$PFS/py_n.txt', 'w').write(str(n))" > "$PFS/py_stdout.bin"
 dd if="$SRC/big.bin" of="$PFS/dd_one.bin" bs=5000000 count=1 iflag=fullblock status=none
 cmp "$SRC/big.bin" "$PFS/big.bin"                          # the job sees its data at once
+# stdio: tee writes its files with fopen+fwrite (glibc's stdio writes past the wrappers)
+tee "$PFS/teed.txt" < "$SRC/lines.txt" > /dev/null
+# a writer that is not preloaded (the FUSE view's writes, where one is mounted)
+env -u LD_PRELOAD dd if="$SRC/lines.txt" of="$PFS/unpreloaded.txt" bs=1M status=none
 echo done > "$PFS/marker.txt"
 JOB
 check_pfs() {
@@ -24,6 +30,8 @@ check_pfs() {
     [ "$(cat "$P/py_n.txt")" = 5000000 ] || fail "$1: one 5 MB write() returned $(cat "$P/py_n.txt")"
     cmp "$S/big.bin" "$P/py_stdout.bin" || fail "$1: py_stdout.bin differs"
     cmp "$S/big.bin" "$P/dd_one.bin" || fail "$1: dd_one.bin (one 5 MB write) differs"
+    cmp "$S/lines.txt" "$P/teed.txt" || fail "$1: tee (stdio fopen) output differs"
+    cmp "$S/lines.txt" "$P/unpreloaded.txt" || fail "$1: a writer without the preload: differs"
 }
 
 SRC=$S PFS=$(realpath "$P") "$EBT" run --pfs "$P" --cache "$C" --cache-bytes 1M --keep-cache \
@@ -34,7 +42,7 @@ used=$(du -sk "$C"/ebt.*/up | cut -f1)
 grep -q "cache full" "$C"/ebt.*/ebt.log || fail "no log line about the full cache"
 [ "$(grep -c "ebt: node-local cache full" "$W/err")" = 1 ] ||
     { cat "$W/err"; fail "the user was not told once on stderr that the cache was full"; }
-ok "--cache-bytes 1M: 17.7 MB written exactly, cache kept at ${used} KiB, spill logged"
+ok "--cache-bytes 1M: 67 MB written exactly, cache kept at ${used} KiB, spill logged"
 
 # A cache file system that is really full (ENOSPC), if this machine lets the test mount one.
 rm -rf "$P"/* "$C"/*

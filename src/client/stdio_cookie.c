@@ -1,0 +1,125 @@
+/* stdio_cookie.c - writable stdio streams on managed files, as fopencookie streams whose writes
+ * go through EBT's write(): glibc's stdio writes a regular stream with internal system calls no
+ * wrapper sees, so a full cache gave fwrite/fprintf ENOSPC where write() spills and completes.
+ * Such a stream has no fd of its own (fileno gives -1): the registry here maps it to its fd. */
+#define _GNU_SOURCE
+#include "client.h"
+#include "real.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct cookie {
+    int fd;
+    FILE *f;
+    struct cookie *next;
+};
+
+#define BUCKETS 256
+static struct cookie *buckets[BUCKETS];
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static int nregistered; /* read without the lock: 0 means fileno has nothing to look up */
+
+static unsigned bucket_of(const FILE *f)
+{
+    uintptr_t p = (uintptr_t)f;
+    return (unsigned)((p >> 4) ^ (p >> 12)) % BUCKETS;
+}
+
+static void registry_add(struct cookie *c)
+{
+    pthread_mutex_lock(&registry_mu);
+    unsigned b = bucket_of(c->f);
+    c->next = buckets[b];
+    buckets[b] = c;
+    __atomic_add_fetch(&nregistered, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&registry_mu);
+}
+
+static void registry_del(struct cookie *c)
+{
+    pthread_mutex_lock(&registry_mu);
+    for (struct cookie **p = &buckets[bucket_of(c->f)]; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            __atomic_sub_fetch(&nregistered, 1, __ATOMIC_RELEASE);
+            break;
+        }
+    pthread_mutex_unlock(&registry_mu);
+}
+
+int ebt_cookie_fd(FILE *f)
+{
+    if (!f || !__atomic_load_n(&nregistered, __ATOMIC_ACQUIRE))
+        return -1;
+    int fd = -1;
+    pthread_mutex_lock(&registry_mu);
+    for (struct cookie *c = buckets[bucket_of(f)]; c; c = c->next)
+        if (c->f == f) {
+            fd = c->fd;
+            break;
+        }
+    pthread_mutex_unlock(&registry_mu);
+    return fd;
+}
+
+static ssize_t cookie_read(void *arg, char *buf, size_t n)
+{
+    return read(((struct cookie *)arg)->fd, buf, n);
+}
+
+/* All of it or an error: write() (the wrapper) spills and completes on a full cache. */
+static ssize_t cookie_write(void *arg, const char *buf, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(((struct cookie *)arg)->fd, buf + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return done ? (ssize_t)done : -1;
+        done += (size_t)w;
+    }
+    return (ssize_t)done;
+}
+
+static int cookie_seek(void *arg, off64_t *pos, int whence)
+{
+    off64_t r = lseek64(((struct cookie *)arg)->fd, *pos, whence);
+    if (r < 0)
+        return -1;
+    *pos = r;
+    return 0;
+}
+
+/* fclose: the fd closes through EBT's close(), which publishes. */
+static int cookie_close(void *arg)
+{
+    struct cookie *c = arg;
+    registry_del(c);
+    int rc = close(c->fd);
+    free(c);
+    return rc;
+}
+
+FILE *ebt_cookie_open(int fd, const char *mode)
+{
+    struct cookie *c = calloc(1, sizeof(*c));
+    if (!c) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    c->fd = fd;
+    cookie_io_functions_t io = {cookie_read, cookie_write, cookie_seek, cookie_close};
+    c->f = fopencookie(c, mode, io);
+    if (!c->f) {
+        free(c);
+        return NULL;
+    }
+    registry_add(c);
+    return c->f;
+}
