@@ -13,7 +13,12 @@
 #define TP_SLEEP_MAX_MS 100 /* longest sleep on the fd: a missed wake-up costs at most this */
 #define TP_PROGRESS_ROUNDS 16
 
-static const struct ebt_tp_ops *const tp_backends[] = {&ebt_tp_ucx_ops};
+static const struct ebt_tp_ops *const tp_backends[] = {
+    &ebt_tp_ucx_ops,
+#ifdef EBT_HAVE_MPI
+    &ebt_tp_mpi_ops,
+#endif
+};
 
 uint64_t ebt_tp_now_ns(void)
 {
