@@ -15,6 +15,7 @@
 
 #define TP_MPI_SPIN 64        /* idle rounds before the thread starts to nap */
 #define TP_MPI_NAP_MAX_US 500 /* longest nap: an idle incoming message waits at most this */
+#define TP_MPI_DRAIN_MS 100   /* at stop, transfers still in flight get this long */
 
 void tp_mpi_wake_thread(struct tp_mpi_ctx *mc)
 {
@@ -370,6 +371,28 @@ static int tp_mpi_init(struct tp_mpi_ctx *mc)
     return 0;
 }
 
+/* Events nobody will take any more (the context is going away): memory only. */
+static void tp_mpi_ops_drop(struct tp_mpi_op *l)
+{
+    for (struct tp_mpi_op *nx; l; l = nx) {
+        nx = l->next;
+        tp_mpi_op_free(l);
+    }
+}
+
+/* At stop: let what is in flight (the last replies, close notices) finish, for a short while. */
+static void tp_mpi_drain(struct tp_mpi_ctx *mc)
+{
+    uint64_t end = ebt_tp_now_ns() + TP_MPI_DRAIN_MS * 1000000ull;
+    while (mc->nactive && ebt_tp_now_ns() < end) {
+        struct tp_mpi_queue out = {NULL, NULL};
+        for (struct tp_mpi_op *op = mc->active; op; op = op->next)
+            op->x = NULL; /* the core has let go of every transfer */
+        tp_mpi_test_active(mc, &out);
+        tp_mpi_ops_drop(out.head);
+    }
+}
+
 /* Finalize only when nothing is stuck in MPI: with a dead rank or an orphaned request it would
  * hang (MPI cannot recover from a lost rank). The daemon waits at most TP_MPI_FINI_MS anyway. */
 static void tp_mpi_fini(struct tp_mpi_ctx *mc)
@@ -393,13 +416,15 @@ static void tp_mpi_loop(struct tp_mpi_ctx *mc)
         int stop = mc->stop;
         struct tp_mpi_op *cmds = tp_mpi_q_take(&mc->cmd);
         pthread_mutex_unlock(&mc->lock);
-        if (stop)
-            break;
         int n = 0;
         for (struct tp_mpi_op *op = cmds, *nx; op; op = nx, n++) {
             nx = op->next;
             op->next = NULL;
             tp_mpi_run_cmd(mc, op, &out);
+        }
+        if (stop) {
+            tp_mpi_ops_drop(out.head);
+            break;
         }
         n += tp_mpi_test_active(mc, &out);
         n += tp_mpi_probe(mc);
@@ -420,6 +445,7 @@ void *tp_mpi_thread_main(void *arg)
     pthread_mutex_unlock(&mc->lock);
     if (rc == 0) {
         tp_mpi_loop(mc);
+        tp_mpi_drain(mc);
         tp_mpi_fini(mc);
     }
     pthread_mutex_lock(&mc->lock);
