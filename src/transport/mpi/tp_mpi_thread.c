@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TP_MPI_SPIN 64        /* idle rounds before the thread starts to nap */
+#define TP_MPI_SPIN_US 200    /* after work the thread polls without sleeping this long */
 #define TP_MPI_NAP_MAX_US 500 /* longest nap: an idle incoming message waits at most this */
 #define TP_MPI_DRAIN_MS 100   /* at stop, transfers still in flight get this long */
 
@@ -320,13 +320,15 @@ static int tp_mpi_probe(struct tp_mpi_ctx *mc)
     return n;
 }
 
-/* Nap when idle: spin a little first (latency), then sleep longer and longer, woken at once by
- * the daemon thread's wake-up fd when it hands over work. */
-static void tp_mpi_nap(struct tp_mpi_ctx *mc, unsigned idle)
+/* Nap when idle: MPI has no fd to sleep on, so poll without sleeping for TP_MPI_SPIN_US after
+ * the last work (a reply usually comes within that: latency), then sleep longer and longer (up
+ * to TP_MPI_NAP_MAX_US), woken at once by the daemon thread's wake-up fd when it hands over work.
+ */
+static void tp_mpi_nap(struct tp_mpi_ctx *mc, uint64_t idle_since, unsigned *naps)
 {
-    if (idle < TP_MPI_SPIN)
+    if (ebt_tp_now_ns() - idle_since < TP_MPI_SPIN_US * 1000ull)
         return;
-    unsigned us = (idle - TP_MPI_SPIN + 1) * 10;
+    unsigned us = ++*naps * 10;
     if (us > TP_MPI_NAP_MAX_US)
         us = TP_MPI_NAP_MAX_US;
     struct pollfd p = {.fd = mc->wfd, .events = POLLIN};
@@ -409,7 +411,8 @@ static void tp_mpi_fini(struct tp_mpi_ctx *mc)
 
 static void tp_mpi_loop(struct tp_mpi_ctx *mc)
 {
-    unsigned idle = 0;
+    uint64_t busy_at = ebt_tp_now_ns();
+    unsigned naps = 0;
     for (;;) {
         struct tp_mpi_queue out = {NULL, NULL};
         pthread_mutex_lock(&mc->lock);
@@ -429,8 +432,11 @@ static void tp_mpi_loop(struct tp_mpi_ctx *mc)
         n += tp_mpi_test_active(mc, &out);
         n += tp_mpi_probe(mc);
         tp_mpi_emit_all(mc, &out);
-        idle = n ? 0 : idle + 1;
-        tp_mpi_nap(mc, idle);
+        if (n) {
+            busy_at = ebt_tp_now_ns();
+            naps = 0;
+        }
+        tp_mpi_nap(mc, busy_at, &naps);
     }
 }
 
