@@ -40,7 +40,9 @@ for r in $(seq 1 "$ROUNDS"); do
     done
 done
 median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR + 1) / 2)] : "nan")}'; }
-echo "| measurement | ${SETUPS[*]} |" | sed 's/ /&| /3g; s/| |/|/'
+head="| measurement"
+for s in "${SETUPS[@]}"; do head="$head | $s"; done
+echo "$head |"
 printf '|---'; for _ in "${SETUPS[@]}"; do printf '|---'; done; echo '|'
 for t in "${TESTS[@]}"; do
     name=${t%%|*}

@@ -176,10 +176,10 @@ static int mpi_main(const struct opts *o)
     char addr[EBT_TP_ADDR_MAX];
     if (ebt_tp_ctx_create("mpi", &p, &b.ctx) < 0 || ebt_tp_ctx_address(b.ctx, addr, sizeof(addr)))
         return 1;
-    if (strcmp(addr, "mpi:0") != 0)
+    if (strcmp(addr, "mpi:0") != 0) {
+        b.size = 0; /* the server's GET buffer grows on demand */
         return serve(&b);
-    free(b.buf);
-    b.buf = NULL;
+    }
     if (ebt_tp_peer_connect(b.ctx, "mpi:1", &b.peer) < 0)
         return 1;
     return client_run(&b, o);
