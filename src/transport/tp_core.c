@@ -49,12 +49,14 @@ static void tp_ctx_lists_init(ebt_tp_ctx_t *ctx)
     tp_list_init(&ctx->sentq);
 }
 
-int ebt_tp_ctx_create(const char *backend, const struct ebt_tp_params *params,
-                      ebt_tp_ctx_t **ctx_p)
+int ebt_tp_ctx_create(const char *backend, const struct ebt_tp_params *params, ebt_tp_ctx_t **ctx_p)
 {
     const struct ebt_tp_ops *ops = tp_backend_find(backend);
     if (!ops) {
-        ebt_error("transport: unknown backend '%s'", backend ? backend : getenv("EBT_TRANSPORT"));
+        const char *name = backend ? backend : getenv("EBT_TRANSPORT");
+        ebt_error("transport: unknown backend '%s'%s", name,
+                  name && !strcmp(name, "mpi") ? " (not built: no MPI found, or -DEBT_MPI=off)"
+                                               : "");
         return -ENOENT;
     }
     ebt_tp_ctx_t *ctx = calloc(1, sizeof(*ctx));
