@@ -1,8 +1,9 @@
 #!/bin/bash
 # mesh_mpi.sh - N virtual nodes whose daemons are one MPI job (mpirun -np N ebt start --transport
-# mpi): rank = node id, all join and PING each other, a file written on node 0 is read on node 1;
-# one daemon is killed -9: the others' calls to it fail within the peer deadline, no hang, and the
-# survivors stop cleanly. Usage: mesh_mpi.sh MPIEXEC [N]. Exits 77 where MPI cannot start.
+# mpi): rank = node id (a node id that is not the rank is refused), all join and PING each
+# other, a file written on node 0 is read on node 1; one daemon is killed -9: the others' calls
+# to it fail within the peer deadline, no hang, and the survivors stop cleanly.
+# Usage: mesh_mpi.sh MPIEXEC [N]. Exits 77 where MPI cannot start.
 . "$(dirname "$0")/mesh_lib.sh"
 MPIEXEC=$1 N=${2:-3}
 export EBT_PEER_TIMEOUT_MS=2000 EBT_JOIN_TIMEOUT_MS=20000
@@ -16,6 +17,16 @@ FLAGS=()
 command -v "$MPIEXEC" >/dev/null || { echo "SKIP: no $MPIEXEC"; exit 77; }
 timeout 30 "$MPIEXEC" "${FLAGS[@]}" -np 1 true >/dev/null 2>&1 ||
     { echo "SKIP: $MPIEXEC cannot start a job here"; exit 77; }
+
+# outside a launcher ebtd is MPI rank 0 of 1: a node id that is not its rank is refused
+mkdir -p "$T/cbad"
+if "$EBT_BIN" start --transport mpi --nodes 2 --node-id 1 --rendezvous "$T/rdvbad" --cache "$T/cbad" \
+    --pfs "$T/pfs" >"$T/outbad" 2>"$T/errbad"; then
+    fail "node 1 started as MPI rank 0"
+fi
+grep -q "is MPI rank 0 but node 1" "$T/errbad" || fail "rank mismatch: $(cat "$T/errbad")"
+[ -z "$(ls "$T/cbad")" ] || fail "rank mismatch left a run directory"
+echo "ok: node id != rank refused: $(head -1 "$T/errbad")"
 
 cat >"$T/rank.sh" <<EOS
 #!/bin/bash
