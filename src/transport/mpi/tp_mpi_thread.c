@@ -13,9 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TP_MPI_SPIN_US 200    /* after work the thread polls without sleeping this long */
-#define TP_MPI_NAP_MAX_US 500 /* longest nap: an idle incoming message waits at most this */
-#define TP_MPI_DRAIN_MS 100   /* at stop, transfers still in flight get this long */
+#define TP_MPI_SPIN_US 200      /* after work the thread polls without sleeping this long */
+#define TP_MPI_NAP_MAX_US 500   /* longest nap in the first TP_MPI_IDLE_MS without work */
+#define TP_MPI_NAP_IDLE_US 2000 /* longest nap after that: what an idle daemon costs */
+#define TP_MPI_IDLE_MS 100
+#define TP_MPI_DRAIN_MS 100 /* at stop, transfers still in flight get this long */
 
 void tp_mpi_wake_thread(struct tp_mpi_ctx *mc)
 {
@@ -322,15 +324,18 @@ static int tp_mpi_probe(struct tp_mpi_ctx *mc)
 
 /* Nap when idle: MPI has no fd to sleep on, so poll without sleeping for TP_MPI_SPIN_US after
  * the last work (a reply usually comes within that: latency), then sleep longer and longer (up
- * to TP_MPI_NAP_MAX_US), woken at once by the daemon thread's wake-up fd when it hands over work.
- */
+ * to TP_MPI_NAP_MAX_US; after TP_MPI_IDLE_MS without work up to TP_MPI_NAP_IDLE_US), woken at
+ * once by the daemon thread's wake-up fd when it hands over work. An incoming message waits at
+ * most the current nap. */
 static void tp_mpi_nap(struct tp_mpi_ctx *mc, uint64_t idle_since, unsigned *naps)
 {
-    if (ebt_tp_now_ns() - idle_since < TP_MPI_SPIN_US * 1000ull)
+    uint64_t idle_ns = ebt_tp_now_ns() - idle_since;
+    if (idle_ns < TP_MPI_SPIN_US * 1000ull)
         return;
+    unsigned max = idle_ns < TP_MPI_IDLE_MS * 1000000ull ? TP_MPI_NAP_MAX_US : TP_MPI_NAP_IDLE_US;
     unsigned us = ++*naps * 10;
-    if (us > TP_MPI_NAP_MAX_US)
-        us = TP_MPI_NAP_MAX_US;
+    if (us > max)
+        us = max;
     struct pollfd p = {.fd = mc->wfd, .events = POLLIN};
     struct timespec ts = {0, (long)us * 1000};
     if (ppoll(&p, 1, &ts, NULL) > 0) {
