@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,8 +331,10 @@ static int tp_mpi_probe(struct tp_mpi_ctx *mc)
 static void tp_mpi_nap(struct tp_mpi_ctx *mc, uint64_t idle_since, unsigned *naps)
 {
     uint64_t idle_ns = ebt_tp_now_ns() - idle_since;
-    if (idle_ns < TP_MPI_SPIN_US * 1000ull)
+    if (idle_ns < TP_MPI_SPIN_US * 1000ull) {
+        sched_yield(); /* the daemon thread may need this core to answer */
         return;
+    }
     unsigned max = idle_ns < TP_MPI_IDLE_MS * 1000000ull ? TP_MPI_NAP_MAX_US : TP_MPI_NAP_IDLE_US;
     unsigned us = ++*naps * 10;
     if (us > max)
