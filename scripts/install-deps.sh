@@ -2,7 +2,8 @@
 # install-deps.sh - install the Debian 12 packages EBT needs to build, test and demo (idempotent).
 set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config libcmocka-dev libfuse3-dev fuse3
-      sqlite3 python3 attr bc libucx-dev ucx-utils iproute2 git xz-utils perl)
+      sqlite3 python3 attr bc libucx-dev ucx-utils iproute2 git xz-utils perl
+      libopenmpi-dev openmpi-bin libmpich-dev mpich)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -59,7 +59,10 @@ static const struct config_var config_vars[] = {
      ebt_check_ms},
     {"EBT_PEER_TIMEOUT_MS", "10000", "multi-node: deadline of each call between daemons",
      ebt_check_ms},
-    {"EBT_TRANSPORT", "ucx", "transport between daemons (ucx)", ebt_check_transport},
+    {"EBT_TRANSPORT", "ucx",
+     "transport between daemons: ucx, or mpi (ebtd built with MPI; the daemons are one MPI job, "
+     "rank = node id)",
+     ebt_check_transport},
     {"EBT_LAYOUT", "auto",
      "auto|lustre|lustreapi|posix: how the flush sets PFS file layouts (auto: lustre where the "
      "PFS answers the lustre.lov xattr, else posix: none)",

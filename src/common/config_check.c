@@ -222,9 +222,9 @@ int ebt_check_ms(const char *v, int flags, char *err, size_t cap)
 
 int ebt_check_transport(const char *v, int flags, char *err, size_t cap)
 {
-    if (!strcmp(v, "ucx"))
+    if (!strcmp(v, "ucx") || !strcmp(v, "mpi"))
         return 0;
-    snprintf(err, cap, "the only transport is ucx");
+    snprintf(err, cap, "must be ucx or mpi (mpi: daemons launched by mpirun/srun, rank = node id)");
     return -EINVAL;
 }
 

@@ -308,6 +308,12 @@ static int mesh_ctx_open(struct ebtd_mesh *m)
     rc = ebt_tp_ctx_address(m->ctx, m->addr, sizeof(m->addr));
     if (rc < 0)
         start_error("no transport address: %s", strerror(-rc));
+    if (rc == 0 && !strncmp(m->addr, "mpi:", 4) && atoi(m->addr + 4) != m->self) {
+        start_error("transport mpi: this daemon is MPI rank %s but node %d: start one daemon "
+                    "per rank (mpirun -np N ebt start ...) and let the rank be the node id",
+                    m->addr + 4, m->self);
+        rc = -EINVAL;
+    }
     return rc;
 }
 

@@ -8,6 +8,7 @@
 #include "sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,17 +39,21 @@ void ebt_help_start(FILE *out)
         out,
         "usage: ebt start --pfs DIR [...] [--cache DIR] [--visibility SPEC] [--cache-bytes N]\n"
         "                 [--nodes N --node-id I | --hostfile FILE] [--rendezvous DIR]\n"
-        "                 [--job-id ID]\n"
+        "                 [--job-id ID] [--transport ucx|mpi]\n"
         "Create a run directory in --cache DIR, start ebtd on it and print 'export' lines for\n"
         "eval (EBT_RUN_DIR, EBT_PATHS, ..., EBT_NODES, EBT_NODE_ID, LD_PRELOAD). Run it once\n"
         "per node; on a multi-node job it returns once every node's daemon has joined.\n"
         "  --nodes N          daemons in the job (default: Slurm SLURM_NNODES, else Open MPI\n"
-        "                     OMPI_COMM_WORLD_SIZE, else 1)\n"
-        "  --node-id I        this daemon's id, 0..N-1 (SLURM_NODEID, OMPI_COMM_WORLD_RANK)\n"
+        "                     OMPI_COMM_WORLD_SIZE, else MPICH PMI_SIZE, else 1)\n"
+        "  --node-id I        this daemon's id, 0..N-1 (SLURM_NODEID, OMPI_COMM_WORLD_RANK,\n"
+        "                     PMI_RANK)\n"
         "  --hostfile FILE    one host per line: N is the line count, I this host's line\n"
         "  --rendezvous DIR   shared directory where the daemons meet (created if missing;\n"
         "                     default <first --pfs>/.ebt~rdv.<job id>)\n"
         "  --job-id ID        job id (default EBT_JOB_ID, else SLURM_JOB_ID)\n"
+        "  --transport T      between the daemons: ucx (default, EBT_TRANSPORT) or mpi (the\n"
+        "                     'ebt start's are one MPI job: mpirun -np N ebt start ...; the\n"
+        "                     node id is the rank)\n"
         "Environment: EBT_LISTEN=IP:PORT (transport address; default 127.0.0.1:0, or this\n"
         "host's address when the nodes come from Slurm, Open MPI or --hostfile),\n"
         "EBT_JOIN_TIMEOUT_MS (default 60000), EBT_PEER_TIMEOUT_MS (per call, default 10000).\n");
@@ -64,6 +69,23 @@ static int start_wait(const struct ebt_tool_opts *o, const char *run)
     if (join_ms <= 0 || join_ms > 3600000)
         join_ms = EBTD_MESH_JOIN_MS;
     return ebt_daemon_wait_joined("start", run, (int)join_ms + 15000);
+}
+
+/* Over MPI this process is the rank mpirun/srun launched (ebtd inherited its identity): if it
+ * left, the launcher would end the job and the daemons with it. So it stays until its daemon
+ * stops ('ebt stop'), with stdout closed so that a caller reading the exports sees them end. */
+static void start_stay_for_mpi(const struct ebt_tool_opts *o, const char *run)
+{
+    const char *t = getenv("EBT_TRANSPORT");
+    if (o->nodes <= 1 || !t || strcmp(t, "mpi") != 0)
+        return;
+    fflush(stdout);
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, 1);
+        close(null);
+    }
+    ebt_daemon_wait_gone(run);
 }
 
 int ebt_cmd_start(int argc, char **argv)
@@ -104,6 +126,7 @@ int ebt_cmd_start(int argc, char **argv)
         export_line("EBT_RENDEZVOUS", o.rendezvous);
         export_line("EBT_JOB_ID", o.job_id);
     }
+    start_stay_for_mpi(&o, run);
     return 0;
 }
 

@@ -270,6 +270,13 @@ static int proc_gone(pid_t pid)
     return !paren || paren[1] == '\0' || paren[2] == 'Z' || paren[2] == 'X';
 }
 
+void ebt_daemon_wait_gone(const char *run)
+{
+    pid_t pid = pid_from_file(run);
+    while (pid > 0 && !proc_gone(pid))
+        sleep_ms(100);
+}
+
 /* Ask the daemon to exit and wait for it (5 s; then SIGKILL). A daemon that is not our child is
  * signalled only through a pidfd of a process verified to be this run directory's ebtd. */
 void ebt_daemon_shutdown(const char *run, pid_t child)

@@ -15,6 +15,7 @@ static void usage(FILE *out)
         "  run   [--pfs DIR]... [options] -- cmd args...   run a job with EBT, flush at the end\n"
         "  start --pfs DIR [...]     create a run dir, start ebtd, print 'export' lines for eval\n"
         "        [--nodes N --node-id I | --hostfile FILE] [--rendezvous DIR] [--job-id ID]\n"
+        "        [--transport ucx|mpi]\n"
         "                            one daemon of a multi-node job ('ebt help start')\n"
         "  stop  [--run-dir DIR]     flush, stop ebtd, remove the run dir (default $EBT_RUN_DIR)\n"
         "  flush [--run-dir DIR]     flush now (through ebtd, or in-process if it is gone)\n"

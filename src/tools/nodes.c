@@ -1,4 +1,4 @@
-/* nodes.c - which node of how many an 'ebt start' is (options, hostfile, Slurm, Open MPI), where
+/* nodes.c - which node of how many an 'ebt start' is (options, hostfile, Slurm, MPI), where
  * the job's daemons meet (the rendezvous directory) and listen; all checked before ebtd starts. */
 #define _GNU_SOURCE
 #include "tool.h"
@@ -101,13 +101,17 @@ static void default_listen(const char *cmd)
             cmd, host);
 }
 
-/* Slurm, then Open MPI; nothing found: one node. */
+/* Slurm, then Open MPI, then MPICH (hydra's PMI_*); nothing found: one node. */
 static void from_launcher(struct ebt_tool_opts *o)
 {
     int n = env_int("SLURM_NNODES", 1, 4096), id = env_int("SLURM_NODEID", 0, 4095);
     if (n < 1 || id < 0) {
         n = env_int("OMPI_COMM_WORLD_SIZE", 1, 4096);
         id = env_int("OMPI_COMM_WORLD_RANK", 0, 4095);
+    }
+    if (n < 1 || id < 0) {
+        n = env_int("PMI_SIZE", 1, 4096);
+        id = env_int("PMI_RANK", 0, 4095);
     }
     if (n < 1 || id < 0)
         n = 1, id = 0;

@@ -27,6 +27,7 @@ enum {
     OPT_RDV,
     OPT_HOSTFILE,
     OPT_JOB_ID,
+    OPT_TRANSPORT,
     OPT_PING,
 };
 
@@ -43,6 +44,7 @@ static const struct option opts_all[] = {
     {"rendezvous", required_argument, NULL, OPT_RDV},
     {"hostfile", required_argument, NULL, OPT_HOSTFILE},
     {"job-id", required_argument, NULL, OPT_JOB_ID},
+    {"transport", required_argument, NULL, OPT_TRANSPORT},
     {"ping", no_argument, NULL, OPT_PING},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -79,6 +81,7 @@ static int opt_allowed(const char *cmd, int opt)
     case OPT_RDV:
     case OPT_HOSTFILE:
     case OPT_JOB_ID:
+    case OPT_TRANSPORT:
         return !strcmp(cmd, "start");
     case OPT_PING:
         return !strcmp(cmd, "stat");
@@ -173,13 +176,20 @@ static int opt_node(const char *cmd, int c, struct ebt_tool_opts *o)
         }
         fprintf(stderr, "ebt %s: --job-id '%s': 1..63 characters, no '/'\n", cmd, optarg);
         return -1;
+    case OPT_TRANSPORT: /* ebtd inherits it; checked with the other EBT_* variables */
+        if (strcmp(optarg, "ucx") != 0 && strcmp(optarg, "mpi") != 0) {
+            fprintf(stderr, "ebt %s: --transport %s: ucx or mpi\n", cmd, optarg);
+            return -1;
+        }
+        setenv("EBT_TRANSPORT", optarg, 1);
+        return 0;
     }
     return -1;
 }
 
 static int opt_one(const char *cmd, int c, struct ebt_tool_opts *o)
 {
-    if (c >= OPT_NODES && c <= OPT_JOB_ID)
+    if (c >= OPT_NODES && c <= OPT_TRANSPORT)
         return opt_node(cmd, c, o);
     switch (c) {
     case OPT_PFS:

@@ -77,6 +77,8 @@ int ebt_daemon_flush(const char *run, char *json, size_t cap);
 int ebt_daemon_flush_if_needed(const char *run, char *json, size_t cap);
 int ebt_daemon_counters(const char *run, char *json, size_t cap);
 void ebt_daemon_shutdown(const char *run, pid_t child);
+/* Wait (no limit) until run's daemon has exited. */
+void ebt_daemon_wait_gone(const char *run);
 /* The same flush code in this process (daemon gone), resuming from the journal. */
 int ebt_offline_flush(const char *run, char *json, size_t cap);
 

@@ -13,7 +13,12 @@
 #define TP_SLEEP_MAX_MS 100 /* longest sleep on the fd: a missed wake-up costs at most this */
 #define TP_PROGRESS_ROUNDS 16
 
-static const struct ebt_tp_ops *const tp_backends[] = {&ebt_tp_ucx_ops};
+static const struct ebt_tp_ops *const tp_backends[] = {
+    &ebt_tp_ucx_ops,
+#ifdef EBT_HAVE_MPI
+    &ebt_tp_mpi_ops,
+#endif
+};
 
 uint64_t ebt_tp_now_ns(void)
 {
@@ -44,12 +49,14 @@ static void tp_ctx_lists_init(ebt_tp_ctx_t *ctx)
     tp_list_init(&ctx->sentq);
 }
 
-int ebt_tp_ctx_create(const char *backend, const struct ebt_tp_params *params,
-                      ebt_tp_ctx_t **ctx_p)
+int ebt_tp_ctx_create(const char *backend, const struct ebt_tp_params *params, ebt_tp_ctx_t **ctx_p)
 {
     const struct ebt_tp_ops *ops = tp_backend_find(backend);
     if (!ops) {
-        ebt_error("transport: unknown backend '%s'", backend ? backend : getenv("EBT_TRANSPORT"));
+        const char *name = backend ? backend : getenv("EBT_TRANSPORT");
+        ebt_error("transport: unknown backend '%s'%s", name,
+                  name && !strcmp(name, "mpi") ? " (not built: no MPI found, or -DEBT_MPI=off)"
+                                               : "");
         return -ENOENT;
     }
     ebt_tp_ctx_t *ctx = calloc(1, sizeof(*ctx));

@@ -78,8 +78,9 @@ struct ebt_tp_ops {
 };
 
 extern const struct ebt_tp_ops ebt_tp_ucx_ops;
+extern const struct ebt_tp_ops ebt_tp_mpi_ops; /* built when MPI was found (EBT_MPI) */
 
-/* Context. backend: "ucx" (NULL: $EBT_TRANSPORT, else "ucx"). */
+/* Context. backend: "ucx" or "mpi" (NULL: $EBT_TRANSPORT, else "ucx"). -ENOENT: not built. */
 int ebt_tp_ctx_create(const char *backend, const struct ebt_tp_params *params,
                       ebt_tp_ctx_t **ctx_p);
 /* Fails every outstanding call (-ECANCELED), drops unreplied requests, closes all peers. */

@@ -44,7 +44,7 @@ refused EBT_JOB_ID "a/b" "no '/'"
 refused EBT_LISTEN nowhere "HOST:PORT"
 refused EBT_JOIN_TIMEOUT_MS -5 "1..3600000" start
 refused EBT_PEER_TIMEOUT_MS 0 "1..3600000"
-refused EBT_TRANSPORT carrier "ucx"
+refused EBT_TRANSPORT carrier "ucx or mpi"
 refused EBT_LIB "$W/nolib.so" "client library"
 refused EBT_DAEMON "$W/noebtd" "daemon"
 refused EBT_LAYOUT gpfs "auto, lustre, lustreapi or posix"

@@ -34,6 +34,7 @@ printf 'nosuchhost-%s\n%s\n' $$ "$(hostname)" >"$T/hosts"
 expect_error "--node-id 0 but this host is line 1" --hostfile "$T/hosts" --node-id 0 --rendezvous "$T/rdv"
 expect_error "--nodes 3 but --hostfile" --hostfile "$T/hosts" --nodes 3 --rendezvous "$T/rdv"
 expect_error "option not valid here" --nodes 2 --node-id 0 --rendezvous "$T/rdv" --ping
+expect_error "ucx or mpi" --nodes 2 --node-id 0 --rendezvous "$T/rdv" --transport tcp
 
 # Node 2 of 3 never comes: nodes 0 and 1 give up after the join timeout, naming it.
 export EBT_JOIN_TIMEOUT_MS=2000

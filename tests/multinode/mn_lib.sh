@@ -82,11 +82,26 @@ mn_require_ucx() {
     fi
 }
 
+# MN_TRANSPORT=mpi: the nodes are one MPI job under MN_MPIEXEC; skip where it cannot start one.
+mn_require_mpi() {
+    t_native_only && return 0
+    [[ -n ${MN_MPIEXEC:-} ]] && command -v "$MN_MPIEXEC" >/dev/null ||
+        mn_skip "MN_TRANSPORT=mpi but no MPI launcher (MN_MPIEXEC='${MN_MPIEXEC:-}')"
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    MN_MPI_FLAGS=()
+    # Open MPI: more ranks than cores; a daemon may stop (or die) before the others finalize
+    "$MN_MPIEXEC" --version 2>&1 | grep -q -E "Open MPI|OpenRTE" &&
+        MN_MPI_FLAGS=(--oversubscribe --mca orte_allowed_exit_without_sync 1)
+    timeout 30 "$MN_MPIEXEC" "${MN_MPI_FLAGS[@]}" -np 1 true >/dev/null 2>&1 ||
+        mn_skip "$MN_MPIEXEC cannot start a job here"
+}
+
 # mn_init NAME: temp dir, traps, checks. Leaves A, B, rdv, sync under T_TMP.
 mn_init() {
     t_init "$1"
     trap mn_cleanup EXIT
     mn_require_ucx
+    [[ ${MN_TRANSPORT:-ucx} == mpi ]] && mn_require_mpi
     t_require_drivers
     t_mkdir A B rdv sync
 }
@@ -94,10 +109,47 @@ mn_init() {
 # mn_start N [ebt start options...]: start N virtual nodes concurrently (each waits for the
 # others at the rendezvous), on the PFS T_TMP/B. Extra per-node environment: MN_START_ENV_<i>
 # (a string of VAR=value words) and MN_START_WRAP_<i> (a command prefix, e.g. `ip netns exec X`).
+# MN_TRANSPORT=mpi: one background mpirun of N ranks, each rank node <rank>'s 'ebt start
+# --transport mpi', which stays until its daemon stops; done when every node printed its exports.
+mn_start_mpi() {
+    local n=$1 i
+    shift
+    local rank=$T_TMP/mpi_rank.sh
+    for ((i = 0; i < n; i++)); do mkdir -p "$T_TMP/cache$i"; done
+    {
+        echo '#!/bin/bash'
+        echo 'i=${OMPI_COMM_WORLD_RANK:-$PMI_RANK}'
+        printf 'exec %q start --transport mpi --nodes %q --node-id "$i" --rendezvous %q' \
+            "$EBT_BIN" "$n" "$T_TMP/rdv"
+        printf ' --cache %q/cache"$i" --pfs %q' "$T_TMP" "$T_TMP/B"
+        (($# == 0)) || printf ' %q' "$@"
+        printf ' >%q/node"$i".env 2>%q/node"$i".start.err\n' "$T_TMP" "$T_TMP"
+    } >"$rank"
+    chmod +x "$rank"
+    (timeout -k 5 600 "$MN_MPIEXEC" "${MN_MPI_FLAGS[@]}" -np "$n" "$rank" >"$T_TMP/mpirun.out" 2>&1
+     echo $? >"$T_TMP/mpirun.rc") &
+    local up=0
+    for _ in $(seq 900); do
+        up=0
+        for ((i = 0; i < n; i++)); do grep -qs "^export EBT_JOB_ID" "$T_TMP/node$i.env" && up=$((up + 1)); done
+        if ((up == n)) || [[ -f $T_TMP/mpirun.rc ]]; then break; fi
+        sleep 0.1
+    done
+    ((up == n)) || {
+        cat "$T_TMP"/node*.start.err "$T_TMP/mpirun.out" >&2 2>/dev/null
+        t_fail "could not start $n virtual nodes under $MN_MPIEXEC"
+    }
+}
+
 mn_start() {
     local n=$1 i
     shift
     MN_N=$n
+    if [[ ${MN_TRANSPORT:-ucx} == mpi ]] && ! t_native_only; then
+        mn_start_mpi "$n" "$@"
+        mn_start_check "$n" "transport mpi $*"
+        return 0
+    fi
     local pids=()
     for ((i = 0; i < n; i++)); do
         mkdir -p "$T_TMP/cache$i"
@@ -122,6 +174,12 @@ mn_start() {
         fi
     done
     ((bad == 0)) || t_fail "could not start $n virtual nodes"
+    mn_start_check "$n" "$*"
+}
+
+# Every node printed its exports and has a daemon; the PFS listing before the job.
+mn_start_check() {
+    local n=$1 i
     t_listing "$T_TMP/B" >"$T_TMP/pfs.before"
     for ((i = 0; i < n; i++)); do
         grep -q "^export EBT_RUN_DIR=" "$T_TMP/node$i.env" ||
@@ -130,7 +188,7 @@ mn_start() {
             t_fail "node $i: ebt start did not print EBT_NODE_ID=$i: $(cat "$T_TMP/node$i.env")"
         [[ -n $(mn_daemon_pid "$i") ]] || t_fail "node $i: no ebtd.pid in its run directory"
     done
-    t_log "started $n virtual nodes ($*)"
+    t_log "started $n virtual nodes ($2)"
 }
 
 # mn_var I VAR: a variable of node I's environment.

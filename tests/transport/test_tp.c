@@ -1,4 +1,5 @@
-/* test_tp.c - transport tests over UCX on loopback: test_tp <case> (see tests/transport). */
+/* test_tp.c - transport tests, UCX on loopback (forked server) or MPI (ranks from mpirun):
+ * test_tp <case> (see tests/transport/CMakeLists.txt). */
 #define _GNU_SOURCE
 #include "tp_test_util.h"
 #include "log.h"
@@ -12,14 +13,65 @@
 
 #define MIB (1024u * 1024u)
 
+#define MAX_EXTRA 8
+
 struct client {
     struct tpt_node n;
     pid_t child;
     ebt_tp_peer_t *peer;
+    ebt_tp_peer_t *extra[MAX_EXTRA]; /* MPI: ranks 2.. (TPT_RANKS ranks in all) */
+    int nextra;
 };
+
+static void mpi_connect(struct client *c, int rank, ebt_tp_peer_t **peer_p)
+{
+    char addr[EBT_TP_ADDR_MAX];
+    snprintf(addr, sizeof(addr), "mpi:%d", rank);
+    int rc = ebt_tp_peer_connect(c->n.ctx, addr, peer_p);
+    TPT_CHECK(rc == 0, "connect %s: %s", addr, strerror(-rc));
+}
+
+/* Destroy the context, and check that it takes under a second (no hang in MPI_Finalize). */
+static void node_destroy(struct tpt_node *n)
+{
+    double t0 = tpt_now();
+    ebt_tp_ctx_destroy(n->ctx);
+    double dt = tpt_now() - t0;
+    printf("shutdown: context destroyed in %.3f s\n", dt);
+    TPT_CHECK(dt < 1.0, "shutdown took %.3f s", dt);
+}
+
+/* MPI: rank 0 is the client; every other rank serves until it is told to exit, then leaves. */
+static void mpi_client_start(struct client *c, int timeout_ms)
+{
+    tpt_node_init(&c->n, NULL, timeout_ms);
+    int rank = tpt_rank(c->n.ctx);
+    if (rank != 0) {
+        int rc = tpt_serve(&c->n, NULL, 120);
+        node_destroy(&c->n);
+        printf("PASS rank %d: served\n", rank);
+        exit(rc == 0 ? 0 : 3);
+    }
+    const char *nr = getenv("TPT_RANKS");
+    int ranks = nr ? atoi(nr) : 2;
+    TPT_CHECK(ranks >= 2 && ranks <= MAX_EXTRA + 2, "TPT_RANKS=%d: 2..%d", ranks, MAX_EXTRA + 2);
+    mpi_connect(c, 1, &c->peer);
+    for (int r = 2; r < ranks; r++)
+        mpi_connect(c, r, &c->extra[c->nextra++]);
+    int32_t pid = 0;
+    size_t len = 0;
+    int rc = ebt_tp_call(c->peer, TPT_PID, NULL, 0, &pid, sizeof(pid), &len, 20000);
+    TPT_CHECK(rc == 0 && len == sizeof(pid), "pid of rank 1: %s", strerror(-rc));
+    c->child = pid;
+}
 
 static void client_start(struct client *c, int timeout_ms)
 {
+    memset(c, 0, sizeof(*c));
+    if (tpt_mpi()) {
+        mpi_client_start(c, timeout_ms);
+        return;
+    }
     char addr[EBT_TP_ADDR_MAX];
     c->child = tpt_fork_server(addr, sizeof(addr)); /* fork before UCX exists in this process */
     tpt_node_init(&c->n, NULL, timeout_ms);
@@ -43,11 +95,15 @@ static int child_reap(pid_t pid, double limit_s)
 
 static void client_stop(struct client *c)
 {
-    int rc = ebt_tp_call(c->peer, TPT_EXIT, NULL, 0, NULL, 0, NULL, 5000);
-    TPT_CHECK(rc == 0, "exit call: %s", strerror(-rc));
-    ebt_tp_peer_close(c->peer);
-    ebt_tp_ctx_destroy(c->n.ctx);
-    TPT_CHECK(child_reap(c->child, 10) == 0, "server did not exit cleanly");
+    for (int i = -1; i < c->nextra; i++) {
+        ebt_tp_peer_t *p = i < 0 ? c->peer : c->extra[i];
+        int rc = ebt_tp_call(p, TPT_EXIT, NULL, 0, NULL, 0, NULL, 5000);
+        TPT_CHECK(rc == 0, "exit call: %s", strerror(-rc));
+        ebt_tp_peer_close(p);
+    }
+    node_destroy(&c->n);
+    if (!tpt_mpi())
+        TPT_CHECK(child_reap(c->child, 10) == 0, "server did not exit cleanly");
 }
 
 /* ---- many concurrent requests, replies matched ---- */
@@ -79,7 +135,8 @@ static int test_concurrent(void)
         e->req = malloc(e->len);
         e->rep = malloc(e->len);
         tpt_fill(e->req, e->len, (uint64_t)i + 1);
-        int rc = ebt_tp_call_start(c.peer, TPT_ECHO, e->req, e->len, e->rep, e->len, 0, echo_done, e);
+        ebt_tp_peer_t *p = i % (c.nextra + 1) == 0 ? c.peer : c.extra[i % (c.nextra + 1) - 1];
+        int rc = ebt_tp_call_start(p, TPT_ECHO, e->req, e->len, e->rep, e->len, 0, echo_done, e);
         TPT_CHECK(rc == 0, "call_start %d: %s", i, strerror(-rc));
     }
     double end = tpt_now() + 30;
@@ -93,7 +150,7 @@ static int test_concurrent(void)
         free(e->req);
         free(e->rep);
     }
-    printf("concurrent: %d calls, all replies matched\n", N);
+    printf("concurrent: %d calls to %d servers, all replies matched\n", N, c.nextra + 1);
     client_stop(&c);
     return 0;
 }
@@ -170,22 +227,28 @@ static void kill_start_puts(struct client *c, struct echo_call *e, char *buf, si
     }
 }
 
+/* UCX sees the socket close: -ECONNRESET. MPI may not notice a dead rank at all: the deadline. */
+static int kill_error_ok(int status)
+{
+    return status == -ECONNRESET || (tpt_mpi() && status == -ETIMEDOUT);
+}
+
 static void kill_check_puts(struct client *c, struct echo_call *e)
 {
     int failed = 0;
     for (int i = 0; i < KILL_PUTS; i++) {
         TPT_CHECK(ebt_tp_wait(c->n.ctx, &e[i].finished, 3000) == 0, "put %d hung", i);
         failed += e[i].status < 0;
-        TPT_CHECK(e[i].status == 0 || e[i].status == -ECONNRESET, "put %d: %d", i, e[i].status);
+        TPT_CHECK(e[i].status == 0 || kill_error_ok(e[i].status), "put %d: %d", i, e[i].status);
     }
-    printf("kill: %d of %d 64 MiB puts in flight failed with %s, the rest completed\n", failed,
-           KILL_PUTS, strerror(ECONNRESET));
+    printf("kill: %d of %d 64 MiB puts in flight failed (%s), the rest completed\n", failed,
+           KILL_PUTS, tpt_mpi() ? "-ECONNRESET or -ETIMEDOUT" : strerror(ECONNRESET));
     TPT_CHECK(failed > 0, "all puts finished before the kill: nothing was in flight");
 }
 
 static int test_kill(int bulk)
 {
-    const int deadline_ms = 8000;
+    const int deadline_ms = tpt_mpi() ? 3000 : 8000, next_ms = tpt_mpi() ? 1000 : 5000;
     struct client c;
     client_start(&c, deadline_ms);
     TPT_CHECK(ebt_tp_call(c.peer, TPT_ECHO, NULL, 0, NULL, 0, NULL, 5000) == 0, "warm-up");
@@ -205,17 +268,21 @@ static int test_kill(int bulk)
     TPT_CHECK(e.finished, "call never finished: a hang");
     printf("kill: peer SIGKILLed -> %s after %.3f s (deadline %.1f s)\n", strerror(-e.status), dt,
            deadline_ms / 1000.0);
-    TPT_CHECK(e.status == -ECONNRESET, "status %d, want -ECONNRESET", e.status);
+    TPT_CHECK(kill_error_ok(e.status), "status %d, want -ECONNRESET%s", e.status,
+              tpt_mpi() ? " or -ETIMEDOUT" : "");
     TPT_CHECK(dt < deadline_ms / 1000.0 + 1.0, "took %.3f s", dt);
     if (bulk)
         kill_check_puts(&c, puts);
     t0 = tpt_now();
-    rc = ebt_tp_call(c.peer, TPT_ECHO, NULL, 0, NULL, 0, NULL, 5000);
-    printf("kill: next call -> %s after %.3f s\n", strerror(-rc), tpt_now() - t0);
-    TPT_CHECK(rc == -ECONNRESET, "call to a dead peer: %d", rc);
-    child_reap(c.child, 5);
+    rc = ebt_tp_call(c.peer, TPT_ECHO, NULL, 0, NULL, 0, NULL, next_ms);
+    dt = tpt_now() - t0;
+    printf("kill: next call -> %s after %.3f s\n", strerror(-rc), dt);
+    TPT_CHECK(kill_error_ok(rc), "call to a dead peer: %d", rc);
+    TPT_CHECK(dt < next_ms / 1000.0 + 1.0, "next call took %.3f s", dt);
+    if (!tpt_mpi())
+        child_reap(c.child, 5);
     ebt_tp_peer_close(c.peer);
-    ebt_tp_ctx_destroy(c.n.ctx);
+    node_destroy(&c.n);
     free(buf);
     return 0;
 }
@@ -242,8 +309,15 @@ static int mutual_side(int rfd, int wfd, const char *who)
     tpt_node_init(&n, "127.0.0.1:0", 15000);
     char me[EBT_TP_ADDR_MAX], other[EBT_TP_ADDR_MAX];
     TPT_CHECK(ebt_tp_ctx_address(n.ctx, me, sizeof(me)) == 0, "address");
-    tpt_send_line(wfd, me);
-    tpt_recv_line(rfd, other, sizeof(other), 20000);
+    if (rfd < 0) { /* MPI: ranks 0 (A) and 1 (B) */
+        int rank = tpt_rank(n.ctx);
+        TPT_CHECK(rank < 2, "mutual runs on 2 ranks");
+        who = rank == 0 ? "A" : "B";
+        snprintf(other, sizeof(other), "mpi:%d", 1 - rank);
+    } else {
+        tpt_send_line(wfd, me);
+        tpt_recv_line(rfd, other, sizeof(other), 20000);
+    }
     TPT_CHECK(ebt_tp_peer_connect(n.ctx, other, &n.other) == 0, "connect");
     static struct echo_call e[N];
     for (int i = 0; i < N; i++) {
@@ -267,15 +341,17 @@ static int mutual_side(int rfd, int wfd, const char *who)
     TPT_CHECK(rc == 0, "%s: done call: %d", who, rc);
     int own = 1;
     TPT_CHECK(tpt_serve(&n, &own, 20) == 0, "%s: the other side never finished", who);
-    printf("mutual %s: %d calls through the other side (handlers calling back), no deadlock\n",
-           who, N);
+    printf("mutual %s: %d calls through the other side (handlers calling back), no deadlock\n", who,
+           N);
     ebt_tp_peer_close(n.other);
-    ebt_tp_ctx_destroy(n.ctx);
+    node_destroy(&n);
     return 0;
 }
 
 static int test_mutual(void)
 {
+    if (tpt_mpi())
+        return mutual_side(-1, -1, NULL);
     int a2b[2], b2a[2];
     TPT_CHECK(pipe(a2b) == 0 && pipe(b2a) == 0, "pipe");
     pid_t pid = fork();
@@ -324,13 +400,8 @@ static int netns_client(const char *addr)
     return 0;
 }
 
-int main(int argc, char **argv)
+static int run_case(const char *t, int argc, char **argv)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    ebt_log_open("/dev/stderr", "test_tp");
-    if (getenv("EBT_LOG_LEVEL"))
-        ebt_log_level_now = atoi(getenv("EBT_LOG_LEVEL"));
-    const char *t = argc > 1 ? argv[1] : "";
     if (strcmp(t, "concurrent") == 0)
         return test_concurrent();
     if (strcmp(t, "bulk") == 0)
@@ -350,4 +421,17 @@ int main(int argc, char **argv)
     fprintf(stderr, "usage: test_tp concurrent|bulk|timeout|kill|kill-bulk|mutual|"
                     "netns-server ADDR|netns-client ADDR\n");
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    ebt_log_open("/dev/stderr", "test_tp");
+    if (getenv("EBT_LOG_LEVEL"))
+        ebt_log_level_now = atoi(getenv("EBT_LOG_LEVEL"));
+    const char *t = argc > 1 ? argv[1] : "";
+    int rc = run_case(t, argc, argv);
+    if (rc == 0)
+        printf("PASS %s\n", t);
+    return rc;
 }

@@ -12,6 +12,20 @@
 
 #define TPT_GET_MAX (128u << 20)
 
+int tpt_mpi(void)
+{
+    const char *t = getenv("EBT_TRANSPORT");
+    return t && strcmp(t, "mpi") == 0;
+}
+
+int tpt_rank(ebt_tp_ctx_t *ctx)
+{
+    char a[EBT_TP_ADDR_MAX];
+    TPT_CHECK(ebt_tp_ctx_address(ctx, a, sizeof(a)) == 0 && strncmp(a, "mpi:", 4) == 0,
+              "not an MPI address: %s", a);
+    return atoi(a + 4);
+}
+
 double tpt_now(void)
 {
     struct timespec ts;
@@ -115,28 +129,51 @@ static void tpt_handler(ebt_tp_msg_t *msg, void *arg)
     size_t len;
     const void *data = ebt_tp_msg_data(msg, &len);
     switch (ebt_tp_msg_op(msg)) {
-    case TPT_ECHO: ebt_tp_msg_reply(msg, 0, data, len, NULL, NULL); break; /* data lives in msg */
-    case TPT_NOREPLY: n->held++; break; /* dropped by ebt_tp_ctx_destroy */
-    case TPT_GET: tpt_get(msg, data, len); break;
+    case TPT_ECHO:
+        ebt_tp_msg_reply(msg, 0, data, len, NULL, NULL);
+        break; /* data lives in msg */
+    case TPT_NOREPLY:
+        n->held++;
+        break; /* dropped by ebt_tp_ctx_destroy */
+    case TPT_GET:
+        tpt_get(msg, data, len);
+        break;
     case TPT_PUT: {
         uint64_t *s = malloc(sizeof(*s));
         *s = tpt_sum(data, len);
         ebt_tp_msg_reply(msg, 0, s, sizeof(*s), tpt_free_sent, s);
         break;
     }
-    case TPT_RELAY: tpt_relay(msg, data, len); break;
-    case TPT_RELAY_SYNC: tpt_relay_sync(n, msg, data, len); break;
-    case TPT_DONE: n->peer_done = 1; ebt_tp_msg_reply(msg, 0, NULL, 0, NULL, NULL); break;
-    case TPT_EXIT: n->stop = 1; ebt_tp_msg_reply(msg, 0, NULL, 0, NULL, NULL); break;
-    default: ebt_tp_msg_reply(msg, -EOPNOTSUPP, NULL, 0, NULL, NULL);
+    case TPT_RELAY:
+        tpt_relay(msg, data, len);
+        break;
+    case TPT_RELAY_SYNC:
+        tpt_relay_sync(n, msg, data, len);
+        break;
+    case TPT_DONE:
+        n->peer_done = 1;
+        ebt_tp_msg_reply(msg, 0, NULL, 0, NULL, NULL);
+        break;
+    case TPT_EXIT:
+        n->stop = 1;
+        ebt_tp_msg_reply(msg, 0, NULL, 0, NULL, NULL);
+        break;
+    case TPT_PID: {
+        int32_t *pid = malloc(sizeof(*pid));
+        *pid = (int32_t)getpid();
+        ebt_tp_msg_reply(msg, 0, pid, sizeof(*pid), tpt_free_sent, pid);
+        break;
+    }
+    default:
+        ebt_tp_msg_reply(msg, -EOPNOTSUPP, NULL, 0, NULL, NULL);
     }
 }
 
 void tpt_node_init(struct tpt_node *n, const char *listen, int timeout_ms)
 {
     memset(n, 0, sizeof(*n));
-    struct ebt_tp_params p = {.listen = listen, .timeout_ms = timeout_ms,
-                              .on_request = tpt_handler, .request_arg = n};
+    struct ebt_tp_params p = {
+        .listen = listen, .timeout_ms = timeout_ms, .on_request = tpt_handler, .request_arg = n};
     int rc = ebt_tp_ctx_create(NULL, &p, &n->ctx);
     TPT_CHECK(rc == 0, "ctx_create(%s): %s", listen ? listen : "-", strerror(-rc));
 }

@@ -1,4 +1,5 @@
-/* tp_test_util.h - shared by the transport tests: a forked server, its ops, checksums, timing. */
+/* tp_test_util.h - shared by the transport tests: a server (forked, or an MPI rank), its ops,
+ * checksums, timing. */
 #ifndef EBT_TP_TEST_UTIL_H
 #define EBT_TP_TEST_UTIL_H
 
@@ -18,6 +19,7 @@ enum tpt_op {
     TPT_RELAY_SYNC = 6, /* the same with a blocking nested call over the other connection */
     TPT_DONE = 7,       /* the other side finished its calls */
     TPT_EXIT = 8,       /* reply, then stop serving */
+    TPT_PID = 9,        /* -> the server's pid (MPI: the test kills a rank it did not fork) */
 };
 
 #define TPT_FAIL(...)                                                                              \
@@ -41,6 +43,10 @@ struct tpt_node {
     int held;             /* TPT_NOREPLY messages kept */
 };
 
+/* The backend under test is MPI (EBT_TRANSPORT=mpi): processes come from mpirun, not fork. */
+int tpt_mpi(void);
+/* MPI: this process's rank, from the context's address "mpi:R". */
+int tpt_rank(ebt_tp_ctx_t *ctx);
 double tpt_now(void);
 uint64_t tpt_sum(const void *buf, size_t len);
 void tpt_fill(void *buf, size_t len, uint64_t seed);
