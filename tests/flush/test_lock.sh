@@ -53,14 +53,16 @@ ok "ebt start holds the directory until ebt stop"
 # the lock dies with its holders: ebt run and its job SIGKILLed
 cat > "$W/job3.sh" <<'JOB'
 echo $$ > "$W/job3.pid"
-while [ ! -e "$W/stop3" ]; do sleep 0.1; done
+while [ ! -e "$W/stop3" ] && [ -d "$W" ]; do sleep 0.1; done
 JOB
-W=$W "$EBT" run --pfs "$P" --cache "$C" -- sh "$W/job3.sh" 2> /dev/null &
+# (its output away from ctest's pipe: an orphaned job holding it kept ctest waiting)
+W=$W "$EBT" run --pfs "$P" --cache "$C" -- sh "$W/job3.sh" > /dev/null 2>&1 &
 tool=$!
 for _ in $(seq 1 200); do [ -s "$W/job3.pid" ] && break; sleep 0.05; done
 run3=$(ls -d "$C"/ebt.* | head -n1); dpid=$(cat "$run3/ebtd.pid")
 kill -9 $tool; wait $tool 2>/dev/null || true
 : > "$W/stop3"
+wait_gone "$(cat "$W/job3.pid")" || fail "the orphaned job did not end"
 wait_gone "$dpid" || fail "ebtd outlived ebt run"
 "$EBT" run --pfs "$P" --cache "$C" -- true 2> "$W/err" || { cat "$W/err"; fail "lock outlived its holders"; }
 ok "a killed ebt run (and its ebtd) releases the directory"
