@@ -149,6 +149,8 @@ static int lookup_from(const char *logical, int from, int follow, int remote, st
 int ebt_view_lookup(const char *logical, int follow, struct ebt_found *f)
 {
     memset(f, 0, sizeof(*f));
+    if (ebt_leaf_reserved(logical) && managed_prefix_len(logical))
+        return -ENOENT; /* a marker of a layer, never a name of the job */
     struct ebt_stage *s = ebt_stage_find(logical);
     if (s && ebt_sys_stat(s->phys, &f->st) == 0) {
         f->where = EBT_W_STAGE;
@@ -232,6 +234,12 @@ int ebt_view_parent_dir(const char *logical)
     struct ebt_found pf;
     if (ebt_path_split(logical, buf, sizeof(buf), &dir, &name) < 0)
         return -ENAMETOOLONG;
+    if (ebt_name_reserved(name)) { /* the flush would take the job's file for a marker */
+        ebt_warn_once("names beginning with " EBT_RESERVED_PREFIX
+                      " are reserved by EBT in managed directories (EINVAL)",
+                      logical);
+        return -EINVAL;
+    }
     int rc = ebt_view_lookup(dir, 1, &pf);
     if (rc < 0)
         return rc;

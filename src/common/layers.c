@@ -128,6 +128,8 @@ static int lower_lookup(const char *logical, struct ebt_hit *h)
 
 int ebt_layers_lookup(const struct ebt_layers *L, const char *logical, struct ebt_hit *h)
 {
+    if (ebt_leaf_reserved(logical))
+        return -ENOENT; /* a marker of a layer, never a name of the job */
     const char *v[2];
     int n = stack(L, logical, v);
     for (int i = 0; i < n; i++) { /* a layer's markers hide what lies below it */

@@ -53,6 +53,12 @@ int ebt_name_reserved(const char *name)
     return strncmp(name, EBT_RESERVED_PREFIX, sizeof(EBT_RESERVED_PREFIX) - 1) == 0;
 }
 
+int ebt_leaf_reserved(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return ebt_name_reserved(slash ? slash + 1 : path);
+}
+
 int ebt_share_lock(const char *run)
 {
     char path[4096];

@@ -49,5 +49,8 @@ int ebt_share_lock(const char *run);
 
 /* Is this directory entry name reserved for EBT (hidden from readdir)? */
 int ebt_name_reserved(const char *name);
+/* Is the last component of a path such a name? (The job may not make one: its files would be
+ * taken for markers by the flush.) */
+int ebt_leaf_reserved(const char *path);
 
 #endif

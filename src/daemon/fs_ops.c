@@ -3,6 +3,7 @@
  * what that means for each visibility mode). ebtd is never preloaded: plain libc calls here. */
 #define _GNU_SOURCE
 #include "fs_int.h"
+#include "log.h"
 #include "rundir.h"
 
 #include <dirent.h>
@@ -107,8 +108,21 @@ static int up_target(const char *logical, char *up)
 
 /* Prepare a new name in up: its parent directory exists there and no whiteout stays on it.
  * Returns 1 if the name hid something below (a removed PFS name). */
+/* A name the job may not make (reserved for EBT's markers): said once in the log. */
+static int refuse_reserved(const char *logical)
+{
+    static int said;
+    if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+        ebt_warn("fuse view: %s: names beginning with " EBT_RESERVED_PREFIX
+                 " are reserved by EBT in managed directories (EINVAL)",
+                 logical);
+    return -EINVAL;
+}
+
 static int new_name(const char *logical, char *up)
 {
+    if (ebt_leaf_reserved(logical))
+        return refuse_reserved(logical);
     char parent[PATH_MAX];
     snprintf(parent, sizeof(parent), "%s", logical);
     *strrchr(parent, '/') = '\0';
@@ -209,6 +223,8 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
     LOGICAL(lto, to);
     if (flags & ~RENAME_NOREPLACE)
         return -EINVAL;
+    if (ebt_leaf_reserved(lto))
+        return refuse_reserved(lto);
     struct ebt_hit src, dst;
     int rc = ebt_layers_lookup(layers(), lfrom, &src);
     if (rc < 0)
