@@ -9,9 +9,12 @@ cat > "$W/racer.py" <<'PY'
 import os, sys, time
 rid, d, sync, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 out = open(os.path.join(sync, "res." + rid), "w")
+deadline = time.time() + 60
 for k in range(1, rounds + 1):
     while not os.path.exists(os.path.join(sync, "go.%d" % k)):
         time.sleep(0.001)
+        if time.time() > deadline:
+            sys.exit("racer %s: no start signal for round %d (test gone?)" % (rid, k))
     try:
         fd = os.open(os.path.join(d, "lock.%d" % k), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         os.write(fd, b"winner %s\n" % rid.encode())

@@ -19,10 +19,13 @@ cat >"$T_TMP/racer.py" <<'PY'
 import os, sys, time
 rid, d, sync, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 out = open(os.path.join(sync, "res." + rid), "w")
+deadline = time.time() + 60
 for k in range(1, rounds + 1):
     go = os.path.join(sync, "go.%d" % k)
     while not os.path.exists(go):
         time.sleep(0.001)
+        if time.time() > deadline:
+            sys.exit("racer %s: no start signal for round %d (test gone?)" % (rid, k))
     try:
         os.close(os.open(os.path.join(d, "lock.%d" % k), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
         out.write("file %d won\n" % k)
