@@ -1,0 +1,132 @@
+/* stage.h - the staging engine of ebt stage-in/stage-out: copy a tree on one node with threads,
+ * keeping types, links, modes, owners, times and user xattrs, resumable after a kill. */
+#ifndef EBT_STAGE_H
+#define EBT_STAGE_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* Names starting with this are the engine's temporaries in the destination (reserved). */
+#define STAGE_TMP_PREFIX ".ebt~st."
+#define STAGE_BUF (4u << 20) /* bytes per read/write request of a chunk copy */
+
+enum stage_kind {
+    SK_DIR,
+    SK_REG,
+    SK_SYMLINK,
+    SK_FIFO,
+    SK_HARDLINK, /* a further name of an inode already in the list (link_to) */
+    SK_SPECIAL,  /* socket or device: reported and skipped */
+};
+
+/* What became of an entry in this run. */
+enum stage_state { ST_TODO = 0, ST_COPIED, ST_SKIPPED, ST_FAILED };
+
+struct stage_ent {
+    char *rel;        /* path below the root, "" for the root; owned */
+    const char *leaf; /* last component, inside rel ("." for the root) */
+    char *target;     /* SK_SYMLINK: the link's text; owned */
+    struct stat st;   /* lstat of the source, taken before it was read */
+    int kind;         /* enum stage_kind */
+    long link_to;     /* SK_HARDLINK: index of the first name of the inode */
+    int state;        /* enum stage_state */
+    /* a regular file copied in chunks (see stage_copy.c) */
+    int nchunks;
+    atomic_int chunks_left;
+    atomic_int chunk_err; /* first chunk error (-errno), 0 if none */
+    int out_fd;           /* the temporary in the destination, -1 until created */
+};
+
+/* One unit of copy work: a whole entry, or chunk k of a large file. */
+struct stage_task {
+    long ent;
+    int chunk;
+};
+
+struct stage_counters {
+    atomic_ullong files, dirs, symlinks, hardlinks, fifos, specials;
+    atomic_ullong copied, skipped, errors, bytes, verified, mismatches;
+    atomic_ullong files_done, bytes_total, files_total; /* for the progress line */
+};
+
+struct stage_job {
+    const char *cmd; /* "stage-in" or "stage-out" (messages, layout direction) */
+    char src[PATH_MAX], dst[PATH_MAX];
+    int src_fd, dst_fd; /* O_PATH directory fds of the two roots */
+    int threads, verify, json, progress;
+    uint64_t chunk;
+    int can_chown; /* root: owners are kept; else only where the kernel allows */
+    struct stage_ent *ents;
+    long nents, cap;
+    struct stage_task *tasks;
+    long ntasks;
+    atomic_long next;          /* the next task / entry a worker takes */
+    pthread_mutex_t locks[64]; /* per-file creation of chunked temporaries (ent % 64) */
+    struct stage_counters c;
+    double t0;
+    const char *corrupt; /* tests only (EBT_STAGE_TEST_CORRUPT): a leaf name to damage */
+};
+
+/* stage_walk.c: list the source tree (parents before children) and its hard links. 0, or -1
+ * after an error that makes the copy impossible (the root unreadable); entries that cannot be
+ * read are reported and counted as errors. */
+int stage_walk(struct stage_job *j);
+void stage_free(struct stage_job *j);
+
+/* stage_dest.c: confined access to both trees: a path below a root, resolved following no
+ * symlink and never leaving the root. */
+int stage_open_beneath(int root, const char *rel, int flags); /* fd or -errno */
+/* The parent directory of e in the destination (an fd to close): >= 0 or -errno. */
+int stage_dst_parent(struct stage_job *j, const struct stage_ent *e);
+/* The entry's temporary name in its destination directory. */
+void stage_tmp_name(const struct stage_job *j, const struct stage_ent *e, char *out, size_t cap);
+/* Make every destination directory (parents first), removing temporaries of killed runs. */
+void stage_make_dirs(struct stage_job *j);
+
+/* stage_meta.c */
+/* Owner, mode (again after the owner: chown clears setuid), user xattrs of e onto name in dirfd
+ * (src_fd: the source, opened for reading; -1 for none). Times are set by the caller, last. */
+int stage_meta_apply(struct stage_job *j, const struct stage_ent *e, int dirfd, const char *name,
+                     int src_fd, const char **step);
+int stage_meta_times(const struct stage_ent *e, int dirfd, const char *name);
+/* The user.* xattrs of src_fd onto name in dirfd (opened only if there are any). 0 or -errno. */
+int stage_xattr_copy(int src_fd, int dirfd, const char *name);
+/* Directories' owners, modes, xattrs and times, deepest first (after their contents). */
+void stage_dir_meta(struct stage_job *j);
+
+/* stage_copy.c */
+int stage_check_skip(struct stage_job *j, struct stage_ent *e); /* 1: already in place */
+void stage_copy_task(struct stage_job *j, const struct stage_task *t, char *buf);
+void stage_hardlinks(struct stage_job *j);
+
+/* stage_verify.c: 64-bit FNV-1a of a file's content: 0 or -errno. */
+int stage_hash_fd(int fd, char *buf, size_t cap, uint64_t *out);
+/* Checksum every file copied in this run on both sides; list mismatches. */
+void stage_verify(struct stage_job *j);
+int stage_same_content(struct stage_job *j, const struct stage_ent *e, char *buf); /* 1 same */
+
+/* stage_layout.c: the seam for a layout-aware (OST-aware) stage: the order of the copy tasks
+ * and how each destination file is created. */
+void stage_layout_plan(struct stage_job *j);
+/* Create the temporary name in dirfd for e's data: an fd open for writing, or -errno. */
+int stage_layout_create(struct stage_job *j, const struct stage_ent *e, int dirfd,
+                        const char *name);
+/* Small whole files are copied by the flush's engine (xfer.c), which creates them itself: 1 if
+ * the layout lets it (no layout to set before the first write). */
+int stage_layout_plain(struct stage_job *j, const struct stage_ent *e);
+
+/* stage_run.c */
+int stage_run(struct stage_job *j); /* all phases; the exit status */
+/* Run fn(j, i, buf) for i in [0, n) on j->threads threads. */
+void stage_parallel(struct stage_job *j, long n, void (*fn)(struct stage_job *, long, char *));
+/* Report a failed entry on stderr (names printed with unprintable bytes escaped). */
+void stage_err(struct stage_job *j, const char *rel, const char *step, int err);
+void stage_warn(struct stage_job *j, const char *rel, const char *what);
+double stage_now(void);
+
+#endif
