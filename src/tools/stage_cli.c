@@ -65,7 +65,7 @@ static int parse_opts(struct stage_job *j, int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         char *end;
         switch (c) {
         case 't':
