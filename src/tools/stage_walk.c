@@ -95,6 +95,40 @@ static int walk_child(struct stage_job *j, int dfd, const char *prel, const char
     return 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in d, sorted (the copy goes in tree order whatever order readdir gives). */
+static char **read_names(DIR *d, size_t *n_p, int *err_p)
+{
+    size_t n = 0, cap = 64;
+    char **v = malloc(cap * sizeof(*v));
+    struct dirent *de;
+    errno = 0;
+    while (v && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char **nv = n == cap ? realloc(v, (cap *= 2) * sizeof(*v)) : v;
+        if (!nv || !(nv[n] = strdup(de->d_name))) {
+            for (size_t k = 0; k < n; k++)
+                free(nv ? nv[k] : v[k]);
+            free(nv ? nv : v);
+            *err_p = ENOMEM;
+            return NULL;
+        }
+        v = nv;
+        n++;
+        errno = 0;
+    }
+    *err_p = v ? errno : ENOMEM;
+    if (v)
+        qsort(v, n, sizeof(*v), by_name);
+    *n_p = n;
+    return v;
+}
+
 /* List directory entry i; its children are appended (listed later: breadth first). */
 static int walk_dir(struct stage_job *j, long i)
 {
@@ -110,18 +144,21 @@ static int walk_dir(struct stage_job *j, long i)
         j->ents[i].state = ST_FAILED;
         return i == 0 ? -1 : 0;
     }
-    int rc = 0;
-    struct dirent *de;
-    errno = 0;
-    while (rc == 0 && (de = readdir(d))) {
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            rc = walk_child(j, dirfd(d), prel, de->d_name);
-        errno = 0;
-    }
-    if (rc == 0 && errno) {
-        stage_err(j, prel, "read directory", errno);
+    size_t n = 0;
+    int rc = 0, err = 0;
+    char **names = read_names(d, &n, &err);
+    if (err == ENOMEM)
+        rc = -ENOMEM;
+    else if (err) {
+        stage_err(j, prel, "read directory", err);
         j->ents[i].state = ST_FAILED;
     }
+    for (size_t k = 0; k < n; k++) {
+        if (rc == 0)
+            rc = walk_child(j, dirfd(d), prel, names[k]);
+        free(names[k]);
+    }
+    free(names);
     closedir(d);
     return rc;
 }
