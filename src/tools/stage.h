@@ -34,6 +34,8 @@ struct stage_ent {
     struct stat st;   /* lstat of the source, taken before it was read */
     int kind;         /* enum stage_kind */
     long link_to;     /* SK_HARDLINK: index of the first name of the inode */
+    long parent;      /* index of the directory holding it (-1 for the root) */
+    int fresh;        /* SK_DIR: made by this run (nothing inside can be in place yet) */
     int state;        /* enum stage_state */
     /* a regular file copied in chunks (see stage_copy.c) */
     int nchunks;
@@ -61,6 +63,10 @@ struct stage_job {
     int threads, verify, json, progress;
     uint64_t chunk;
     int can_chown; /* root: owners are kept; else only where the kernel allows */
+    uid_t euid;
+    gid_t egid;
+    int pid;
+    int dst_made; /* DEST was made by this run */
     struct stage_ent *ents;
     long nents, cap;
     struct stage_task *tasks;
@@ -89,10 +95,11 @@ void stage_tmp_name(const struct stage_job *j, const struct stage_ent *e, char *
 void stage_make_dirs(struct stage_job *j);
 
 /* stage_meta.c */
-/* Owner, mode (again after the owner: chown clears setuid), user xattrs of e onto name in dirfd
- * (src_fd: the source, opened for reading; -1 for none). Times are set by the caller, last. */
+/* Owner, user xattrs, mode of e onto name in dirfd (src_fd: the source, opened for reading; -1
+ * for none). mode_set: name was created with e's exact mode, so the mode is set again only where
+ * the chown cleared setuid/setgid. Times are set by the caller, last. */
 int stage_meta_apply(struct stage_job *j, const struct stage_ent *e, int dirfd, const char *name,
-                     int src_fd, const char **step);
+                     int src_fd, int mode_set, const char **step);
 int stage_meta_times(const struct stage_ent *e, int dirfd, const char *name);
 /* The user.* xattrs of src_fd onto name in dirfd (opened only if there are any). 0 or -errno. */
 int stage_xattr_copy(int src_fd, int dirfd, const char *name);

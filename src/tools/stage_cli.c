@@ -136,7 +136,8 @@ static int open_roots(struct stage_job *j, const char *src, const char *dst)
     if (!strcmp(j->src, j->dst) || (!strncmp(j->dst, j->src, n) && j->dst[n] == '/') ||
         !strcmp(j->src, "/"))
         return bad(j->cmd, "DEST %s", dst, "is SRC or lies inside SRC");
-    if (mkdir(j->dst, 0700) < 0 && errno != EEXIST)
+    j->dst_made = mkdir(j->dst, 0700) == 0;
+    if (!j->dst_made && errno != EEXIST)
         return bad(j->cmd, "DEST %s", dst, strerror(errno));
     j->src_fd = open(j->src, O_PATH | O_DIRECTORY | O_CLOEXEC);
     j->dst_fd = open(j->dst, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -34,6 +34,8 @@ int stage_check_skip(struct stage_job *j, struct stage_ent *e)
 {
     struct stat d;
     char t[PATH_MAX];
+    if (e->parent >= 0 && j->ents[e->parent].fresh)
+        return 0; /* its directory is new: nothing can be in place */
     int pfd = stage_dst_parent(j, e), same = 0;
     if (pfd < 0)
         return 0;
@@ -103,7 +105,7 @@ static int copy_small(struct stage_job *j, struct stage_ent *e, int pfd, const c
     int rc = ebt_xfer_file_opts(NULL, path, tmp, &xs, step, &o);
     atomic_fetch_add(&j->c.bytes, xs.bytes);
     if (rc == 0)
-        rc = stage_meta_apply(j, e, pfd, tmp, sfd, step);
+        rc = stage_meta_apply(j, e, pfd, tmp, sfd, 1, step); /* xfer.c set the mode */
     close(sfd);
     return rc;
 }
@@ -118,7 +120,7 @@ static int make_node(struct stage_job *j, struct stage_ent *e, int pfd, const ch
         *step = e->kind == SK_SYMLINK ? "symlink" : "mkfifo";
         return -errno;
     }
-    if ((rc = stage_meta_apply(j, e, pfd, tmp, -1, step)) < 0)
+    if ((rc = stage_meta_apply(j, e, pfd, tmp, -1, 1, step)) < 0) /* mknod: exact mode */
         return rc;
     *step = "set times";
     return stage_meta_times(e, pfd, tmp);
@@ -183,7 +185,7 @@ static int chunk_finish(struct stage_job *j, struct stage_ent *e, int pfd, const
     if (rc == 0 && (sfd = open_src(j, e)) < 0)
         rc = sfd;
     if (rc == 0)
-        rc = stage_meta_apply(j, e, pfd, tmp, sfd, step);
+        rc = stage_meta_apply(j, e, pfd, tmp, sfd, 0, step);
     struct timespec ts[2] = {e->st.st_atim, e->st.st_mtim};
     if (rc == 0 && futimens(e->out_fd, ts) < 0) {
         *step = "set times";

@@ -57,7 +57,7 @@ int stage_dst_parent(struct stage_job *j, const struct stage_ent *e)
 
 void stage_tmp_name(const struct stage_job *j, const struct stage_ent *e, char *out, size_t cap)
 {
-    snprintf(out, cap, STAGE_TMP_PREFIX "%lx.%d", (long)(e - j->ents), (int)getpid());
+    snprintf(out, cap, STAGE_TMP_PREFIX "%lx.%d", (long)(e - j->ents), j->pid);
 }
 
 /* Remove what a killed run left in an existing destination directory. */
@@ -81,8 +81,10 @@ static void remove_leftovers(struct stage_job *j, const char *rel)
 static int make_dir(struct stage_job *j, struct stage_ent *e, int pfd)
 {
     mode_t mode = (e->st.st_mode & 07777) | S_IRWXU;
-    if (mkdirat(pfd, e->leaf, mode) == 0)
+    if (mkdirat(pfd, e->leaf, mode) == 0) {
+        e->fresh = 1;
         return 0;
+    }
     struct stat st;
     if (errno != EEXIST || fstatat(pfd, e->leaf, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return -errno;
@@ -95,6 +97,7 @@ static int make_dir(struct stage_job *j, struct stage_ent *e, int pfd)
     /* a file or a symlink where the source has a directory: replaced, never followed */
     if (unlinkat(pfd, e->leaf, 0) < 0 || mkdirat(pfd, e->leaf, mode) < 0)
         return -errno;
+    e->fresh = 1;
     return 0;
 }
 

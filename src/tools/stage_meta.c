@@ -51,34 +51,37 @@ int stage_xattr_copy(int src_fd, int dirfd, const char *name)
     return rc;
 }
 
+/* 1 if the owner was changed (which clears setuid/setgid), 0 if not, or -errno. */
 static int meta_owner(struct stage_job *j, const struct stage_ent *e, int dirfd, const char *name)
 {
-    if (e->st.st_uid == geteuid() && e->st.st_gid == getegid())
+    if (e->st.st_uid == j->euid && e->st.st_gid == j->egid)
         return 0; /* created with these already */
     if (fchownat(dirfd, name, e->st.st_uid, e->st.st_gid, AT_SYMLINK_NOFOLLOW) == 0)
-        return 0;
+        return 1;
     /* not root: keep what the kernel allows (a group we are in), else our own */
     if (errno == EPERM && !j->can_chown) {
-        if (e->st.st_gid != getegid())
+        if (e->st.st_gid != j->egid)
             fchownat(dirfd, name, (uid_t)-1, e->st.st_gid, AT_SYMLINK_NOFOLLOW);
-        return 0;
+        return 1;
     }
     return -errno;
 }
 
 int stage_meta_apply(struct stage_job *j, const struct stage_ent *e, int dirfd, const char *name,
-                     int src_fd, const char **step)
+                     int src_fd, int mode_set, const char **step)
 {
-    int rc = meta_owner(j, e, dirfd, name);
-    if (rc < 0) {
+    int chowned = meta_owner(j, e, dirfd, name), rc = 0;
+    if (chowned < 0) {
         *step = "chown";
-        return rc;
+        return chowned;
     }
     if (src_fd >= 0 && (rc = stage_xattr_copy(src_fd, dirfd, name)) < 0) {
         *step = "xattrs";
         return rc;
     }
     /* after the owner: chown clears setuid/setgid */
+    if (mode_set && !(chowned && (e->st.st_mode & (S_ISUID | S_ISGID))))
+        return 0;
     if (!S_ISLNK(e->st.st_mode) && fchmodat(dirfd, name, e->st.st_mode & 07777, 0) < 0) {
         *step = "chmod";
         return -errno;
@@ -100,7 +103,7 @@ static void dir_meta_one(struct stage_job *j, struct stage_ent *e)
     int sfd = stage_open_beneath(j->src_fd, e->rel, O_RDONLY | O_DIRECTORY | O_NOATIME);
     if (sfd == -EPERM)
         sfd = stage_open_beneath(j->src_fd, e->rel, O_RDONLY | O_DIRECTORY);
-    int rc = pfd < 0 ? pfd : stage_meta_apply(j, e, pfd, e->leaf, sfd, &step);
+    int rc = pfd < 0 ? pfd : stage_meta_apply(j, e, pfd, e->leaf, sfd, 0, &step);
     if (rc == 0 && (rc = stage_meta_times(e, pfd, e->leaf)) < 0)
         step = "set times";
     if (rc < 0) {

@@ -213,11 +213,15 @@ static void copy_phase(struct stage_job *j)
 int stage_run(struct stage_job *j)
 {
     umask(0); /* modes exactly as in the source (xfer.c then skips its fchmod) */
+    j->euid = geteuid();
+    j->egid = getegid();
+    j->pid = (int)getpid();
     for (int i = 0; i < 64; i++)
         pthread_mutex_init(&j->locks[i], NULL);
     j->t0 = stage_now();
     if (stage_walk(j) < 0)
         return 1;
+    j->ents[0].fresh = j->dst_made;
     stage_make_dirs(j);
     stage_parallel(j, j->nents, check_one);
     if (plan(j) < 0) {

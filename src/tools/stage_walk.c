@@ -19,7 +19,7 @@ static int kind_of(mode_t m)
 }
 
 /* Append an entry named name below parent's rel ("" for the root itself). */
-static long ent_add(struct stage_job *j, const char *prel, const char *name, const struct stat *st)
+static long ent_add(struct stage_job *j, long parent, const char *name, const struct stat *st)
 {
     if (j->nents == j->cap) {
         long cap = j->cap ? j->cap * 2 : 1024;
@@ -30,7 +30,9 @@ static long ent_add(struct stage_job *j, const char *prel, const char *name, con
         j->cap = cap;
     }
     struct stage_ent *e = &j->ents[j->nents];
+    const char *prel = parent >= 0 ? j->ents[parent].rel : "";
     memset(e, 0, sizeof(*e));
+    e->parent = parent;
     size_t plen = strlen(prel);
     if (asprintf(&e->rel, "%s%s%s", prel, plen ? "/" : "", name) < 0)
         return -ENOMEM;
@@ -68,8 +70,9 @@ static int read_target(struct stage_job *j, long i, int dfd, const char *name)
 }
 
 /* One child of directory d (listed as prel). */
-static int walk_child(struct stage_job *j, int dfd, const char *prel, const char *name)
+static int walk_child(struct stage_job *j, int dfd, long parent, const char *name)
 {
+    const char *prel = j->ents[parent].rel;
     struct stat st;
     char rel[PATH_MAX];
     snprintf(rel, sizeof(rel), "%s%s%s", prel, *prel ? "/" : "", name);
@@ -77,7 +80,7 @@ static int walk_child(struct stage_job *j, int dfd, const char *prel, const char
         stage_err(j, rel, "stat", errno);
         return 0;
     }
-    long i = ent_add(j, prel, name, &st);
+    long i = ent_add(j, parent, name, &st);
     if (i < 0)
         return (int)i;
     if (j->ents[i].kind == SK_SYMLINK) {
@@ -155,7 +158,7 @@ static int walk_dir(struct stage_job *j, long i)
     }
     for (size_t k = 0; k < n; k++) {
         if (rc == 0)
-            rc = walk_child(j, dirfd(d), prel, names[k]);
+            rc = walk_child(j, dirfd(d), i, names[k]);
         free(names[k]);
     }
     free(names);
@@ -207,7 +210,7 @@ static int group_links(struct stage_job *j)
 int stage_walk(struct stage_job *j)
 {
     struct stat st;
-    if (fstat(j->src_fd, &st) < 0 || ent_add(j, "", "", &st) < 0) {
+    if (fstat(j->src_fd, &st) < 0 || ent_add(j, -1, "", &st) < 0) {
         stage_err(j, "", "stat", errno);
         return -1;
     }
