@@ -42,6 +42,7 @@ struct stage_ent {
     atomic_int chunks_left;
     atomic_int chunk_err; /* first chunk error (-errno), 0 if none */
     int out_fd;           /* the temporary in the destination, -1 until created */
+    int map_fd;           /* its map of chunks done */
 };
 
 /* One unit of copy work: a whole entry, or chunk k of a large file. */
@@ -53,6 +54,7 @@ struct stage_task {
 struct stage_counters {
     atomic_ullong files, dirs, symlinks, hardlinks, fifos, specials;
     atomic_ullong copied, skipped, errors, bytes, verified, mismatches;
+    atomic_ullong chunks_resumed; /* chunks a killed run had done: not copied again */
     atomic_ullong files_done, bytes_total, files_total; /* for the progress line */
 };
 
@@ -110,6 +112,18 @@ void stage_dir_meta(struct stage_job *j);
 int stage_check_skip(struct stage_job *j, struct stage_ent *e); /* 1: already in place */
 void stage_copy_task(struct stage_job *j, const struct stage_task *t, char *buf);
 void stage_hardlinks(struct stage_job *j);
+int stage_open_src(struct stage_job *j, const struct stage_ent *e); /* confined, O_NOATIME */
+void stage_entry_done(struct stage_job *j, struct stage_ent *e, int rc, const char *step);
+int stage_finish_rename(struct stage_job *j, const struct stage_ent *e, int pfd, const char *tmp);
+
+/* stage_chunk.c: a large or sparse file in chunks on any threads, resumable chunk by chunk: its
+ * temporary (STAGE_PART_PREFIX + a hash of the source's identity) and a map of the chunks done
+ * (NAME.map, one byte per chunk, set after the chunk's data is synced) survive a kill. */
+#define STAGE_PART_PREFIX STAGE_TMP_PREFIX "p."
+void stage_copy_chunk(struct stage_job *j, const struct stage_task *t, int pfd, char *buf);
+/* Remove partial files no entry of this run resumed (their source changed), in the directories
+ * that existed before the run. */
+void stage_sweep_partials(struct stage_job *j);
 
 /* stage_verify.c: 64-bit FNV-1a of a file's content: 0 or -errno. */
 int stage_hash_fd(int fd, char *buf, size_t cap, uint64_t *out);

@@ -158,10 +158,11 @@ static void summary(struct stage_job *j, double secs)
         printf("{\"command\":\"%s\",\"files\":%llu,\"dirs\":%llu,\"symlinks\":%llu,\"links\":%llu,"
                "\"fifos\":%llu,\"special_skipped\":%llu,\"copied\":%llu,\"skipped\":%llu,"
                "\"bytes\":%llu,\"seconds\":%.6f,\"errors\":%llu,\"verified\":%llu,"
-               "\"mismatches\":%llu}\n",
+               "\"mismatches\":%llu,\"chunks_resumed\":%llu}\n",
                j->cmd, cnt(&c->files), cnt(&c->dirs), cnt(&c->symlinks), cnt(&c->hardlinks),
                cnt(&c->fifos), cnt(&c->specials), cnt(&c->copied), cnt(&c->skipped), cnt(&c->bytes),
-               secs, cnt(&c->errors), cnt(&c->verified), cnt(&c->mismatches));
+               secs, cnt(&c->errors), cnt(&c->verified), cnt(&c->mismatches),
+               cnt(&c->chunks_resumed));
         return;
     }
     fprintf(stderr,
@@ -171,6 +172,9 @@ static void summary(struct stage_job *j, double secs)
             j->cmd, cnt(&c->files), cnt(&c->dirs), cnt(&c->symlinks), cnt(&c->hardlinks),
             cnt(&c->fifos), cnt(&c->copied), cnt(&c->skipped), cnt(&c->bytes), secs,
             secs > 0 ? (double)cnt(&c->bytes) / secs / 1048576.0 : 0.0, cnt(&c->errors));
+    if (cnt(&c->chunks_resumed))
+        fprintf(stderr, "ebt %s: %llu chunks of large files done by an interrupted run: kept\n",
+                j->cmd, cnt(&c->chunks_resumed));
     if (cnt(&c->specials))
         fprintf(stderr, "ebt %s: %llu sockets/devices skipped\n", j->cmd, cnt(&c->specials));
     if (j->verify)

@@ -1,5 +1,5 @@
-/* stage_copy.c - one entry of a stage into place: data (whole through xfer.c, or sparse-aware
- * chunks on several threads) to a temporary name, then owner, xattrs, mode, times, rename. */
+/* stage_copy.c - one entry of a stage into place: data (whole through xfer.c; chunked files in
+ * stage_chunk.c) to a temporary name, then owner, xattrs, mode, times, rename; hard links. */
 #define _GNU_SOURCE
 #include "stage.h"
 #include "xfer.h"
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 /* The source entry for reading, confined to the source tree; O_NOATIME where we may. */
-static int open_src(struct stage_job *j, const struct stage_ent *e)
+int stage_open_src(struct stage_job *j, const struct stage_ent *e)
 {
     int fd = stage_open_beneath(j->src_fd, e->rel, O_RDONLY | O_NOATIME);
     return fd == -EPERM ? stage_open_beneath(j->src_fd, e->rel, O_RDONLY) : fd;
@@ -55,7 +55,7 @@ int stage_check_skip(struct stage_job *j, struct stage_ent *e)
     return same;
 }
 
-static void entry_done(struct stage_job *j, struct stage_ent *e, int rc, const char *step)
+void stage_entry_done(struct stage_job *j, struct stage_ent *e, int rc, const char *step)
 {
     if (rc < 0) {
         stage_err(j, e->rel, step, -rc);
@@ -83,7 +83,7 @@ static void test_corrupt(struct stage_job *j, const struct stage_ent *e, int pfd
         close(fd);
 }
 
-static int finish_rename(struct stage_job *j, const struct stage_ent *e, int pfd, const char *tmp)
+int stage_finish_rename(struct stage_job *j, const struct stage_ent *e, int pfd, const char *tmp)
 {
     test_corrupt(j, e, pfd, tmp);
     return renameat(pfd, tmp, pfd, e->leaf) < 0 ? -errno : 0;
@@ -96,7 +96,7 @@ static int copy_small(struct stage_job *j, struct stage_ent *e, int pfd, const c
     char path[64];
     struct ebt_xfer_stats xs;
     struct ebt_xfer_opts o = {.no_fsync = 1, .umask_known = 1, .dst_at = 1, .dst_dirfd = pfd};
-    int sfd = open_src(j, e);
+    int sfd = stage_open_src(j, e);
     if (sfd < 0) {
         *step = "open";
         return sfd;
@@ -126,108 +126,6 @@ static int make_node(struct stage_job *j, struct stage_ent *e, int pfd, const ch
     return stage_meta_times(e, pfd, tmp);
 }
 
-/* Copy [off, end) of in to out, only the data regions: holes stay holes (out is presized). */
-static int copy_range(struct stage_job *j, int in, int out, off_t off, off_t end, char *buf)
-{
-    while (off < end) {
-        off_t d = lseek(in, off, SEEK_DATA);
-        if (d < 0 && errno == ENXIO)
-            return 0; /* a hole up to the end of the file */
-        d = d < 0 ? off : d;
-        off_t h = d >= end ? end : lseek(in, d, SEEK_HOLE);
-        h = h < 0 || h > end ? end : h;
-        for (off_t p = d; p < h;) {
-            size_t want = (size_t)(h - p) < STAGE_BUF ? (size_t)(h - p) : STAGE_BUF;
-            ssize_t n = pread(in, buf, want, p);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                return n < 0 ? -errno : 0; /* the source shrank: its size was set already */
-            for (ssize_t w = 0, k; w < n; w += k)
-                if ((k = pwrite(out, buf + w, (size_t)(n - w), p + w)) < 0)
-                    return -errno;
-            atomic_fetch_add(&j->c.bytes, (unsigned long long)n);
-            p += n;
-        }
-        off = h;
-    }
-    return 0;
-}
-
-/* The temporary of a chunked file, made once by whichever chunk comes first. */
-static int chunk_open(struct stage_job *j, struct stage_ent *e, int pfd, const char *tmp)
-{
-    pthread_mutex_t *mu = &j->locks[(e - j->ents) % 64];
-    pthread_mutex_lock(mu);
-    if (e->out_fd < 0 && atomic_load(&e->chunk_err) == 0) {
-        int fd = stage_layout_create(j, e, pfd, tmp);
-        if (fd >= 0 && ftruncate(fd, e->st.st_size) < 0) {
-            int err = errno;
-            close(fd);
-            fd = -err;
-        }
-        if (fd < 0)
-            atomic_store(&e->chunk_err, fd);
-        else
-            e->out_fd = fd;
-    }
-    int rc = atomic_load(&e->chunk_err);
-    pthread_mutex_unlock(mu);
-    return rc;
-}
-
-/* The last chunk done: metadata, times (after every write), rename; or remove the temporary. */
-static int chunk_finish(struct stage_job *j, struct stage_ent *e, int pfd, const char *tmp,
-                        const char **step)
-{
-    int rc = atomic_load(&e->chunk_err), sfd = -1;
-    *step = "copy data";
-    if (rc == 0 && (sfd = open_src(j, e)) < 0)
-        rc = sfd;
-    if (rc == 0)
-        rc = stage_meta_apply(j, e, pfd, tmp, sfd, 0, step);
-    struct timespec ts[2] = {e->st.st_atim, e->st.st_mtim};
-    if (rc == 0 && futimens(e->out_fd, ts) < 0) {
-        *step = "set times";
-        rc = -errno;
-    }
-    if (sfd >= 0)
-        close(sfd);
-    if (e->out_fd >= 0)
-        close(e->out_fd);
-    e->out_fd = -1;
-    if (rc == 0 && (rc = finish_rename(j, e, pfd, tmp)) < 0)
-        *step = "rename";
-    return rc;
-}
-
-static void copy_chunk(struct stage_job *j, const struct stage_task *t, int pfd, const char *tmp,
-                       char *buf)
-{
-    struct stage_ent *e = &j->ents[t->ent];
-    int rc = chunk_open(j, e, pfd, tmp);
-    if (rc == 0) {
-        off_t off = (off_t)t->chunk * (off_t)j->chunk, end = off + (off_t)j->chunk;
-        int sfd = open_src(j, e);
-        rc = sfd < 0 ? sfd
-                     : copy_range(j, sfd, e->out_fd, off, end < e->st.st_size ? end : e->st.st_size,
-                                  buf);
-        if (sfd >= 0)
-            close(sfd);
-        if (rc < 0) {
-            int zero = 0;
-            atomic_compare_exchange_strong(&e->chunk_err, &zero, rc);
-        }
-    }
-    if (atomic_fetch_sub(&e->chunks_left, 1) != 1)
-        return;
-    const char *step = "copy data";
-    rc = chunk_finish(j, e, pfd, tmp, &step);
-    if (rc < 0)
-        unlinkat(pfd, tmp, 0);
-    entry_done(j, e, rc, step);
-}
-
 void stage_copy_task(struct stage_job *j, const struct stage_task *t, char *buf)
 {
     struct stage_ent *e = &j->ents[t->ent];
@@ -236,20 +134,20 @@ void stage_copy_task(struct stage_job *j, const struct stage_task *t, char *buf)
     int pfd = stage_dst_parent(j, e), rc = pfd;
     stage_tmp_name(j, e, tmp, sizeof(tmp));
     if (pfd >= 0 && e->kind == SK_REG && e->nchunks > 0) {
-        copy_chunk(j, t, pfd, tmp, buf);
+        stage_copy_chunk(j, t, pfd, buf);
         close(pfd);
         return;
     }
     if (pfd >= 0)
         rc = e->kind == SK_REG ? copy_small(j, e, pfd, tmp, &step)
                                : make_node(j, e, pfd, tmp, &step);
-    if (rc == 0 && (rc = finish_rename(j, e, pfd, tmp)) < 0)
+    if (rc == 0 && (rc = stage_finish_rename(j, e, pfd, tmp)) < 0)
         step = "rename";
     if (rc < 0 && pfd >= 0)
         unlinkat(pfd, tmp, 0);
     if (pfd >= 0)
         close(pfd);
-    entry_done(j, e, rc, step);
+    stage_entry_done(j, e, rc, step);
 }
 
 /* A further name of an inode: a hard link to the first name's destination (in place already). */
@@ -298,6 +196,6 @@ void stage_hardlinks(struct stage_job *j)
             atomic_fetch_add(&j->c.skipped, 1);
             continue;
         }
-        entry_done(j, e, rc, step);
+        stage_entry_done(j, e, rc, step);
     }
 }

@@ -60,7 +60,8 @@ void stage_tmp_name(const struct stage_job *j, const struct stage_ent *e, char *
     snprintf(out, cap, STAGE_TMP_PREFIX "%lx.%d", (long)(e - j->ents), j->pid);
 }
 
-/* Remove what a killed run left in an existing destination directory. */
+/* Remove what a killed run left in an existing destination directory (not its partial files of
+ * chunked copies, which this run may resume: stage_chunk.c). */
 static void remove_leftovers(struct stage_job *j, const char *rel)
 {
     int fd = stage_open_beneath(j->dst_fd, rel, O_RDONLY | O_DIRECTORY);
@@ -72,7 +73,8 @@ static void remove_leftovers(struct stage_job *j, const char *rel)
     }
     struct dirent *de;
     while ((de = readdir(d)))
-        if (!strncmp(de->d_name, STAGE_TMP_PREFIX, strlen(STAGE_TMP_PREFIX)))
+        if (!strncmp(de->d_name, STAGE_TMP_PREFIX, strlen(STAGE_TMP_PREFIX)) &&
+            strncmp(de->d_name, STAGE_PART_PREFIX, strlen(STAGE_PART_PREFIX)) != 0)
             unlinkat(dirfd(d), de->d_name, 0);
     closedir(d);
 }

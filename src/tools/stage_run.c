@@ -229,6 +229,7 @@ int stage_run(struct stage_job *j)
         return 1;
     }
     copy_phase(j);
+    stage_sweep_partials(j);
     if (j->verify)
         stage_verify(j);
     stage_dir_meta(j);

@@ -40,7 +40,7 @@ static long ent_add(struct stage_job *j, long parent, const char *name, const st
     e->st = *st;
     e->kind = kind_of(st->st_mode);
     e->link_to = -1;
-    e->out_fd = -1;
+    e->out_fd = e->map_fd = -1;
     return j->nents++;
 }
 
