@@ -64,7 +64,8 @@ struct stage_job {
     int src_fd, dst_fd; /* O_PATH directory fds of the two roots */
     int threads, verify, json, progress;
     uint64_t chunk;
-    int can_chown; /* root: owners are kept; else only where the kernel allows */
+    atomic_int can_chown; /* root: owners are kept (until a chown is refused); else only where
+                             the kernel allows */
     uid_t euid;
     gid_t egid;
     int pid;

@@ -36,7 +36,7 @@ void ebt_help_stage(FILE *out, const char *cmd)
             "                copy; list mismatches and fail\n"
             "  --json        print the summary as one JSON object on stdout (files, dirs,\n"
             "                symlinks, links, fifos, special_skipped, copied, skipped, bytes,\n"
-            "                seconds, errors, verified, mismatches)\n"
+            "                seconds, errors, verified, mismatches, chunks_resumed)\n"
             "  --progress    a progress line on stderr (default: only when stderr is a terminal)\n"
             "Exit status: 0 all copied; 1 some entries failed or mismatched (each named on\n"
             "stderr; the rest is copied); 2 bad input (nothing copied).\n"

@@ -58,8 +58,11 @@ static int meta_owner(struct stage_job *j, const struct stage_ent *e, int dirfd,
         return 0; /* created with these already */
     if (fchownat(dirfd, name, e->st.st_uid, e->st.st_gid, AT_SYMLINK_NOFOLLOW) == 0)
         return 1;
-    /* not root: keep what the kernel allows (a group we are in), else our own */
-    if (errno == EPERM && !j->can_chown) {
+    /* not allowed (not root, or root without CAP_CHOWN): keep what the kernel allows (a group
+     * we are in), else our own; owners no longer count for the skip check */
+    if (errno == EPERM) {
+        if (atomic_exchange(&j->can_chown, 0))
+            stage_warn(j, "", "owners are not kept: changing them is not permitted");
         if (e->st.st_gid != j->egid)
             fchownat(dirfd, name, (uid_t)-1, e->st.st_gid, AT_SYMLINK_NOFOLLOW);
         return 1;

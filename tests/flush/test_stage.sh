@@ -216,3 +216,12 @@ grep -q "usrc/locked: open directory: Permission denied" "$W/e6" || { cat "$W/e6
 cmp "$U/open/a" "$W/udst/open/a" && cmp "$U/z" "$W/udst/z" || fail "readable files not copied"
 [ ! -e "$W/udst/secret" ] || fail "an unreadable file left a partial copy"
 ok "unreadable entries reported (exit 1), the rest copied"
+
+# owners that may not be changed (root without CAP_CHOWN): said once, everything else copied
+if [ "$(id -u)" = 0 ]; then
+    C=$W/csrc; mkdir -p "$C"; echo o > "$C/owned"; echo p > "$C/plain"; chown 1234:5678 "$C/owned"
+    drop_caps "$EBT" stage-out "$C" "$W/cdst" 2> "$W/e9" || { cat "$W/e9"; fail "no CAP_CHOWN"; }
+    [ "$(grep -c "owners are not kept" "$W/e9")" = 1 ] || { cat "$W/e9"; fail "owner warning"; }
+    cmp "$C/owned" "$W/cdst/owned" && cmp "$C/plain" "$W/cdst/plain" || fail "no CAP_CHOWN copy"
+    ok "owners not permitted: one warning, the data copied"
+fi
