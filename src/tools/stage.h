@@ -72,6 +72,7 @@ struct stage_job {
     int dst_made; /* DEST was made by this run */
     struct stage_ent *ents;
     long nents, cap;
+    atomic_int *dirfd; /* per entry index: its destination directory's fd (-1 not yet) */
     struct stage_task *tasks;
     long ntasks;
     atomic_long next;          /* the next task / entry a worker takes */
@@ -92,6 +93,9 @@ void stage_free(struct stage_job *j);
 int stage_open_beneath(int root, const char *rel, int flags); /* fd or -errno */
 /* The parent directory of e in the destination (an fd to close): >= 0 or -errno. */
 int stage_dst_parent(struct stage_job *j, const struct stage_ent *e);
+/* Keep each destination directory's fd once resolved (when the fd limit allows), and close. */
+void stage_dst_cache(struct stage_job *j);
+void stage_dst_uncache(struct stage_job *j);
 /* The entry's temporary name in its destination directory. */
 void stage_tmp_name(const struct stage_job *j, const struct stage_ent *e, char *out, size_t cap);
 /* Make every destination directory (parents first), removing temporaries of killed runs. */

@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,7 +46,7 @@ int stage_open_beneath(int root, const char *rel, int flags)
     return fd >= 0 ? fd : -errno;
 }
 
-int stage_dst_parent(struct stage_job *j, const struct stage_ent *e)
+static int open_parent(struct stage_job *j, const struct stage_ent *e)
 {
     char dir[PATH_MAX];
     size_t n = (size_t)(e->leaf - e->rel);
@@ -53,6 +55,55 @@ int stage_dst_parent(struct stage_job *j, const struct stage_ent *e)
     memcpy(dir, e->rel, n ? n - 1 : 0); /* without the '/' before the leaf */
     dir[n ? n - 1 : 0] = '\0';
     return stage_open_beneath(j->dst_fd, dir, O_PATH | O_DIRECTORY);
+}
+
+/* Each destination directory is resolved once (on a PFS every path walk costs lookups): its
+ * O_PATH fd is kept in j->dirfd and handed out as a duplicate. */
+int stage_dst_parent(struct stage_job *j, const struct stage_ent *e)
+{
+    if (!j->dirfd || e->parent < 0)
+        return open_parent(j, e);
+    atomic_int *slot = &j->dirfd[e->parent];
+    int fd = atomic_load(slot);
+    if (fd < 0) {
+        int mine = open_parent(j, e), none = -1;
+        if (mine < 0)
+            return mine;
+        if (atomic_compare_exchange_strong(slot, &none, mine))
+            fd = mine;
+        else {
+            close(mine);
+            fd = none;
+        }
+    }
+    fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+void stage_dst_cache(struct stage_job *j)
+{
+    struct rlimit rl;
+    long ndirs = (long)atomic_load(&j->c.dirs);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 ||
+        (rlim_t)ndirs + 64 + 8 * (rlim_t)j->threads > rl.rlim_cur)
+        return; /* too many directories to keep open: resolve each time */
+    if (!(j->dirfd = malloc((size_t)j->nents * sizeof(*j->dirfd))))
+        return;
+    for (long i = 0; i < j->nents; i++)
+        atomic_init(&j->dirfd[i], -1);
+}
+
+void stage_dst_uncache(struct stage_job *j)
+{
+    for (long i = 0; j->dirfd && i < j->nents; i++)
+        if (atomic_load(&j->dirfd[i]) >= 0)
+            close(atomic_load(&j->dirfd[i]));
+    free(j->dirfd);
+    j->dirfd = NULL;
 }
 
 void stage_tmp_name(const struct stage_job *j, const struct stage_ent *e, char *out, size_t cap)

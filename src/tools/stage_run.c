@@ -222,10 +222,12 @@ int stage_run(struct stage_job *j)
     if (stage_walk(j) < 0)
         return 1;
     j->ents[0].fresh = j->dst_made;
+    stage_dst_cache(j);
     stage_make_dirs(j);
     stage_parallel(j, j->nents, check_one);
     if (plan(j) < 0) {
         stage_err(j, "", "plan", ENOMEM);
+        stage_dst_uncache(j);
         return 1;
     }
     copy_phase(j);
@@ -233,5 +235,6 @@ int stage_run(struct stage_job *j)
     if (j->verify)
         stage_verify(j);
     stage_dir_meta(j);
+    stage_dst_uncache(j);
     return atomic_load(&j->c.errors) || atomic_load(&j->c.mismatches) ? 1 : 0;
 }
