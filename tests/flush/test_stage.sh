@@ -2,7 +2,6 @@
 # progress line and JSON summary, --verify against a corrupted copy, resume after SIGKILL without
 # rewriting what was done, no symlink of the destination followed, bad inputs.
 source "$TESTS_DIR/lib.sh"
-[ -n "${KEEPW:-}" ] && trap - EXIT
 CMP="/usr/bin/python3 $TESTS_DIR/stage_compare.py"
 S=$W/src
 json() { /usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$@"; }
