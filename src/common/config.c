@@ -34,6 +34,12 @@ static const struct config_var config_vars[] = {
      ebt_check_size},
     {"EBT_FLUSH_THREADS", "4", "concurrent file transfers during the flush (1..256)",
      ebt_check_threads},
+    {"EBT_STAGE_THREADS", "4",
+     "threads of ebt stage-in/stage-out (1..256); the default of --threads", ebt_check_threads},
+    {"EBT_STAGE_CHUNK", "8M",
+     "ebt stage-in/stage-out: files larger than this are copied in pieces of this size in "
+     "parallel (64K..1G); the default of --chunk",
+     ebt_check_chunk},
     {"EBT_FUSE", "auto",
      "auto|on|off: ebtd mounts the job's view over each prefix (auto: where FUSE works)",
      ebt_check_fuse},
@@ -381,6 +387,8 @@ int ebt_config_load(struct ebt_config *cfg, char *err, size_t cap)
         snprintf(err, cap, "EBT_FLUSH_THREADS: must be 1..256");
         return -EINVAL;
     }
+    cfg->stage_threads = atoi(env_or_default("EBT_STAGE_THREADS"));
+    ebt_parse_size(env_or_default("EBT_STAGE_CHUNK"), &cfg->stage_chunk);
     rc = load_nodes(cfg, err, cap);
     if (rc == 0)
         load_layout(cfg);

@@ -42,7 +42,9 @@ struct ebt_config {
     int log_level;
     uint64_t log_bytes; /* cap of RUN/ebt.log; 0 = none */
     int flush_threads;
-    int fuse; /* enum ebt_fuse_mode: the daemon's FUSE view over the prefixes */
+    int stage_threads;    /* ebt stage-in/stage-out (EBT_STAGE_THREADS) */
+    uint64_t stage_chunk; /* ... their piece size for large files (EBT_STAGE_CHUNK) */
+    int fuse;             /* enum ebt_fuse_mode: the daemon's FUSE view over the prefixes */
     /* multi-node jobs (docs/multinode.md); a one-node job has nodes == 1, node_id == 0 */
     int nodes;
     int node_id;
@@ -79,6 +81,9 @@ const char *ebt_layout_mode_name(int mode);
 int ebt_visibility_parse(const char *s); /* -1 if unknown */
 /* The visibility that applies to a canonical logical path. */
 int ebt_config_visibility_for(const struct ebt_config *cfg, const char *path);
+/* EBT_STAGE_CHUNK's range; also what --chunk accepts. */
+#define EBT_STAGE_CHUNK_MIN (64u << 10)
+#define EBT_STAGE_CHUNK_MAX (1u << 30)
 /* Print every setting with its variable, default and meaning. */
 void ebt_config_help(FILE *out);
 

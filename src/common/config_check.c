@@ -143,6 +143,15 @@ int ebt_check_size(const char *v, int flags, char *err, size_t cap)
     return -EINVAL;
 }
 
+int ebt_check_chunk(const char *v, int flags, char *err, size_t cap)
+{
+    uint64_t n;
+    if (ebt_parse_size(v, &n) == 0 && n >= EBT_STAGE_CHUNK_MIN && n <= EBT_STAGE_CHUNK_MAX)
+        return 0;
+    snprintf(err, cap, "a size from 64K to 1G (e.g. 8M)");
+    return -EINVAL;
+}
+
 int ebt_check_task_id(const char *v, int flags, char *err, size_t cap)
 {
     size_t ok = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");

@@ -23,6 +23,7 @@ int ebt_check_size(const char *v, int flags, char *err, size_t cap);
 int ebt_check_task_id(const char *v, int flags, char *err, size_t cap);
 int ebt_check_log_level(const char *v, int flags, char *err, size_t cap);
 int ebt_check_threads(const char *v, int flags, char *err, size_t cap);
+int ebt_check_chunk(const char *v, int flags, char *err, size_t cap);
 int ebt_check_fuse(const char *v, int flags, char *err, size_t cap);
 int ebt_check_nodes(const char *v, int flags, char *err, size_t cap);
 int ebt_check_node_id(const char *v, int flags, char *err, size_t cap);

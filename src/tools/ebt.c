@@ -1,4 +1,4 @@
-/* ebt.c - the ebt command line: dispatch to run, start, stop, flush, stat, help. */
+/* ebt.c - the ebt command line: dispatch to run, start, stop, flush, stat, stage-in/out, help. */
 #define _GNU_SOURCE
 #include "tool.h"
 
@@ -20,6 +20,8 @@ static void usage(FILE *out)
         "  stop  [--run-dir DIR]     flush, stop ebtd, remove the run dir (default $EBT_RUN_DIR)\n"
         "  flush [--run-dir DIR]     flush now (through ebtd, or in-process if it is gone)\n"
         "  stat  [--run-dir DIR] [--json] [--ping]   cache and flush counters, the mesh\n"
+        "  stage-in  [options] SRC DEST   copy a tree in parallel: types, links, modes, owners,\n"
+        "  stage-out [options] SRC DEST   times, xattrs kept; resumable ('ebt help stage-in')\n"
         "  help [COMMAND], --help, --version\n");
 }
 
@@ -53,6 +55,10 @@ static int help(int argc, char **argv)
     }
     if (argc > 1 && !strcmp(argv[1], "start")) {
         ebt_help_start(stdout);
+        return 0;
+    }
+    if (argc > 1 && (!strcmp(argv[1], "stage-in") || !strcmp(argv[1], "stage-out"))) {
+        ebt_help_stage(stdout, argv[1]);
         return 0;
     }
     if (argc > 1 && strcmp(argv[1], "start") && strcmp(argv[1], "stop") &&
@@ -90,7 +96,9 @@ int main(int argc, char **argv)
                 {"start", ebt_cmd_start},
                 {"stop", ebt_cmd_stop},
                 {"flush", ebt_cmd_flush},
-                {"stat", ebt_cmd_stat}};
+                {"stat", ebt_cmd_stat},
+                {"stage-in", ebt_cmd_stage_in},
+                {"stage-out", ebt_cmd_stage_out}};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (!strcmp(cmd, cmds[i].name))
             return cmds[i].fn(argc - 1, argv + 1);

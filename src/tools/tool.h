@@ -34,7 +34,10 @@ int ebt_cmd_start(int argc, char **argv);
 int ebt_cmd_stop(int argc, char **argv);
 int ebt_cmd_flush(int argc, char **argv);
 int ebt_cmd_stat(int argc, char **argv);
+int ebt_cmd_stage_in(int argc, char **argv);  /* stage_cli.c */
+int ebt_cmd_stage_out(int argc, char **argv); /* stage_cli.c */
 void ebt_help_run(FILE *out);
+void ebt_help_stage(FILE *out, const char *cmd);
 void ebt_help_start(FILE *out);
 
 /* opts.c: parse options for cmd ("run", "start", "stop", "flush", "stat"); validates them and

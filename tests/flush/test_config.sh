@@ -29,6 +29,8 @@ refused EBT_VISIBILITY close, "write, close or task"
 refused EBT_VISIBILITY "close,rel/x=write" "PREFIX absolute"
 refused EBT_FLUSH_THREADS 0 "1..256"
 refused EBT_FLUSH_THREADS many "1..256" start
+refused EBT_STAGE_THREADS 0 "1..256"
+refused EBT_STAGE_CHUNK 5 "64K to 1G"
 refused EBT_LOG_LEVEL 9 "0..3"
 refused EBT_LOG_BYTES big "not a size"
 refused EBT_CACHE_BYTES lots "not a size"
