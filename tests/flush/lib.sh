@@ -2,7 +2,8 @@
 set -eu
 W=$(mktemp -d /tmp/ebt-ftest.XXXXXX)
 cleanup() {
-    local f  # a failed test must not leave its daemons behind
+    local f j # a failed test must not leave its daemons or background jobs behind (a job
+    for j in $(jobs -p); do kill -9 "$j" 2>/dev/null || true; done # holding ctest's pipe hangs it)
     for f in $(find "$W" -name ebtd.pid 2>/dev/null); do kill -9 "$(cat "$f")" 2>/dev/null || true; done
     chmod -R u+w "$W" 2>/dev/null || true
     rm -rf "$W"
