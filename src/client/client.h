@@ -129,6 +129,11 @@ int ebt_lockf_managed(int fd, struct ebt_ofd *o, int cmd, off_t len);
 void ebt_lock_prepare_share(struct ebt_ofd *o);
 
 /* ---- permission checks against the PFS (perm.c): 0 or -EACCES/-EPERM/-EROFS ---- */
+/* chmod, chown and utimes of a name that still is a PFS file follow that file's owner (the
+ * cache copy is the job user's, so the kernel would allow what the PFS then refuses the flush):
+ * kind EBT_ATTR_*, u/g the new owner for EBT_ATTR_OWNER. */
+enum { EBT_ATTR_MODE = 1, EBT_ATTR_OWNER, EBT_ATTR_TIMES_SET, EBT_ATTR_TIMES_NOW };
+int ebt_perm_attr(const char *logical, int follow, int kind, uid_t u, gid_t g);
 int ebt_perm_pfs(const struct ebt_found *f, int amode); /* 0 unless f is on the PFS */
 /* W_OK|X_OK on a PFS parent directory, and the parent is a directory (ebt_view_parent_dir). */
 int ebt_perm_parent(const char *logical);

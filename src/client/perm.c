@@ -5,12 +5,16 @@
  * root included; the flush then never fails on what the job was allowed to do. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "layers.h"
 #include "lower.h"
 #include "path.h"
 #include "sys.h"
 
+#include "rundir.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -24,6 +28,61 @@ int ebt_perm_pfs(const struct ebt_found *f, int amode)
         getgid() == getegid()) /* a kernel before 5.8, or a seccomp filter: the same answer */
         rc = syscall(SYS_faccessat, AT_FDCWD, f->phys, amode);
     return rc == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+static size_t prefix_len_of(const char *logical)
+{
+    for (int i = 0; i < ebt.cfg.nprefixes; i++) {
+        size_t n = ebt_path_under(logical, ebt.cfg.prefixes[i].path);
+        if (n)
+            return n;
+    }
+    return 0;
+}
+
+/* The PFS file the job's name still is (nothing above it removed it, so the flush applies the
+ * job's changes to that very file): 1 with its attributes in st, else 0. */
+static int pfs_file_of(const char *logical, int follow, struct stat *st, char *pfs)
+{
+    size_t start = prefix_len_of(logical);
+    if (!start || ebt_layer_hides(ebt_layer_for_write(logical), logical, start) != 0 ||
+        ebt_lower_path(logical, pfs, PATH_MAX) < 0)
+        return 0;
+    return (follow ? ebt_sys_stat(pfs, st) : ebt_sys_lstat(pfs, st)) == 0;
+}
+
+static int in_groups(gid_t g)
+{
+    gid_t list[256];
+    int n = getgroups(256, list);
+    if (g == getegid())
+        return 1;
+    for (int i = 0; i < n; i++)
+        if (list[i] == g)
+            return 1;
+    return 0;
+}
+
+int ebt_perm_attr(const char *logical, int follow, int kind, uid_t u, gid_t g)
+{
+    struct stat st;
+    char pfs[PATH_MAX];
+    uid_t me = geteuid();
+    if (me == 0 || !pfs_file_of(logical, follow, &st, pfs))
+        return 0; /* root (its capabilities), or a file of the job's own */
+    int owner = st.st_uid == me;
+    switch (kind) {
+    case EBT_ATTR_MODE:
+    case EBT_ATTR_TIMES_SET:
+        return owner ? 0 : -EPERM;
+    case EBT_ATTR_TIMES_NOW:
+        return owner || syscall(SYS_faccessat2, AT_FDCWD, pfs, W_OK, AT_EACCESS) == 0 ? 0 : -EACCES;
+    case EBT_ATTR_OWNER:
+        if (!owner || (u != (uid_t)-1 && u != st.st_uid))
+            return -EPERM;
+        return g == (gid_t)-1 || g == st.st_gid || in_groups(g) ? 0 : -EPERM;
+    }
+    return 0;
 }
 
 int ebt_perm_parent(const char *logical)

@@ -89,6 +89,9 @@ struct timeval;
     X(int, chown, (const char *, uid_t, gid_t))                                                    \
     X(int, lchown, (const char *, uid_t, gid_t))                                                   \
     X(int, fchownat, (int, const char *, uid_t, gid_t, int))                                       \
+    X(int, fchmod, (int, mode_t))                                                                  \
+    X(int, fchown, (int, uid_t, gid_t))                                                            \
+    X(int, futimens, (int, const struct timespec *))                                               \
     X(int, utimensat, (int, const char *, const struct timespec *, int))                           \
     X(int, utimes, (const char *, const struct timeval *))                                         \
     X(int, utime, (const char *, const struct utimbuf *))                                          \

@@ -110,18 +110,47 @@ int truncate64(const char *p, off64_t len)
     return ebt_libc_status(ebt_ns_truncate(l, len));
 }
 
-/* Attribute changes go to the layer copy (made if needed); the flush applies them last. */
-static int attr_target(int dirfd, const char *p, int follow, char *phys, int *managed)
+/* Attribute changes go to the layer copy (made if needed); the flush applies them last. Who
+ * may make them is decided first, by the PFS file's owner where the name still is one (perm.c). */
+struct attr_change {
+    int kind; /* EBT_ATTR_*, 0: no check */
+    uid_t u;
+    gid_t g;
+};
+#define ATTR(k) ((struct attr_change){(k), (uid_t)-1, (gid_t)-1})
+
+static int attr_target(int dirfd, const char *p, int follow, char *phys, int *managed,
+                       struct attr_change c)
 {
     char l[PATH_MAX];
     *managed = p && ebt_resolve(dirfd, p, l) > 0;
-    return *managed ? ebt_ns_attr_target(l, follow, phys) : 0;
+    if (!*managed)
+        return 0;
+    int rc = c.kind ? ebt_perm_attr(l, follow, c.kind, c.u, c.g) : 0;
+    return rc < 0 ? rc : ebt_ns_attr_target(l, follow, phys);
+}
+
+/* utimensat's times: "now" (NULL, or both UTIME_NOW) needs write access, set times ownership. */
+static int times_kind(const struct timespec ts[2])
+{
+    if (!ts || (ts[0].tv_nsec == UTIME_NOW && ts[1].tv_nsec == UTIME_NOW))
+        return EBT_ATTR_TIMES_NOW;
+    if (ts[0].tv_nsec == UTIME_OMIT && ts[1].tv_nsec == UTIME_OMIT)
+        return 0;
+    return EBT_ATTR_TIMES_SET;
+}
+
+/* On an fd of a managed file: the same rule, by the name it was opened with. */
+static int fd_attr_check(int fd, struct attr_change c)
+{
+    struct ebt_ofd *o = c.kind ? ebt_fd_get(fd) : NULL;
+    return o ? ebt_perm_attr(o->logical, 1, c.kind, c.u, c.g) : 0;
 }
 
 int chmod(const char *p, mode_t mode)
 {
     char phys[PATH_MAX];
-    int m, rc = attr_target(AT_FDCWD, p, 1, phys, &m);
+    int m, rc = attr_target(AT_FDCWD, p, 1, phys, &m, ATTR(EBT_ATTR_MODE));
     if (!m)
         return EBT_REAL(chmod)(p, mode);
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(chmod)(phys, mode);
@@ -130,7 +159,7 @@ int chmod(const char *p, mode_t mode)
 int fchmodat(int d, const char *p, mode_t mode, int fl)
 {
     char phys[PATH_MAX];
-    int m, rc = attr_target(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &m);
+    int m, rc = attr_target(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &m, ATTR(EBT_ATTR_MODE));
     if (!m)
         return EBT_REAL(fchmodat)(d, p, mode, fl);
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(fchmodat)(AT_FDCWD, phys, mode, fl);
@@ -139,7 +168,7 @@ int fchmodat(int d, const char *p, mode_t mode, int fl)
 int chown(const char *p, uid_t u, gid_t g)
 {
     char phys[PATH_MAX];
-    int m, rc = attr_target(AT_FDCWD, p, 1, phys, &m);
+    int m, rc = attr_target(AT_FDCWD, p, 1, phys, &m, (struct attr_change){EBT_ATTR_OWNER, u, g});
     if (!m)
         return EBT_REAL(chown)(p, u, g);
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(chown)(phys, u, g);
@@ -148,7 +177,7 @@ int chown(const char *p, uid_t u, gid_t g)
 int lchown(const char *p, uid_t u, gid_t g)
 {
     char phys[PATH_MAX];
-    int m, rc = attr_target(AT_FDCWD, p, 0, phys, &m);
+    int m, rc = attr_target(AT_FDCWD, p, 0, phys, &m, (struct attr_change){EBT_ATTR_OWNER, u, g});
     if (!m)
         return EBT_REAL(lchown)(p, u, g);
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(lchown)(phys, u, g);
@@ -159,7 +188,8 @@ int fchownat(int d, const char *p, uid_t u, gid_t g, int fl)
     char phys[PATH_MAX];
     if ((fl & AT_EMPTY_PATH) && ebt_path_empty(p))
         return EBT_REAL(fchownat)(d, p, u, g, fl);
-    int m, rc = attr_target(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &m);
+    int m, rc = attr_target(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &m,
+                            (struct attr_change){EBT_ATTR_OWNER, u, g});
     if (!m)
         return EBT_REAL(fchownat)(d, p, u, g, fl);
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(fchownat)(AT_FDCWD, phys, u, g, fl);
@@ -168,16 +198,36 @@ int fchownat(int d, const char *p, uid_t u, gid_t g, int fl)
 int utimensat(int d, const char *p, const struct timespec ts[2], int fl)
 {
     char phys[PATH_MAX];
-    int m, rc = attr_target(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &m);
-    if (!m) /* includes p == NULL: futimens on the fd itself */
+    int m, rc = attr_target(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &m, ATTR(times_kind(ts)));
+    if (!m) /* (utimensat(fd, NULL, ...), futimens's system call, is not checked: glibc declares
+             * the path non-null; futimens itself is wrapped) */
         return EBT_REAL(utimensat)(d, p, ts, fl);
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(utimensat)(AT_FDCWD, phys, ts, fl);
+}
+
+int fchmod(int fd, mode_t mode)
+{
+    int rc = fd_attr_check(fd, ATTR(EBT_ATTR_MODE));
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(fchmod)(fd, mode);
+}
+
+int fchown(int fd, uid_t u, gid_t g)
+{
+    int rc = fd_attr_check(fd, (struct attr_change){EBT_ATTR_OWNER, u, g});
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(fchown)(fd, u, g);
+}
+
+int futimens(int fd, const struct timespec ts[2])
+{
+    int rc = fd_attr_check(fd, ATTR(times_kind(ts)));
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(futimens)(fd, ts);
 }
 
 int utimes(const char *p, const struct timeval tv[2])
 {
     char phys[PATH_MAX];
-    int m, rc = attr_target(AT_FDCWD, p, 1, phys, &m);
+    int m, rc = attr_target(AT_FDCWD, p, 1, phys, &m,
+                            ATTR(tv ? EBT_ATTR_TIMES_SET : EBT_ATTR_TIMES_NOW));
     if (!m)
         return EBT_REAL(utimes)(p, tv);
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(utimes)(phys, tv);
@@ -186,7 +236,8 @@ int utimes(const char *p, const struct timeval tv[2])
 int utime(const char *p, const struct utimbuf *t)
 {
     char phys[PATH_MAX];
-    int m, rc = attr_target(AT_FDCWD, p, 1, phys, &m);
+    int m, rc = attr_target(AT_FDCWD, p, 1, phys, &m,
+                            ATTR(t ? EBT_ATTR_TIMES_SET : EBT_ATTR_TIMES_NOW));
     if (!m)
         return EBT_REAL(utime)(p, t);
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(utime)(phys, t);

@@ -182,6 +182,15 @@ static int xfer_partial(struct xfer *x, const char *dst, struct ebt_ext_summary 
     return 0;
 }
 
+/* A PFS file of another owner, which the job could write but not chmod or stamp (those calls
+ * were refused in the job, as natively): its mode and times are the PFS's to keep, and the
+ * kernel's refusal of fchmod/futimens here is no failure of the flush. */
+static int foreign_refusal(int fd, int err)
+{
+    struct stat st;
+    return (err == EPERM || err == EACCES) && ebt_sys_fstat(fd, &st) == 0 && st.st_uid != geteuid();
+}
+
 /* fsync, mode, then times: times last or the writes would overwrite them. */
 static int xfer_finish(struct xfer *x)
 {
@@ -193,11 +202,11 @@ static int xfer_finish(struct xfer *x)
     }
     if (!x->mode_exact) {
         x->st->meta_ops++;
-        if (ebt_sys_fchmod(x->out, x->sst.st_mode & 07777) < 0)
+        if (ebt_sys_fchmod(x->out, x->sst.st_mode & 07777) < 0 && !foreign_refusal(x->out, errno))
             return xfer_fail(x, "fchmod", errno);
     }
     x->st->meta_ops++;
-    if (syscall(SYS_utimensat, x->out, NULL, ts, 0) < 0)
+    if (syscall(SYS_utimensat, x->out, NULL, ts, 0) < 0 && !foreign_refusal(x->out, errno))
         return xfer_fail(x, "futimens", errno);
     int fd = x->out;
     x->out = -1;
