@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "client.h"
 #include "log.h"
+#include "lower.h"
 #include "path.h"
 #include "rundir.h"
 #include "sys.h"
@@ -150,8 +151,8 @@ static int copy_whole_to(const char *logical, const struct ebt_found *f, const c
         PATH_MAX)
         return -ENAMETOOLONG;
     int rc = f->where == EBT_W_REMOTE ? ebt_md_fetch(logical, (uint64_t)f->st.st_size, NULL) : 0;
-    if (rc == 0)
-        rc = ebt_copy_to_new(f->phys, tmp, f->st.st_mode & 07777, NULL);
+    if (rc == 0 && (rc = ebt_copy_to_new(f->phys, tmp, f->st.st_mode & 07777, NULL)) < 0)
+        ebt_sys_unlink(tmp); /* (a full cache may have taken part of it) */
     if (rc == 0)
         ebt_meta_mark_whole(tmp);
     if (rc == 0 && ebt_sys_rename(tmp, phys) < 0) {
@@ -228,6 +229,22 @@ static int rename_check(const char *from, const char *to, const struct ebt_found
 }
 
 /* Move the source's layer entry (or a whole copy of a lower file) to the target name. */
+/* A full cache cannot take the copy a rename of a PFS file needs (a file the cache spilled, such
+ * as sed -i's temporary): the PFS renames it itself, as the job would see it natively. The
+ * target's layer entry is gone already; whiteouts are the caller's. One node only. */
+static int rename_on_pfs(const char *from, const char *to)
+{
+    char lf[PATH_MAX], lt[PATH_MAX];
+    int rc = ebt_lower_path(from, lf, sizeof(lf)) < 0 || ebt_lower_path(to, lt, sizeof(lt)) < 0
+                 ? -ENAMETOOLONG
+                 : ebt_mkdirs(lt, 0755, 1);
+    if (rc == 0 && ebt_sys_rename(lf, lt) < 0)
+        rc = -errno;
+    if (rc == 0)
+        ebt_warn_once("node-local cache full: renamed on the PFS", to);
+    return rc;
+}
+
 static int rename_move(const char *layer, const char *from, const char *to,
                        const struct ebt_found *fs)
 {
@@ -254,7 +271,13 @@ static int rename_move(const char *layer, const char *from, const char *to,
     }
     if (S_ISDIR(fs->st.st_mode))
         return -EXDEV;
-    return copy_whole_to(from, fs, pt);
+    int on_pfs = fs->where == EBT_W_PFS && !ebt_multinode();
+    if (on_pfs && ebt_cache_over((uint64_t)fs->st.st_size))
+        return rename_on_pfs(from, to);
+    rc = copy_whole_to(from, fs, pt);
+    if (on_pfs && ebt_cache_out_of_space(-rc))
+        rc = rename_on_pfs(from, to);
+    return rc;
 }
 
 /* Multi-node: can this node rename the directory alone? Only if nothing in it (or it) is held

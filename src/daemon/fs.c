@@ -189,6 +189,7 @@ void ebtd_fs_stop(struct ebtd *d)
     if (ebt_rundir_file(d->run_dir, EBT_LOWER_DIR, dir, sizeof(dir)) == 0)
         rmdir(dir);
     ebt_layers_fini(&fs->layers);
+    fs_files_fini(fs);
     free(fs);
     d->fs = NULL;
 }

@@ -32,6 +32,8 @@ struct ebtd_fs {
     pthread_mutex_t files_mu;
     struct fs_file *files;       /* open handles on up-layer files (fs_spill.c) */
     pthread_rwlock_t spill_lock; /* writers share it; a spill takes it alone */
+    char **spilled;              /* names moved to the PFS: their attributes are changed there */
+    size_t nspilled;
 };
 
 /* An open file of the view: an fd on its layer's copy. */
@@ -52,6 +54,10 @@ void fs_file_track(struct ebtd_fs *fs, struct fs_file *f);
 void fs_file_untrack(struct ebtd_fs *fs, struct fs_file *f);
 /* 0: the file is on the PFS now and f writes there; -ENOSPC: it stays (the caller's error). */
 int fs_spill(struct ebtd_fs *fs, struct fs_file *f, size_t start);
+/* Was logical moved to the PFS by a spill? A chmod, utimes or xattr change of it then goes to
+ * the PFS file: a copy-up would shadow the bytes its open handles still write there. */
+int fs_was_spilled(struct ebtd_fs *fs, const char *logical);
+void fs_files_fini(struct ebtd_fs *fs);
 
 extern const struct fuse_operations ebtd_fs_ops;
 

@@ -99,6 +99,10 @@ static int up_target(const char *logical, char *up)
         return rc;
     if ((rc = ebt_layers_up_path(layers(), logical, up)) < 0 || h.layer == EBT_L_UP)
         return rc;
+    if (S_ISREG(h.st.st_mode) && fs_was_spilled(mount_of_call()->fs, logical)) {
+        snprintf(up, PATH_MAX, "%s", h.phys); /* it lives on the PFS now */
+        return 0;
+    }
     if (S_ISDIR(h.st.st_mode))
         return ebt_layers_up_dir(layers(), logical);
     if (S_ISREG(h.st.st_mode))

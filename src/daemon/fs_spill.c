@@ -116,6 +116,39 @@ static int name_is_handle(const char *phys, const struct fs_file *f, struct stat
     return lstat(phys, st) == 0 && st->st_ino == f->ino && st->st_dev == f->dev;
 }
 
+static void remember_spilled(struct ebtd_fs *fs, const char *logical)
+{
+    char *name = strdup(logical);
+    pthread_mutex_lock(&fs->files_mu);
+    char **v = name ? realloc(fs->spilled, (fs->nspilled + 1) * sizeof(*v)) : NULL;
+    if (v) {
+        fs->spilled = v;
+        fs->spilled[fs->nspilled++] = name;
+    } else {
+        free(name);
+    }
+    pthread_mutex_unlock(&fs->files_mu);
+}
+
+int fs_was_spilled(struct ebtd_fs *fs, const char *logical)
+{
+    int found = 0;
+    pthread_mutex_lock(&fs->files_mu);
+    for (size_t i = 0; i < fs->nspilled && !found; i++)
+        found = strcmp(fs->spilled[i], logical) == 0;
+    pthread_mutex_unlock(&fs->files_mu);
+    return found;
+}
+
+void fs_files_fini(struct ebtd_fs *fs)
+{
+    for (size_t i = 0; i < fs->nspilled; i++)
+        free(fs->spilled[i]);
+    free(fs->spilled);
+    fs->spilled = NULL;
+    fs->nspilled = 0;
+}
+
 /* Only a plain up-layer file may go: a task layer's file belongs to its task until the flush,
  * and below an opaque directory (or a whiteout) the PFS copy would be hidden, then removed. */
 static int may_spill(struct ebtd_fs *fs, const struct fs_file *f, const char *logical, size_t start,
@@ -152,6 +185,7 @@ static int spill_locked(struct ebtd_fs *fs, struct fs_file *f, const char *logic
     }
     unlink(phys);
     ebt_layers_forget_meta(&fs->layers, &st);
+    remember_spilled(fs, logical);
     ebt_warn("fuse view: node-local cache full: %s moved to the PFS, written there from now on",
              logical);
     return 0;

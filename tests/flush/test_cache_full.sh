@@ -6,6 +6,7 @@ mkdir -p "$P" "$C" "$S"
 head -c 5000000 /dev/urandom > "$S/big.bin"
 head -c 300000 /dev/urandom > "$S/mid.bin"
 seq 1 400000 | sed 's/$/ some text to make the line longer/' > "$S/lines.txt" # ~16 MB
+sed 's/some/SOME/' "$S/lines.txt" > "$S/edited.txt"
 
 cat > "$W/job.sh" <<'JOB'
 set -e
@@ -20,6 +21,10 @@ cmp "$SRC/big.bin" "$PFS/big.bin"                          # the job sees its da
 tee "$PFS/teed.txt" < "$SRC/lines.txt" > /dev/null
 # a writer that is not preloaded (the FUSE view's writes, where one is mounted)
 env -u LD_PRELOAD dd if="$SRC/lines.txt" of="$PFS/unpreloaded.txt" bs=1M status=none
+# sed -i: glibc's mkstemp makes its temporary (through the view), then the rename of the spilled
+# temporary over the file (no cache room for the copy a rename of a PFS file takes)
+cp "$SRC/lines.txt" "$PFS/edited.txt"
+sed -i 's/some/SOME/' "$PFS/edited.txt"
 echo done > "$PFS/marker.txt"
 JOB
 check_pfs() {
@@ -32,6 +37,7 @@ check_pfs() {
     cmp "$S/big.bin" "$P/dd_one.bin" || fail "$1: dd_one.bin (one 5 MB write) differs"
     cmp "$S/lines.txt" "$P/teed.txt" || fail "$1: tee (stdio fopen) output differs"
     cmp "$S/lines.txt" "$P/unpreloaded.txt" || fail "$1: a writer without the preload: differs"
+    cmp "$S/edited.txt" "$P/edited.txt" || fail "$1: sed -i differs"
 }
 
 SRC=$S PFS=$(realpath "$P") "$EBT" run --pfs "$P" --cache "$C" --cache-bytes 1M --keep-cache \
