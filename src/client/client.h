@@ -172,6 +172,8 @@ void ebt_stage_mark_unlinked(const char *logical);
 /* A stream on fd whose writes go through write() (spilling on a full cache). NULL + errno. */
 FILE *ebt_cookie_open(int fd, const char *mode);
 int ebt_cookie_fd(FILE *f); /* the fd under such a stream, or -1 for any other stream */
+/* At start: stdout and stderr on managed files become such streams (not in C++ programs). */
+void ebt_cookie_adopt_std(void);
 
 /* ---- capacity (spill.c) ---- */
 int ebt_cache_over(uint64_t more);

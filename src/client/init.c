@@ -185,6 +185,7 @@ __attribute__((constructor)) void ebt_client_init(void)
         ebt_remote_init();
     ebt.enabled = 1;
     ebt_exec_adopt();
+    ebt_cookie_adopt_std();
 out:
     ebt_in_client = 0;
 }

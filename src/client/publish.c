@@ -243,11 +243,25 @@ static int publish_into(struct ebt_ofd *o, int fd, int tfd, const char *target, 
     return rc == 0 ? merge_into(o, fd, tfd) : rc;
 }
 
+/* The stage behind fd has no name any more although this process never removed it: another
+ * process sharing the open file (a shell that redirected for a child) moved it to the PFS when
+ * the cache was full, and its writes went on there. Publishing this copy would put the old bytes
+ * back over them. */
+static int spilled_elsewhere(const struct ebt_stage *s, int fd)
+{
+    struct stat st;
+    if (s->published || ebt_sys_fstat(fd, &st) < 0 || st.st_nlink > 0)
+        return 0;
+    ebt_warn_once("close-mode stage moved to the PFS by another process: not published again",
+                  s->logical);
+    return 1;
+}
+
 static int publish_stage(struct ebt_ofd *o, int fd, int final)
 {
     struct ebt_stage *s = o->stage;
     char target[PATH_MAX];
-    if (s->unlinked)
+    if (s->unlinked || spilled_elsewhere(s, fd))
         return 0;
     if (publish_target(s, target) < 0)
         return -ENAMETOOLONG;

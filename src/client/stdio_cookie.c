@@ -6,8 +6,11 @@
 #include "client.h"
 #include "real.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +107,46 @@ static int cookie_close(void *arg)
     int rc = close(c->fd);
     free(c);
     return rc;
+}
+
+/* The cookie-stream mode for an fd's open flags. */
+static const char *mode_of_fd(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY)
+        return NULL;
+    if ((fl & O_ACCMODE) == O_RDWR)
+        return (fl & O_APPEND) ? "a+" : "r+";
+    return (fl & O_APPEND) ? "a" : "w";
+}
+
+/* *stream (stdout or stderr, nothing written yet) on managed fd becomes a cookie stream with the
+ * buffering glibc gives such a stream (whole blocks of st_blksize, none for stderr). */
+static void adopt_std(FILE **stream, int fd, int unbuffered)
+{
+    struct stat st;
+    const char *mode = ebt_fd_get(fd) ? mode_of_fd(fd) : NULL;
+    if (!mode || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return;
+    FILE *c = ebt_cookie_open(fd, mode);
+    if (!c)
+        return;
+    if (unbuffered)
+        setvbuf(c, NULL, _IONBF, 0);
+    else
+        setvbuf(c, NULL, _IOFBF, st.st_blksize > 0 ? (size_t)st.st_blksize : BUFSIZ);
+    fflush(*stream);
+    *stream = c;
+}
+
+void ebt_cookie_adopt_std(void)
+{
+    /* C++ iostreams write to the FILE they found at their own start (before ours): two streams
+     * on one fd would reorder output. Such programs keep glibc's standard streams. */
+    if (dlsym(RTLD_DEFAULT, "_ZSt4cout"))
+        return;
+    adopt_std(&stdout, 1, 0);
+    adopt_std(&stderr, 2, 1);
 }
 
 FILE *ebt_cookie_open(int fd, const char *mode)

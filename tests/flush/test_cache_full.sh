@@ -17,8 +17,10 @@ for i in $(seq 1 8); do cat "$SRC/mid.bin" > "$PFS/small$i.bin"; done   # opens 
 python3 -c "import os; n = os.write(1, open('$SRC/big.bin', 'rb').read()); open('$PFS/py_n.txt', 'w').write(str(n))" > "$PFS/py_stdout.bin"
 dd if="$SRC/big.bin" of="$PFS/dd_one.bin" bs=5000000 count=1 iflag=fullblock status=none
 cmp "$SRC/big.bin" "$PFS/big.bin"                          # the job sees its data at once
-# stdio: tee writes its files with fopen+fwrite (glibc's stdio writes past the wrappers)
+# stdio: tee writes its files with fopen+fwrite (glibc's stdio writes past the wrappers), seq
+# its redirected stdout (dash opens it for the child: two processes share the stage)
 tee "$PFS/teed.txt" < "$SRC/lines.txt" > /dev/null
+sh -c "seq 1 2000000 > '$PFS/seq.txt'"
 # a writer that is not preloaded (the FUSE view's writes, where one is mounted)
 env -u LD_PRELOAD dd if="$SRC/lines.txt" of="$PFS/unpreloaded.txt" bs=1M status=none
 # sed -i: glibc's mkstemp makes its temporary (through the view), then the rename of the spilled
@@ -38,6 +40,7 @@ check_pfs() {
     cmp "$S/lines.txt" "$P/teed.txt" || fail "$1: tee (stdio fopen) output differs"
     cmp "$S/lines.txt" "$P/unpreloaded.txt" || fail "$1: a writer without the preload: differs"
     cmp "$S/edited.txt" "$P/edited.txt" || fail "$1: sed -i differs"
+    seq 1 2000000 | cmp - "$P/seq.txt" || fail "$1: seq > file (stdout through stdio) differs"
 }
 
 SRC=$S PFS=$(realpath "$P") "$EBT" run --pfs "$P" --cache "$C" --cache-bytes 1M --keep-cache \
