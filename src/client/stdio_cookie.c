@@ -131,10 +131,14 @@ static void adopt_std(FILE **stream, int fd, int unbuffered)
     FILE *c = ebt_cookie_open(fd, mode);
     if (!c)
         return;
-    if (unbuffered)
-        setvbuf(c, NULL, _IONBF, 0);
+    /* glibc ignores the size of setvbuf without a buffer (a cookie stream then gets BUFSIZ):
+     * the stream's own, kept for the process's life as glibc's would be */
+    size_t size = st.st_blksize > 0 ? (size_t)st.st_blksize : BUFSIZ;
+    char *buf = unbuffered ? NULL : malloc(size);
+    if (unbuffered || !buf)
+        setvbuf(c, NULL, unbuffered ? _IONBF : _IOFBF, 0);
     else
-        setvbuf(c, NULL, _IOFBF, st.st_blksize > 0 ? (size_t)st.st_blksize : BUFSIZ);
+        setvbuf(c, buf, _IOFBF, size);
     fflush(*stream);
     *stream = c;
 }

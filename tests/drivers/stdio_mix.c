@@ -1,0 +1,27 @@
+/* stdio_mix - output whose bytes' order depends on stdio's buffering of stdout and stderr:
+ * printf/fputs lines interleaved with write(2) on the same fds, a fflush now and then, a large
+ * fwrite, setvbuf-free. Run natively and under EBT with stdout and stderr redirected to files;
+ * the files must be identical (EBT gives such streams glibc's own buffer sizes). */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(void)
+{
+    char big[20000], b[64];
+    memset(big, 'x', sizeof(big));
+    for (int i = 0; i < 3000; i++) {
+        printf("p%d\n", i);
+        fprintf(stderr, "e%d ", i);
+        if (i % 97 == 0) {
+            int n = snprintf(b, sizeof(b), "w%d\n", i);
+            if (write(1, b, (size_t)n) != n || write(2, b, (size_t)n) != n)
+                return 1;
+        }
+        if (i % 1000 == 999)
+            fflush(stdout);
+        if (i == 1500)
+            fwrite(big, 1, sizeof(big), stdout);
+    }
+    return 0;
+}
