@@ -240,15 +240,26 @@ static struct ebt_stage *stage_create(const char *logical, mode_t mode, int flag
                                       const struct ebt_found *f, int *fd_out)
 {
     struct ebt_stage *s = calloc(1, sizeof(*s));
-    int fd = -1, rc = (!s || stage_name(s->phys, "") < 0) ? -ENAMETOOLONG : 0;
+    int fd = -1, rc = s ? 0 : -ENOMEM;
     int fresh = !f || (flags & O_TRUNC);
     if (rc == 0) {
         snprintf(s->logical, sizeof(s->logical), "%s", logical);
         snprintf(s->layer, sizeof(s->layer), "%s", ebt.up_root);
-        int oflags = fresh ? (flags & ~O_TRUNC) | O_CREAT | O_EXCL : O_RDWR | O_CREAT | O_EXCL;
-        fd = ebt_sys_open(s->phys, oflags | (fresh ? 0 : O_CLOEXEC), f ? 0600 : mode);
-        rc = fd < 0 ? -errno : 0;
     }
+    /* A name taken: the stage of another image of this pid (an exec keeps the pid, and the
+     * stages it inherited, but starts counting again). */
+    for (int tries = 0; rc == 0 && tries < 1000; tries++) {
+        int oflags = fresh ? (flags & ~O_TRUNC) | O_CREAT | O_EXCL : O_RDWR | O_CREAT | O_EXCL;
+        rc = stage_name(s->phys, "");
+        fd = rc < 0 ? -1 : ebt_sys_open(s->phys, oflags | (fresh ? 0 : O_CLOEXEC), f ? 0600 : mode);
+        rc = rc < 0 ? rc : fd < 0 ? -errno : 0;
+        if (rc != -EEXIST)
+            break;
+        rc = 0;
+        s->phys[0] = '\0';
+    }
+    if (rc == 0 && fd < 0)
+        rc = -EEXIST;
     if (rc == 0 && f)
         rc = stage_fill(s, fd, flags, f);
     if (rc == 0 && !fresh) { /* reopen with the caller's flags */

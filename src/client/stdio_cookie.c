@@ -19,6 +19,7 @@
 struct cookie {
     int fd;
     FILE *f;
+    char *buf; /* the stream's buffer (st_blksize, as glibc gives a stream on a regular file) */
     struct cookie *next;
 };
 
@@ -105,6 +106,7 @@ static int cookie_close(void *arg)
     struct cookie *c = arg;
     registry_del(c);
     int rc = close(c->fd);
+    free(c->buf); /* (glibc is done with a buffer it did not allocate once the stream closes) */
     free(c);
     return rc;
 }
@@ -131,14 +133,8 @@ static void adopt_std(FILE **stream, int fd, int unbuffered)
     FILE *c = ebt_cookie_open(fd, mode);
     if (!c)
         return;
-    /* glibc ignores the size of setvbuf without a buffer (a cookie stream then gets BUFSIZ):
-     * the stream's own, kept for the process's life as glibc's would be */
-    size_t size = st.st_blksize > 0 ? (size_t)st.st_blksize : BUFSIZ;
-    char *buf = unbuffered ? NULL : malloc(size);
-    if (unbuffered || !buf)
-        setvbuf(c, NULL, unbuffered ? _IONBF : _IOFBF, 0);
-    else
-        setvbuf(c, buf, _IOFBF, size);
+    if (unbuffered)
+        setvbuf(c, NULL, _IONBF, 0);
     fflush(*stream);
     *stream = c;
 }
@@ -167,6 +163,12 @@ FILE *ebt_cookie_open(int fd, const char *mode)
         free(c);
         return NULL;
     }
+    /* glibc ignores the size of a setvbuf without a buffer (a cookie stream would get BUFSIZ),
+     * and output mixed with write(2) on the fd would come in another order than natively */
+    struct stat st;
+    size_t size = fstat(fd, &st) == 0 && st.st_blksize > 0 ? (size_t)st.st_blksize : BUFSIZ;
+    if ((c->buf = malloc(size)))
+        setvbuf(c->f, c->buf, _IOFBF, size);
     registry_add(c);
     return c->f;
 }
