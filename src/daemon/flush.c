@@ -497,6 +497,26 @@ int ebt_flush_files(struct flush *f)
     return phase_files(f);
 }
 
+const struct ebt_plan *ebt_flush_plan(const struct flush *f)
+{
+    return &f->plan;
+}
+
+void ebt_flush_drop_files(struct flush *f, int (*drop)(const char *path))
+{
+    size_t k = 0;
+    for (size_t i = 0; i < f->plan.files.n; i++) {
+        struct ebt_plan_item *it = &f->plan.files.v[i];
+        if (S_ISREG(it->mode) && drop(it->path)) {
+            free(it->path);
+            free(it->link_to);
+            continue;
+        }
+        f->plan.files.v[k++] = *it;
+    }
+    f->plan.files.n = k;
+}
+
 struct ebt_journal *ebt_flush_journal(struct flush *f)
 {
     return &f->j;

@@ -39,6 +39,11 @@ int ebt_flush_dirs(struct flush *f);
 int ebt_flush_files(struct flush *f);
 int ebt_flush_end(struct flush *f, int rc);
 struct ebt_journal *ebt_flush_journal(struct flush *f);
+struct ebt_plan;
+/* The plan of the current step (what the files step will write). */
+const struct ebt_plan *ebt_flush_plan(const struct flush *f);
+/* Leave out the regular files for which drop(path) is true (another node writes them). */
+void ebt_flush_drop_files(struct flush *f, int (*drop)(const char *path));
 /* Record a failure of the flush (first one wins in err); returns rc. */
 int ebt_flush_failed(struct flush *f, const char *path, const char *step, int rc);
 

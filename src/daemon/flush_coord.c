@@ -1,6 +1,7 @@
 /* flush_coord.c - the coordinator of a multi-node flush: drives every node's steps in lockstep
  * and does the job's metadata once (removed names, directories, shared files' attributes). */
 #define _GNU_SOURCE
+#include "flush_coord_deal.h"
 #include "flush_mn.h"
 #include "log.h"
 #include "lower.h"
@@ -30,6 +31,7 @@ struct coord {
     size_t errcap;
     struct ebt_plan_list dirs, gone, shared; /* shared: mode in .mode, times in the line */
     struct timespec *shared_mtime;           /* per shared file */
+    struct fcd_result dealt;                 /* files whose OSTs were dealt to nodes */
 };
 
 static void coord_fail(struct coord *c, int node, const char *step, const char *why, int rc)
@@ -292,6 +294,7 @@ static int coord_end(struct coord *c, int rc)
 
 static void coord_free(struct coord *c)
 {
+    ebtd_flush_deal_free(&c->dealt);
     free(c->shared_mtime);
     list_free(&c->dirs);
     list_free(&c->gone);
@@ -316,10 +319,14 @@ int ebtd_flush_mn_run(struct ebtd *d, int only_if_needed, struct ebt_flush_stats
         rc = gather(&c);
     if (rc == 0)
         rc = coord_metadata(&c);
+    if (rc == 0 && (rc = ebtd_flush_deal(d, st, &c.dealt, err, errcap)) < 0)
+        ebt_error("%s", err);
     if (rc == 0)
         rc = coord_data(&c);
     if (rc == 0)
         rc = coord_shared_attrs(&c);
+    if (rc == 0 && (rc = ebtd_flush_deal_attrs(d, &c.dealt, st, err, errcap)) < 0)
+        ebt_error("%s", err);
     rc = coord_end(&c, rc);
     st->complete = rc == 0;
     st->seconds = ebt_now_s() - t0;
