@@ -15,6 +15,9 @@ struct ebt_flush_stats {
     /* layouts (src/layout): files given the policy's striping, left to their directory's
      * default layout, whose layout the PFS refused (they kept the default) */
     uint64_t layouts_set, layouts_inherited, layouts_refused;
+    /* PFS operations the node's clients made for the job before the flush (RUN/pfsops,
+     * pfscount.h); summed over the nodes in a multi-node flush */
+    uint64_t job_meta_ops;
     double seconds;
     struct ebt_merge_stats merge;
     int complete; /* the journal ends with DONE */

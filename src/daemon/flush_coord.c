@@ -270,6 +270,10 @@ static void stats_add(struct ebt_flush_stats *to, const struct ebt_flush_stats *
     to->meta_ops += s->meta_ops;
     to->data_ops += s->data_ops;
     to->merge.tasks += s->merge.tasks;
+    to->job_meta_ops += s->job_meta_ops;
+    to->layouts_set += s->layouts_set;
+    to->layouts_inherited += s->layouts_inherited;
+    to->layouts_refused += s->layouts_refused;
 }
 
 /* End every node's flush (also after a failure) and sum what they did. */
