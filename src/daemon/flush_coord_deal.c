@@ -265,7 +265,8 @@ static int create_one(struct fcd *c, struct fdeal_file *f, mode_t um)
         ebt_layout_choose(&c->pol, f->size, &rq);
         if (rq.stripe_count < 0 || rq.stripe_count > c->osts)
             rq.stripe_count = c->osts;
-        rq.stripe_offset = fdeal_pick_start(c->load, c->osts, rq.stripe_count);
+        int h = f->holders && !(f->holders & (f->holders - 1)) ? __builtin_ctzll(f->holders) : -1;
+        rq.stripe_offset = fdeal_pick_near(c->load, c->osts, rq.stripe_count, h, c->nodes, f->size);
         rqp = &rq;
     }
     int fd = p->ops->create(p, dirfd, leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
@@ -372,6 +373,8 @@ static int deal(struct fcd *c, struct fcd_result *r)
         rc = create_all(c, r);
     if (rc == 0) {
         fdeal_assign(c->load, c->local, c->osts, c->nodes, node_of_ost);
+        for (size_t i = 0; i < r->n; i++)
+            r->v[i].one_writer = fdeal_one_writer(&r->v[i], node_of_ost, c->osts);
         log_assignment(c, node_of_ost);
         rc = send_tables(c, r, node_of_ost);
     }
@@ -409,6 +412,8 @@ int ebtd_flush_deal_attrs(struct ebtd *d, const struct fcd_result *r, struct ebt
         const struct fdeal_file *f = &r->v[i];
         if (f->holders & (f->holders - 1))
             continue; /* shared: the coordinator sets the owner's mode and times */
+        if (f->one_writer && !(f->mode & 010000))
+            continue; /* its writer set its times */
         struct timespec ts[2] = {{f->mtime_sec, f->mtime_nsec}, {f->mtime_sec, f->mtime_nsec}};
         char leaf[NAME_MAX + 1];
         int dirfd = ebt_lower_at(d->cfg, f->path, leaf, sizeof(leaf)), rc = dirfd;

@@ -33,6 +33,18 @@ int fdeal_pick_start(const uint64_t *ost_load, int osts, int count)
     return best;
 }
 
+int fdeal_pick_near(const uint64_t *ost_load, int osts, int count, int pref, int nodes,
+                    uint64_t slack)
+{
+    int any = fdeal_pick_start(ost_load, osts, count), best = -1;
+    if (count != 1 || pref < 0 || nodes < 1 || osts < nodes)
+        return any;
+    for (int o = pref; o < osts; o += nodes)
+        if (best < 0 || ost_load[o] < ost_load[best])
+            best = o;
+    return best >= 0 && ost_load[best] <= ost_load[any] + slack ? best : any;
+}
+
 /* The single holder of f, or -1 (several, or none). */
 static int sole_holder(const struct fdeal_file *f, int nodes)
 {
@@ -111,6 +123,16 @@ int fdeal_ranges(const struct fdeal_file *f, const int *node_of_ost, int osts, i
     return 0;
 }
 
+int fdeal_one_writer(const struct fdeal_file *f, const int *node_of_ost, int osts)
+{
+    if (!f->size || f->count <= 0)
+        return 0;
+    for (int i = 1; i < f->count && (uint64_t)i * f->unit < f->size; i++)
+        if (f->osts[i] >= osts || node_of_ost[f->osts[i]] != node_of_ost[f->osts[0]])
+            return 0;
+    return f->osts[0] < osts;
+}
+
 /* Append printf output to the growing table. */
 static int put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -139,8 +161,9 @@ static int put(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 int fdeal_encode(char **buf, size_t *len, size_t *cap, const struct fdeal_file *f,
                  const struct ebt_ivs *r)
 {
-    int rc = put(buf, len, cap, "X %" PRIu64 " %" PRIu32 " %" PRIx64 " %zu %s\n", f->size, f->unit,
-                 f->holders, r->n, f->path);
+    int rc =
+        put(buf, len, cap, "X %" PRIu64 " %" PRIu32 " %" PRIx64 " %" PRId64 " %" PRId64 " %zu %s\n",
+            f->size, f->unit, f->holders, f->mtime_sec, f->mtime_nsec, r->n, f->path);
     for (size_t i = 0; rc == 0 && i < r->n; i++)
         rc = put(buf, len, cap, "%" PRIu64 " %" PRIu64 "\n", r->iv[i][0], r->iv[i][1]);
     return rc;
@@ -163,12 +186,16 @@ static int decode_item(char **p, char *end, struct fdeal_item *it)
 {
     char *l = next_line(p, end);
     unsigned long long size, holders, n;
+    long long sec, nsec;
     unsigned unit;
     int off = 0;
-    if (!l || sscanf(l, "X %llu %u %llx %llu %n", &size, &unit, &holders, &n, &off) != 4 ||
-        off <= 0 || l[off] != '/' || !unit)
+    if (!l ||
+        sscanf(l, "X %llu %u %llx %lld %lld %llu %n", &size, &unit, &holders, &sec, &nsec, &n,
+               &off) != 6 ||
+        off <= 0 || l[off] != '/' || !unit || nsec < 0 || nsec > 999999999)
         return -EPROTO;
-    *it = (struct fdeal_item){.size = size, .holders = holders, .unit = unit};
+    *it = (struct fdeal_item){
+        .size = size, .holders = holders, .unit = unit, .mtime_sec = sec, .mtime_nsec = nsec};
     ebt_ivs_init(&it->ranges);
     if (!(it->path = strdup(l + off)))
         return -ENOMEM;

@@ -23,6 +23,7 @@ struct fdeal_file {
     uint32_t unit;
     int count;
     uint16_t *osts; /* count entries (malloc'd) */
+    int one_writer; /* one node writes every chunk (and sets the times) */
 };
 void fdeal_file_free(struct fdeal_file *f);
 
@@ -30,6 +31,11 @@ void fdeal_file_free(struct fdeal_file *f);
  * the least load so far (OSTs start, start+1, ... mod osts, as Lustre and the simulator place
  * a requested stripe offset); ties: the lowest start. */
 int fdeal_pick_start(const uint64_t *ost_load, int osts, int count);
+/* The same for a one-stripe file held by node `pref` alone: the least loaded OST among those the
+ * pre-deal (OST o to node o % nodes) gives that node, if its load is within `slack` bytes of the
+ * least loaded OST's; else fdeal_pick_start. Pulls over the mesh are saved, the balance kept. */
+int fdeal_pick_near(const uint64_t *ost_load, int osts, int count, int pref, int nodes,
+                    uint64_t slack);
 /* The bytes of each chunk of f added to ost_load[ost] and, when one node holds f alone, to
  * local[ost * nodes + node] (the bytes that node writes without pulling them). */
 void fdeal_add_load(const struct fdeal_file *f, uint64_t *ost_load, uint64_t *local, int osts,
@@ -42,8 +48,10 @@ void fdeal_assign(const uint64_t *ost_load, const uint64_t *local, int osts, int
 int fdeal_ranges(const struct fdeal_file *f, const int *node_of_ost, int osts, int node,
                  struct ebt_ivs *out);
 
-/* The table of one node: per file "X size unit holders nranges path\n" then nranges lines
- * "off end\n". Appended to *buf (realloc'd); 0 or -ENOMEM. */
+/* Does one node write every chunk of f (it then sets f's times itself)? */
+int fdeal_one_writer(const struct fdeal_file *f, const int *node_of_ost, int osts);
+/* The table of one node: per file "X size unit holders sec nsec nranges path\n" then nranges
+ * lines "off end\n" (sec nsec: the mtime). Appended to *buf (realloc'd); 0 or -ENOMEM. */
 int fdeal_encode(char **buf, size_t *len, size_t *cap, const struct fdeal_file *f,
                  const struct ebt_ivs *r);
 /* One node's received work item. */
@@ -51,6 +59,7 @@ struct fdeal_item {
     char *path;
     uint64_t size, holders;
     uint32_t unit;
+    int64_t mtime_sec, mtime_nsec;
     struct ebt_ivs ranges;
 };
 /* Parse a table; every line is checked (paths absolute, ranges sorted, inside size). 0 and

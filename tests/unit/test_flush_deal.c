@@ -20,6 +20,20 @@ static void t_pick_start(void **s)
     assert_int_equal(fdeal_pick_start(load, 4, 9), 0); /* all OSTs: any start, the lowest */
 }
 
+static void t_pick_near(void **s)
+{
+    uint64_t load[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    /* node 1 of 4 holds it: OSTs 1 and 5 are its under the pre-deal */
+    assert_int_equal(fdeal_pick_near(load, 8, 1, 1, 4, 100), 1);
+    load[1] = 100;
+    assert_int_equal(fdeal_pick_near(load, 8, 1, 1, 4, 100), 5);
+    load[1] = 150; /* both of node 1's OSTs more than one file above the least loaded */
+    load[5] = 250;
+    assert_int_equal(fdeal_pick_near(load, 8, 1, 1, 4, 100), 0);
+    assert_int_equal(fdeal_pick_near(load, 8, 2, 1, 4, 100), 2);  /* 2 stripes: by load only */
+    assert_int_equal(fdeal_pick_near(load, 8, 1, -1, 4, 100), 0); /* several holders */
+}
+
 static void t_assign_balances_bytes(void **s)
 {
     uint64_t load[6] = {100, 90, 50, 40, 30, 10}; /* 320 bytes over 2 nodes */
@@ -65,7 +79,12 @@ static void t_ranges(void **s)
 
 static void t_table_roundtrip(void **s)
 {
-    struct fdeal_file f = {.path = "/p/a b", .size = 1000, .unit = 100, .holders = 0x5};
+    struct fdeal_file f = {.path = "/p/a b",
+                           .size = 1000,
+                           .unit = 100,
+                           .holders = 0x5,
+                           .mtime_sec = 1700000000,
+                           .mtime_nsec = 123456789};
     struct ebt_ivs r;
     ebt_ivs_init(&r);
     ebt_ivs_add(&r, 0, 100);
@@ -82,6 +101,7 @@ static void t_table_roundtrip(void **s)
     assert_int_equal(n, 2);
     assert_string_equal(it[0].path, "/p/a b");
     assert_true(it[0].size == 1000 && it[0].unit == 100 && it[0].holders == 5);
+    assert_true(it[0].mtime_sec == 1700000000 && it[0].mtime_nsec == 123456789);
     assert_int_equal(it[0].ranges.n, 2);
     assert_true(it[0].ranges.iv[1][0] == 300 && it[0].ranges.iv[1][1] == 500);
     assert_int_equal(it[1].ranges.n, 0);
@@ -98,6 +118,20 @@ static void t_table_roundtrip(void **s)
     }
     free(buf);
     ebt_ivs_free(&r);
+}
+
+static void t_one_writer(void **s)
+{
+    uint16_t osts[2] = {0, 1};
+    int node_of_ost[2] = {0, 1};
+    struct fdeal_file f = {.path = "/a", .size = 150, .unit = 100, .count = 2, .osts = osts};
+    assert_false(fdeal_one_writer(&f, node_of_ost, 2)); /* chunks on nodes 0 and 1 */
+    f.size = 100;
+    assert_true(fdeal_one_writer(&f, node_of_ost, 2)); /* only the first chunk exists */
+    node_of_ost[1] = 0, f.size = 150;
+    assert_true(fdeal_one_writer(&f, node_of_ost, 2));
+    f.size = 0;
+    assert_false(fdeal_one_writer(&f, node_of_ost, 2)); /* nobody writes: the coordinator */
 }
 
 static void t_table_bad(void **s)
@@ -122,11 +156,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_pick_start),
+        cmocka_unit_test(t_pick_near),
         cmocka_unit_test(t_assign_balances_bytes),
         cmocka_unit_test(t_assign_prefers_holder),
         cmocka_unit_test(t_ranges),
         cmocka_unit_test(t_table_roundtrip),
         cmocka_unit_test(t_table_bad),
+        cmocka_unit_test(t_one_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
