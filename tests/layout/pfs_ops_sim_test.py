@@ -51,7 +51,8 @@ def env_of(start_out, base):
     for line in start_out.splitlines():
         if line.startswith("export ") and "=" in line:
             k, v = line[7:].split("=", 1)
-            env[k] = v.strip("'\"")
+            if k != "LD_PRELOAD":  # the job gets the client library, the ebt tool does not
+                env[k] = v.strip("'\"")
     return env
 
 
