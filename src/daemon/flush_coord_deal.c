@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,16 +215,21 @@ static int merge_entries(struct fcd *c, struct fcd_result *out)
     return 0;
 }
 
-/* Does the file's PFS directory have a default layout of its own (asked once per directory)? */
-static int dir_default(struct fcd *c, const struct ebt_layout_provider *p, int dirfd,
-                       const char *path)
+/* Does the file's PFS directory have a default layout of its own (asked once per directory,
+ * files come in any order but mostly by directory)? 1, 0, or -errno. */
+static int dir_default(struct fcd *c, const struct ebt_layout_provider *p, const char *path)
 {
     const char *slash = strrchr(path, '/');
     size_t n = (size_t)(slash - path);
     if (n < sizeof(c->lastdir) && !strncmp(c->lastdir, path, n) && c->lastdir[n] == '\0')
         return c->lastdir_default;
+    char leaf[NAME_MAX + 1];
+    int dirfd = ebt_lower_at(c->d->cfg, path, leaf, sizeof(leaf));
+    if (dirfd < 0)
+        return fcd_fail(c, path, "open parent directory", dirfd);
     struct ebt_lov lov;
     int rc = p->ops->get_dir(p, dirfd, ".", &lov, &c->st->meta_ops);
+    ebt_sys_close(dirfd);
     if (rc == 0)
         ebt_lov_free(&lov);
     snprintf(c->lastdir, sizeof(c->lastdir), "%.*s", (int)n, path);
@@ -249,35 +255,60 @@ static int take_layout(struct fdeal_file *f, const struct ebt_lov *lov, int osts
     return 1;
 }
 
-/* Create f on the PFS with its layout (the policy's on the least loaded OSTs, or its
- * directory's default) and learn where its stripes are. 1 dealt, 0 not (exists already, or a
- * layout EBT does not deal), or -errno. */
-static int create_one(struct fcd *c, struct fdeal_file *f, mode_t um)
+/* What the placement pass decided for one file, and the create's outcome. */
+struct fcd_plan {
+    struct ebt_lov_req rq;
+    int use_rq; /* 0: the directory's default */
+    int rc;     /* create_one: 1 dealt, 0 not, -errno */
+};
+
+/* Placement, in order (largest first): the policy's layout on the least loaded OSTs as they
+ * will be (the predicted stripes count in the load until the real layouts are read back). */
+static int place_all(struct fcd *c, struct fcd_result *r, struct fcd_plan *pl)
 {
-    int pi = prefix_index(c->d->cfg, f->path);
-    const struct ebt_layout_provider *p = &c->prov[pi];
+    for (size_t i = 0; i < r->n; i++) {
+        struct fdeal_file *f = &r->v[i];
+        const struct ebt_layout_provider *p = &c->prov[prefix_index(c->d->cfg, f->path)];
+        int dd = dir_default(c, p, f->path);
+        if (dd < 0)
+            return dd;
+        if ((pl[i].use_rq = !dd) == 0)
+            continue;
+        ebt_layout_choose(&c->pol, f->size, &pl[i].rq);
+        struct ebt_lov_req *rq = &pl[i].rq;
+        if (rq->stripe_count < 0 || rq->stripe_count > c->osts)
+            rq->stripe_count = c->osts;
+        int h = f->holders && !(f->holders & (f->holders - 1)) ? __builtin_ctzll(f->holders) : -1;
+        rq->stripe_offset =
+            fdeal_pick_near(c->load, c->osts, rq->stripe_count, h, c->nodes, f->size);
+        uint16_t guess[FDEAL_MAX_STRIPES];
+        for (int k = 0; k < rq->stripe_count && k < FDEAL_MAX_STRIPES; k++)
+            guess[k] = (uint16_t)((rq->stripe_offset + k) % c->osts);
+        struct fdeal_file g = *f;
+        g.osts = guess, g.count = rq->stripe_count, g.unit = rq->stripe_size;
+        fdeal_add_load(&g, c->load, NULL, c->osts, c->nodes);
+    }
+    return 0;
+}
+
+/* Create f on the PFS with its planned layout and learn where its stripes are. 1 dealt, 0 not
+ * (exists already, or a layout EBT does not deal), or -errno. Runs on several threads. */
+static int create_one(struct fcd *c, struct fdeal_file *f, const struct fcd_plan *pl, mode_t um)
+{
+    const struct ebt_layout_provider *p = &c->prov[prefix_index(c->d->cfg, f->path)];
     char leaf[NAME_MAX + 1];
     int dirfd = ebt_lower_at(c->d->cfg, f->path, leaf, sizeof(leaf)), set = 0, rc;
     if (dirfd < 0)
-        return fcd_fail(c, f->path, "open parent directory", dirfd);
-    struct ebt_lov_req rq, *rqp = NULL;
-    if (!dir_default(c, p, dirfd, f->path)) {
-        ebt_layout_choose(&c->pol, f->size, &rq);
-        if (rq.stripe_count < 0 || rq.stripe_count > c->osts)
-            rq.stripe_count = c->osts;
-        int h = f->holders && !(f->holders & (f->holders - 1)) ? __builtin_ctzll(f->holders) : -1;
-        rq.stripe_offset = fdeal_pick_near(c->load, c->osts, rq.stripe_count, h, c->nodes, f->size);
-        rqp = &rq;
-    }
+        return dirfd;
     int fd = p->ops->create(p, dirfd, leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-                            f->mode & 07777, rqp, &set, &c->st->meta_ops);
+                            f->mode & 07777, pl->use_rq ? &pl->rq : NULL, &set, &c->st->meta_ops);
     ebt_sys_close(dirfd);
     if (fd == -EEXIST)
         return 0; /* on the PFS before: its holders write it as they always did */
     if (fd < 0)
-        return fcd_fail(c, f->path, "create", fd);
-    c->st->layouts_set += set;
-    c->st->layouts_inherited += !rqp;
+        return fd;
+    __atomic_add_fetch(&c->st->layouts_set, (uint64_t)set, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&c->st->layouts_inherited, (uint64_t)!pl->use_rq, __ATOMIC_RELAXED);
     struct ebt_lov lov;
     rc = p->ops->get_fd(p, fd, &lov, &c->st->meta_ops);
     ebt_sys_close(fd);
@@ -291,17 +322,48 @@ static int create_one(struct fcd *c, struct fdeal_file *f, mode_t um)
     return rc;
 }
 
-/* Create every file; the ones not dealt leave the list. */
+#define FCD_CREATE_THREADS 8 /* creates in flight: the MDS's latency overlaps */
+
+struct fcd_creators {
+    struct fcd *c;
+    struct fcd_result *r;
+    struct fcd_plan *pl;
+    mode_t um;
+    size_t next; /* atomic */
+};
+
+static void *creator(void *arg)
+{
+    struct fcd_creators *w = arg;
+    for (size_t i; (i = __atomic_fetch_add(&w->next, 1, __ATOMIC_RELAXED)) < w->r->n;)
+        if ((w->pl[i].rc = create_one(w->c, &w->r->v[i], &w->pl[i], w->um)) < 0)
+            __atomic_store_n(&w->next, w->r->n, __ATOMIC_RELAXED); /* stop the others */
+    return NULL;
+}
+
+/* The creates on FCD_CREATE_THREADS threads; then the real layouts make the load. */
 static int create_all(struct fcd *c, struct fcd_result *r)
 {
-    mode_t um = umask(0);
-    umask(um);
+    struct fcd_plan *pl = calloc(r->n ? r->n : 1, sizeof(*pl));
+    if (!pl)
+        return -ENOMEM;
+    int rc = place_all(c, r, pl);
+    struct fcd_creators w = {c, r, pl, umask(0), 0};
+    umask(w.um);
+    pthread_t t[FCD_CREATE_THREADS];
+    int started = 0;
+    for (int i = 0; rc == 0 && i < FCD_CREATE_THREADS; i++)
+        started += pthread_create(&t[started], NULL, creator, &w) == 0;
+    if (rc == 0 && !started)
+        creator(&w);
+    for (int i = 0; i < started; i++)
+        pthread_join(t[i], NULL);
+    memset(c->load, 0, (size_t)c->osts * sizeof(*c->load));
     size_t k = 0;
     for (size_t i = 0; i < r->n; i++) {
-        int rc = create_one(c, &r->v[i], um);
-        if (rc < 0)
-            return rc;
-        if (rc == 0) {
+        if (rc == 0 && pl[i].rc < 0)
+            rc = fcd_fail(c, r->v[i].path, "create", pl[i].rc);
+        if (rc < 0 || pl[i].rc <= 0) {
             fdeal_file_free(&r->v[i]);
             continue;
         }
@@ -309,7 +371,8 @@ static int create_all(struct fcd *c, struct fcd_result *r)
         r->v[k++] = r->v[i];
     }
     r->n = k;
-    return 0;
+    free(pl);
+    return rc;
 }
 
 /* Every node gets the whole table (so it leaves every dealt file to the deal), with its own
