@@ -452,9 +452,8 @@ static int deal(struct fcd *c, struct fcd_result *r)
 int ebtd_flush_deal(struct ebtd *d, struct ebt_flush_stats *st, struct fcd_result *out, char *err,
                     size_t errcap)
 {
-    const char *env = getenv("EBT_OST_DEAL");
     memset(out, 0, sizeof(*out));
-    if (env && !strcmp(env, "0"))
+    if (!d->cfg->ost_deal)
         return 0;
     struct fcd c = {.d = d, .nodes = ebtd_mesh_nodes(d), .st = st, .err = err, .errcap = errcap};
     int rc = detect(&c) ? deal(&c, out) : 0;
