@@ -11,12 +11,15 @@ import sys
 import tempfile
 import time
 
+import bench_mn
 import bench_plot
 
 WORKLOADS = ["wrf", "namd", "vpic", "specfem", "resnet", "pyimport", "montage",
              "bulk-small", "bulk-large", "mdtest"]
 NEEDS_SETUP = {"wrf", "namd", "resnet", "pyimport"}
 MODES = ["native", "ebt", "local"]
+# "single": natively, one rank writes everything (LustreBulk's single-writer mode); only on request
+ALL_MODES = MODES + ["single"]
 # Per-workload visibility overrides (none: every workload runs with EBT's default, `close`).
 # --ebt-visibility sets one mode for every workload.
 EBT_VISIBILITY = {}  # native and ebt on pfs-sim; local = local disk, no simulator
@@ -28,7 +31,7 @@ SIM_OPTS = ["--osts", "16", "--stripe-size", "1M", "--stripe-count", "1",
             "--mds-latency-us", "200", "--oss-latency-us", "100",
             "--ost-bw-mbs", "200", "--lock-penalty-us", "1000"]
 
-FIELDS = ["workload", "mode", "rep", "ok", "io_s", "tts_s", "wl_wall_s", "mds_ops", "oss_ops",
+FIELDS = ["workload", "mode", "rep", "ok", "io_s", "tts_s", "mb_s", "wl_wall_s", "mds_ops", "oss_ops",
           "mds_cpu_s", "oss_cpu_s", "writer_nodes_per_ost_max", "writer_nodes_per_ost_mean",
           "osts_written", "lock_revocations", "pfs_write_bytes", "pfs_read_bytes",
           "flush_s", "flush_files", "digest"]
@@ -178,10 +181,12 @@ class Runner:
     def __init__(self, a, tools, sim, work):
         self.a, self.t, self.sim, self.work = a, tools, sim, work
 
-    def wl(self, name, d, nodes, extra=()):
-        cmd = [self.t.wl, "--dir", d, "--ranks", str(self.a.ranks), "--nodes", str(nodes)]
+    def wl(self, name, d, nodes, extra=(), ranks=None):
+        cmd = [self.t.wl, "--dir", d, "--ranks", str(ranks or self.a.ranks), "--nodes", str(nodes)]
         if not self.a.quick:
             cmd.append("--full")
+        if self.a.bulk_files and name == "bulk-small":
+            cmd += ["--files", str(self.a.bulk_files)]
         return cmd + list(extra) + [name]
 
     def dirs(self, name, mode, rep):
@@ -191,7 +196,7 @@ class Runner:
             return d, d, d, d
         # setup and cleanup go straight to the backing store: not counted, no simulated cost
         back = os.path.join(self.sim.backing, rel)
-        run = self.sim.node_path("%n" if mode == "native" else 0, rel)
+        run = self.sim.node_path("%n" if mode in ("native", "single") else 0, rel)
         return back, run, self.sim.node_path(0, rel), back
 
     def setup(self, name, back):
@@ -207,6 +212,8 @@ class Runner:
             cmd = [self.t.ebt, "run", "--json", "--pfs", run_dir]
             cmd += ["--visibility", vis] if vis else []
             cmd += ["--"] + self.wl(name, run_dir, 1)
+        elif mode == "single":
+            cmd = self.wl(name, run_dir, 1, ranks=1)
         else:
             nodes = self.a.native_nodes if mode == "native" else 1
             cmd = self.wl(name, run_dir, nodes)
@@ -218,15 +225,21 @@ class Runner:
         self.setup(name, back)
         if mode != "local":
             self.sim.reset()
-        rc, out, err, tts = self.launch(name, mode, run_dir)
+        fl = None
+        if mode == "ebt" and self.a.ebt_nodes > 1:
+            rc, res, fl, err, tts = bench_mn.launch(self, name, run_dir,
+                                                    "%s.%d" % (name, rep), last_json)
+        else:
+            rc, out, err, tts = self.launch(name, mode, run_dir)
+            res = last_json(out) or {}
         st = self.sim.stats() if mode != "local" else None
-        res = last_json(out) or {}
         row = {"workload": name, "mode": mode, "rep": rep, "tts_s": round(tts, 4),
                "io_s": res.get("io_s", ""), "wl_wall_s": res.get("wall_s", "")}
         if st:
             row.update(sim_row(st))
+            row["mb_s"] = round(st["write_bytes"] / tts / 1e6, 1) if tts > 0 else ""
         if mode == "ebt":
-            fl = (last_json(err) or {}).get("flush", {})
+            fl = fl if fl is not None else (last_json(err) or {}).get("flush", {})
             row.update({"flush_s": fl.get("seconds", ""), "flush_files": fl.get("files", "")})
         vrc, vout, verr, _ = run_cmd(self.wl(name, verify_dir, 1, ["--verify"]), self.a.timeout)
         row["digest"] = (last_json(vout) or {}).get("digest", "")
@@ -248,7 +261,7 @@ def check_digests(rows):
     return bad
 
 
-NUMERIC = ["io_s", "tts_s", "wl_wall_s", "mds_ops", "oss_ops", "mds_cpu_s", "oss_cpu_s",
+NUMERIC = ["io_s", "tts_s", "mb_s", "wl_wall_s", "mds_ops", "oss_ops", "mds_cpu_s", "oss_cpu_s",
            "writer_nodes_per_ost_max", "writer_nodes_per_ost_mean", "osts_written",
            "lock_revocations", "pfs_write_bytes", "pfs_read_bytes", "flush_s", "flush_files"]
 
@@ -288,7 +301,7 @@ def fmt(v, nd=3):
 def table(meds):
     """Markdown table of the medians, with EBT's ratios against the native simulator run."""
     by = {(m["workload"], m["mode"]): m for m in meds}
-    hdr = ["workload", "mode", "runs", "I/O s", "time-to-solution s", "MDS ops", "OSS ops",
+    hdr = ["workload", "mode", "runs", "I/O s", "time-to-solution s", "MB/s", "MDS ops", "OSS ops",
            "MDS CPU s", "OSS CPU s", "writer nodes/OST max (mean)", "lock revocations",
            "MDS ops native/EBT", "TTS native/EBT"]
     lines = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
@@ -301,6 +314,7 @@ def table(meds):
         wn = "-" if m["writer_nodes_per_ost_max"] == "" else "%s (%s)" % (
             fmt(m["writer_nodes_per_ost_max"], 0), fmt(m["writer_nodes_per_ost_mean"], 2))
         cells = [m["workload"], m["mode"], str(m["runs"]), fmt(m["io_s"]), fmt(m["tts_s"]),
+                 fmt(m["mb_s"], 1),
                  fmt(m["mds_ops"], 0), fmt(m["oss_ops"], 0), fmt(m["mds_cpu_s"]),
                  fmt(m["oss_cpu_s"]), wn, fmt(m["lock_revocations"], 0), ratio_mds, ratio_tts]
         lines.append("| " + " | ".join(cells) + " |")
@@ -314,7 +328,7 @@ def default_results(repo, quick):
 
 def run_all(a, runner):
     rows = []
-    modes = [m for m in MODES if not (a.no_local and m == "local")]
+    modes = [m for m in a.modes if not (a.no_local and m == "local")]
     for name in a.workloads:
         for rep in range(a.repeat):
             for mode in modes:
@@ -335,7 +349,7 @@ def main(a, repo):
         raise Skip("/dev/fuse cannot be opened: the PFS simulator needs FUSE")
     work = a.work or tempfile.mkdtemp(prefix="ebt-bench.", dir=os.environ.get("TMPDIR", "/var/tmp"))
     os.makedirs(work, exist_ok=True)
-    sim = Sim(tools, work, a.native_nodes)
+    sim = Sim(tools, work, max(a.native_nodes, a.ebt_nodes))
     a.partial_csv = os.path.join(results, "runs.csv")
     t0 = time.monotonic()
     try:
@@ -353,8 +367,9 @@ def main(a, repo):
     with open(os.path.join(results, "table.md"), "w") as f:
         f.write(tab + "\n")
     with open(os.path.join(results, "settings.txt"), "w") as f:
-        f.write("command: %s\npfs-sim options: %s\nranks: %d, native nodes: %d, repeat: %d, scale: %s\n"
-                % (" ".join(sys.argv), " ".join(SIM_OPTS), a.ranks, a.native_nodes, a.repeat,
+        f.write("command: %s\npfs-sim options: %s\nranks: %d, native nodes: %d, EBT nodes: %d, "
+                "repeat: %d, scale: %s\n"
+                % (" ".join(sys.argv), " ".join(SIM_OPTS), a.ranks, a.native_nodes, a.ebt_nodes, a.repeat,
                    "quick" if a.quick else "full"))
     print(tab)
     if not a.no_plots:

@@ -10,12 +10,18 @@ enum wl_mode { WL_RUN, WL_SETUP, WL_VERIFY };
 
 /* Options of one invocation; `dir` may contain "%n", replaced by the rank's virtual node. */
 typedef struct {
-    const char *name;  /* workload name */
-    const char *dir;   /* root of the workload's files (template) */
-    int ranks;         /* processes */
-    int nodes;         /* virtual nodes the ranks are spread over (blocks of ranks) */
-    int full;          /* 0 quick scale, 1 full scale */
+    const char *name; /* workload name */
+    const char *dir;  /* root of the workload's files (template) */
+    int ranks;        /* processes */
+    int nodes;        /* virtual nodes the ranks are spread over (blocks of ranks) */
+    int full;         /* 0 quick scale, 1 full scale */
     enum wl_mode mode;
+    /* ranks of one job split over several invocations (one per EBT node, each in that node's
+     * environment): shm names a file holding the shared state (barrier, counters) made once by
+     * --shm-init; node_only >= 0 runs only the ranks of that node */
+    const char *shm;
+    int shm_init, node_only;
+    long files; /* bulk-small: number of files (0: the scale's default) */
 } wl_opts_t;
 
 struct wl_shared;
@@ -41,6 +47,8 @@ typedef struct {
 
 /* wl_common.c: ranks, barriers, phases, results */
 int wl_launch(const wl_opts_t *o, const wl_workload_t *w);
+/* --shm-init: make o->shm the shared state of o->ranks ranks. 0 or -1. */
+int wl_shm_init(const wl_opts_t *o);
 void wl_barrier(wl_ctx_t *c);
 void wl_phase_begin(wl_ctx_t *c);
 void wl_phase_end(wl_ctx_t *c);

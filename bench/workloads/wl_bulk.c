@@ -14,7 +14,7 @@
 
 static int bulk_small_count(wl_ctx_t *c)
 {
-    return WL_SCALE(c, 64, 2000);
+    return c->o->files > 0 ? (int)c->o->files : WL_SCALE(c, 64, 2000);
 }
 
 static void bulk_small_path(wl_ctx_t *c, int k, char *p, size_t n)

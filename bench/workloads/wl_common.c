@@ -1,7 +1,9 @@
-/* wl_common.c - fork-based ranks with a process-shared barrier, I/O phase timing and the result line. */
+/* wl_common.c - fork-based ranks with a process-shared barrier, I/O phase timing and the result
+ * line. */
 #include "wl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -16,8 +18,8 @@
 /* Lives in a MAP_SHARED page so every forked rank updates the same counters. */
 struct wl_shared {
     pthread_barrier_t barrier;
-    double phase_t0;  /* rank 0: start of the current I/O phase */
-    double io_s;      /* rank 0: sum of I/O phase wall times */
+    double phase_t0; /* rank 0: start of the current I/O phase */
+    double io_s;     /* rank 0: sum of I/O phase wall times */
     _Atomic uint64_t wbytes, rbytes, files, digest;
     _Atomic int errors;
 };
@@ -84,11 +86,43 @@ void wl_digest_add(wl_ctx_t *c, uint64_t sum)
     atomic_fetch_add(&c->sh->digest, sum);
 }
 
+/* The shared state in a file (--shm): made and initialised once, mapped by every invocation. */
+int wl_shm_init(const wl_opts_t *o)
+{
+    pthread_barrierattr_t a;
+    int fd = open(o->shm, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || ftruncate(fd, sizeof(struct wl_shared)) < 0)
+        return wl_fail("%s: %s", o->shm, strerror(errno));
+    struct wl_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (sh == MAP_FAILED)
+        return wl_fail("mmap %s: %s", o->shm, strerror(errno));
+    memset(sh, 0, sizeof(*sh));
+    pthread_barrierattr_init(&a);
+    pthread_barrierattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_barrier_init(&sh->barrier, &a, (unsigned)o->ranks);
+    pthread_barrierattr_destroy(&a);
+    munmap(sh, sizeof(*sh));
+    return 0;
+}
+
+static struct wl_shared *shared_file(const wl_opts_t *o)
+{
+    int fd = open(o->shm, O_RDWR);
+    if (fd < 0) {
+        wl_fail("%s: %s (make it with --shm-init)", o->shm, strerror(errno));
+        return NULL;
+    }
+    struct wl_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    return sh == MAP_FAILED ? NULL : sh;
+}
+
 static struct wl_shared *shared_new(int parties)
 {
     pthread_barrierattr_t a;
-    struct wl_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct wl_shared *sh =
+        mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sh == MAP_FAILED)
         return NULL;
     memset(sh, 0, sizeof(*sh));
@@ -113,6 +147,8 @@ static int run_ranks(const wl_opts_t *o, const wl_workload_t *w, struct wl_share
 {
     int bad = 0;
     for (int r = 0; r < o->ranks; r++) {
+        if (o->node_only >= 0 && (o->nodes > 1 ? r * o->nodes / o->ranks : 0) != o->node_only)
+            continue;
         pid_t pid = fork();
         if (pid < 0)
             return wl_fail("fork: %s", strerror(errno));
@@ -138,8 +174,8 @@ static void print_result(const wl_opts_t *o, struct wl_shared *sh, double wall, 
     printf("{\"workload\":\"%s\",\"mode\":\"%s\",\"ranks\":%d,\"nodes\":%d,\"scale\":\"%s\","
            "\"io_s\":%.6f,\"wall_s\":%.6f,\"bytes_written\":%llu,\"bytes_read\":%llu,"
            "\"files\":%llu,\"digest\":\"%016llx\",\"ok\":%s}\n",
-           o->name, modes[o->mode], o->ranks, o->nodes, o->full ? "full" : "quick", sh->io_s,
-           wall, (unsigned long long)sh->wbytes, (unsigned long long)sh->rbytes,
+           o->name, modes[o->mode], o->ranks, o->nodes, o->full ? "full" : "quick", sh->io_s, wall,
+           (unsigned long long)sh->wbytes, (unsigned long long)sh->rbytes,
            (unsigned long long)sh->files, (unsigned long long)sh->digest, ok ? "true" : "false");
     fflush(stdout);
 }
@@ -148,7 +184,7 @@ static void print_result(const wl_opts_t *o, struct wl_shared *sh, double wall, 
 int wl_launch(const wl_opts_t *o, const wl_workload_t *w)
 {
     int single = o->mode != WL_RUN;
-    struct wl_shared *sh = shared_new(single ? 1 : o->ranks);
+    struct wl_shared *sh = o->shm && !single ? shared_file(o) : shared_new(single ? 1 : o->ranks);
     double t0 = wl_now();
     int rc = 0;
     if (!sh)

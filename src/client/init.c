@@ -4,6 +4,7 @@
 #include "lower.h"
 #include "log.h"
 #include "path.h"
+#include "pfscount.h"
 #include "proto.h"
 #include "real.h"
 #include "rundir.h"
@@ -133,6 +134,20 @@ static int set_roots(void)
            ebt_rundir_file(run, "held", ebt.held_root, sizeof(ebt.held_root));
 }
 
+/* Count this process's PFS calls below the managed prefixes in the node's RUN/pfsops. */
+static void count_pfs_ops(void)
+{
+    static char roots[EBT_PFSCOUNT_MAX_ROOTS][PATH_MAX];
+    const char *v[EBT_PFSCOUNT_MAX_ROOTS];
+    int n = 0;
+    for (int i = 0; i < ebt.cfg.nprefixes && n < EBT_PFSCOUNT_MAX_ROOTS; i++)
+        if (ebt_lower_path(ebt.cfg.prefixes[i].path, roots[n], PATH_MAX) == 0)
+            v[n] = roots[n], n++;
+    int rc = ebt_pfscount_attach(ebt.cfg.run_dir, v, n);
+    if (rc < 0)
+        ebt_info("PFS operations are not counted: %s: %s", EBT_PFSCOUNT_FILE, strerror(-rc));
+}
+
 __attribute__((constructor)) void ebt_client_init(void)
 {
     char err[256], msg[2 * PATH_MAX + 256];
@@ -178,6 +193,7 @@ __attribute__((constructor)) void ebt_client_init(void)
     }
     map_shared_state();
     ebt_lower_load(&ebt.cfg, ebt.cfg.run_dir);
+    count_pfs_ops();
     ebt_cwd_refresh();
     ebt.pid = getpid();
     pthread_atfork(atfork_prepare, atfork_release, atfork_child);

@@ -82,6 +82,10 @@ static const struct config_var config_vars[] = {
     {"EBT_STRIPE_SIZE", "1M",
      "stripe size of the layouts the flush sets: a multiple of 64K, at most 4G-64K",
      ebt_check_stripe_size},
+    {"EBT_OST_DEAL", "1",
+     "multi-node flush where the PFS has layouts: 1 deals OSTs to nodes (each OST written by one "
+     "node), 0 lets every node write what it holds",
+     ebt_check_ost_deal},
 };
 
 #define CONFIG_NVARS (sizeof(config_vars) / sizeof(config_vars[0]))
@@ -335,6 +339,7 @@ static void load_layout(struct ebt_config *cfg)
                          &cfg->stripe_count_large);
     ebt_parse_size(env_or_default("EBT_STRIPE_SIZE"), &ss);
     cfg->stripe_size = (uint32_t)ss;
+    ebt_config_parse_int(env_or_default("EBT_OST_DEAL"), 0, 1, &cfg->ost_deal);
 }
 
 int ebt_config_check_env(int flags, char *err, size_t cap)

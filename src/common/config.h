@@ -55,6 +55,7 @@ struct ebt_config {
     uint64_t stripe_large;  /* files of at least this size get stripe_count_large stripes */
     int stripe_count_large; /* -1: all OSTs */
     uint32_t stripe_size;   /* bytes, a multiple of 64 KiB */
+    int ost_deal;           /* multi-node flush: deal OSTs to nodes (docs/multinode.md) */
 };
 
 /* Check every variable of the table that is set in the environment: 0, or -EINVAL with

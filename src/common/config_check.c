@@ -166,6 +166,11 @@ int ebt_check_log_level(const char *v, int flags, char *err, size_t cap)
     return int_in(v, 0, 3, err, cap);
 }
 
+int ebt_check_ost_deal(const char *v, int flags, char *err, size_t cap)
+{
+    return int_in(v, 0, 1, err, cap);
+}
+
 int ebt_check_threads(const char *v, int flags, char *err, size_t cap)
 {
     return int_in(v, 1, 256, err, cap);

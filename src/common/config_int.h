@@ -34,6 +34,7 @@ int ebt_check_listen(const char *v, int flags, char *err, size_t cap);
 int ebt_check_ms(const char *v, int flags, char *err, size_t cap);
 int ebt_check_transport(const char *v, int flags, char *err, size_t cap);
 int ebt_check_layout(const char *v, int flags, char *err, size_t cap);
+int ebt_check_ost_deal(const char *v, int flags, char *err, size_t cap);
 int ebt_check_stripe_size(const char *v, int flags, char *err, size_t cap);
 int ebt_check_stripe_count(const char *v, int flags, char *err, size_t cap);
 

@@ -9,9 +9,19 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+/* PFS operation counting (pfscount.h): when set, every call below that names a path from the
+ * current directory (AT_FDCWD) hands the path to it first. */
+extern void (*ebt_sys_path_hook)(const char *path);
+static inline void ebt_sys_seen(int dirfd, const char *path)
+{
+    if (__builtin_expect(ebt_sys_path_hook != NULL, 0) && (dirfd == AT_FDCWD || *path == '/'))
+        ebt_sys_path_hook(path);
+}
+
 /* Each returns what the kernel returns; on failure -1 with errno set (syscall(2) semantics). */
 static inline int ebt_sys_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
+    ebt_sys_seen(dirfd, path);
     return (int)syscall(SYS_openat, dirfd, path, flags, mode);
 }
 static inline int ebt_sys_open(const char *path, int flags, mode_t mode)
@@ -44,6 +54,8 @@ static inline off_t ebt_sys_lseek(int fd, off_t off, int whence)
 }
 static inline int ebt_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
+    if (*path)
+        ebt_sys_seen(dirfd, path);
     return (int)syscall(SYS_newfstatat, dirfd, path, st, flags);
 }
 static inline int ebt_sys_stat(const char *path, struct stat *st)
@@ -60,18 +72,22 @@ static inline int ebt_sys_fstat(int fd, struct stat *st)
 }
 static inline int ebt_sys_mkdir(const char *path, mode_t mode)
 {
+    ebt_sys_seen(AT_FDCWD, path);
     return (int)syscall(SYS_mkdirat, AT_FDCWD, path, mode);
 }
 static inline int ebt_sys_unlink(const char *path)
 {
+    ebt_sys_seen(AT_FDCWD, path);
     return (int)syscall(SYS_unlinkat, AT_FDCWD, path, 0);
 }
 static inline int ebt_sys_rmdir(const char *path)
 {
+    ebt_sys_seen(AT_FDCWD, path);
     return (int)syscall(SYS_unlinkat, AT_FDCWD, path, AT_REMOVEDIR);
 }
 static inline int ebt_sys_rename(const char *from, const char *to)
 {
+    ebt_sys_seen(AT_FDCWD, from);
     return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 0);
 }
 static inline int ebt_sys_ftruncate(int fd, off_t len)
@@ -88,6 +104,7 @@ static inline int ebt_sys_fchmod(int fd, mode_t mode)
 }
 static inline int ebt_sys_access(const char *path, int mode)
 {
+    ebt_sys_seen(AT_FDCWD, path);
     return (int)syscall(SYS_faccessat, AT_FDCWD, path, mode);
 }
 static inline ssize_t ebt_sys_getdents64(int fd, void *buf, size_t n)
@@ -100,6 +117,7 @@ static inline ssize_t ebt_sys_copy_range(int in, off_t *ioff, int out, off_t *oo
 }
 static inline ssize_t ebt_sys_readlink(const char *path, char *buf, size_t n)
 {
+    ebt_sys_seen(AT_FDCWD, path);
     return syscall(SYS_readlinkat, AT_FDCWD, path, buf, n);
 }
 

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "path.h"
 #include "lower.h"
+#include "pfscount.h"
 #include "orphans.h"
 #include "pfsops.h"
 #include "plan.h"
@@ -497,6 +498,26 @@ int ebt_flush_files(struct flush *f)
     return phase_files(f);
 }
 
+const struct ebt_plan *ebt_flush_plan(const struct flush *f)
+{
+    return &f->plan;
+}
+
+void ebt_flush_drop_files(struct flush *f, int (*drop)(const char *path))
+{
+    size_t k = 0;
+    for (size_t i = 0; i < f->plan.files.n; i++) {
+        struct ebt_plan_item *it = &f->plan.files.v[i];
+        if (S_ISREG(it->mode) && drop(it->path)) {
+            free(it->path);
+            free(it->link_to);
+            continue;
+        }
+        f->plan.files.v[k++] = *it;
+    }
+    f->plan.files.n = k;
+}
+
 struct ebt_journal *ebt_flush_journal(struct flush *f)
 {
     return &f->j;
@@ -515,6 +536,7 @@ int ebt_flush_end(struct flush *f, int rc)
         flush_fail(f, EBT_JOURNAL_NAME, "append", rc);
     if (rc == 0)
         f->st->complete = 1;
+    f->st->job_meta_ops = ebt_pfscount_read(f->run);
     ebt_plan_free(&f->plan);
     ebt_journal_close(&f->j);
     pthread_mutex_destroy(&f->mu);
@@ -552,7 +574,7 @@ int ebt_flush_json(const struct ebt_flush_stats *st, int status, const char *err
                      "\"symlinks\":%llu,\"dirs\":%llu,\"whiteouts\":%llu,\"opaques\":%llu,"
                      "\"skipped\":%llu,\"whole_files\":%llu,\"partial_files\":%llu,"
                      "\"tasks_merged\":%llu,\"layouts_set\":%llu,\"layouts_inherited\":%llu,"
-                     "\"layouts_refused\":%llu}",
+                     "\"layouts_refused\":%llu,\"job_meta_ops\":%llu}",
                      status, e, st->complete ? "true" : "false", (unsigned long long)st->files,
                      (unsigned long long)st->bytes, (unsigned long long)st->meta_ops,
                      (unsigned long long)st->data_ops, st->seconds,
@@ -561,6 +583,6 @@ int ebt_flush_json(const struct ebt_flush_stats *st, int status, const char *err
                      (unsigned long long)st->skipped, (unsigned long long)st->whole_files,
                      (unsigned long long)st->partial_files, (unsigned long long)st->merge.tasks,
                      (unsigned long long)st->layouts_set, (unsigned long long)st->layouts_inherited,
-                     (unsigned long long)st->layouts_refused);
+                     (unsigned long long)st->layouts_refused, (unsigned long long)st->job_meta_ops);
     return n < 0 ? 0 : (n >= (int)cap ? (int)cap - 1 : n);
 }

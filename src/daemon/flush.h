@@ -15,6 +15,9 @@ struct ebt_flush_stats {
     /* layouts (src/layout): files given the policy's striping, left to their directory's
      * default layout, whose layout the PFS refused (they kept the default) */
     uint64_t layouts_set, layouts_inherited, layouts_refused;
+    /* PFS operations the node's clients made for the job before the flush (RUN/pfsops,
+     * pfscount.h); summed over the nodes in a multi-node flush */
+    uint64_t job_meta_ops;
     double seconds;
     struct ebt_merge_stats merge;
     int complete; /* the journal ends with DONE */
@@ -39,6 +42,11 @@ int ebt_flush_dirs(struct flush *f);
 int ebt_flush_files(struct flush *f);
 int ebt_flush_end(struct flush *f, int rc);
 struct ebt_journal *ebt_flush_journal(struct flush *f);
+struct ebt_plan;
+/* The plan of the current step (what the files step will write). */
+const struct ebt_plan *ebt_flush_plan(const struct flush *f);
+/* Leave out the regular files for which drop(path) is true (another node writes them). */
+void ebt_flush_drop_files(struct flush *f, int (*drop)(const char *path));
 /* Record a failure of the flush (first one wins in err); returns rc. */
 int ebt_flush_failed(struct flush *f, const char *path, const char *step, int rc);
 

@@ -1,6 +1,7 @@
 /* flush_coord.c - the coordinator of a multi-node flush: drives every node's steps in lockstep
  * and does the job's metadata once (removed names, directories, shared files' attributes). */
 #define _GNU_SOURCE
+#include "flush_coord_deal.h"
 #include "flush_mn.h"
 #include "log.h"
 #include "lower.h"
@@ -30,6 +31,7 @@ struct coord {
     size_t errcap;
     struct ebt_plan_list dirs, gone, shared; /* shared: mode in .mode, times in the line */
     struct timespec *shared_mtime;           /* per shared file */
+    struct fcd_result dealt;                 /* files whose OSTs were dealt to nodes */
 };
 
 static void coord_fail(struct coord *c, int node, const char *step, const char *why, int rc)
@@ -268,6 +270,10 @@ static void stats_add(struct ebt_flush_stats *to, const struct ebt_flush_stats *
     to->meta_ops += s->meta_ops;
     to->data_ops += s->data_ops;
     to->merge.tasks += s->merge.tasks;
+    to->job_meta_ops += s->job_meta_ops;
+    to->layouts_set += s->layouts_set;
+    to->layouts_inherited += s->layouts_inherited;
+    to->layouts_refused += s->layouts_refused;
 }
 
 /* End every node's flush (also after a failure) and sum what they did. */
@@ -292,6 +298,7 @@ static int coord_end(struct coord *c, int rc)
 
 static void coord_free(struct coord *c)
 {
+    ebtd_flush_deal_free(&c->dealt);
     free(c->shared_mtime);
     list_free(&c->dirs);
     list_free(&c->gone);
@@ -316,10 +323,14 @@ int ebtd_flush_mn_run(struct ebtd *d, int only_if_needed, struct ebt_flush_stats
         rc = gather(&c);
     if (rc == 0)
         rc = coord_metadata(&c);
+    if (rc == 0 && (rc = ebtd_flush_deal(d, st, &c.dealt, err, errcap)) < 0)
+        ebt_error("%s", err);
     if (rc == 0)
         rc = coord_data(&c);
     if (rc == 0)
         rc = coord_shared_attrs(&c);
+    if (rc == 0 && (rc = ebtd_flush_deal_attrs(d, &c.dealt, st, err, errcap)) < 0)
+        ebt_error("%s", err);
     rc = coord_end(&c, rc);
     st->complete = rc == 0;
     st->seconds = ebt_now_s() - t0;

@@ -5,6 +5,7 @@
 #include "lower.h"
 #include "dirlist.h"
 #include "flush.h"
+#include "flush_dealw.h"
 #include "journal.h"
 #include "log.h"
 #include "md.h"
@@ -27,6 +28,7 @@
 
 #define FMN_LIST_MAX (16u << 20)
 #define FMN_POLL_MS 50
+#define FMN_PUMP_S 0.2 /* pulling per STATUS poll: well inside a peer call's time limit */
 
 struct held_file { /* a file several nodes wrote: the ranges this node writes to the PFS */
     char *path;
@@ -134,6 +136,92 @@ static int on_list(struct ebtd *d, int from, const void *req, size_t len, struct
     return rc;
 }
 
+/* ---- OST dealing (flush_deal.c): the node's files for the coordinator, its table ---- */
+
+/* FILES line of one regular file: "size mode mtime_sec mtime_nsec path". */
+static int files_line(struct list_buf *b, const char *phys, const char *logical)
+{
+    struct stat st;
+    if (ebt_sys_lstat(phys, &st) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (!S_ISREG(st.st_mode) || st.st_nlink > 1)
+        return 0; /* hard links keep today's path */
+    size_t room = b->cap - b->n;
+    int k = snprintf(b->p + b->n, room, "%llu %o %lld %ld %s\n", (unsigned long long)st.st_size,
+                     (unsigned)(st.st_mode & 07777), (long long)st.st_mtim.tv_sec,
+                     (long)st.st_mtim.tv_nsec, logical);
+    if (k < 0 || (size_t)k >= room)
+        return -EMSGSIZE;
+    b->n += (size_t)k;
+    return 0;
+}
+
+struct files_walk {
+    struct list_buf *b;
+    size_t root_len;
+};
+
+static int files_held_entry(const char *phys, void *arg)
+{
+    struct files_walk *w = arg;
+    struct stat st;
+    if (ebt_sys_lstat(phys, &st) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    if (S_ISDIR(st.st_mode))
+        return ebt_dirlist_each_child(phys, files_held_entry, w);
+    return files_line(w->b, phys, phys + w->root_len);
+}
+
+static int files_list(struct ebtd *d, struct list_buf *b)
+{
+    const struct ebt_plan *p = ebt_flush_plan(node_state.job);
+    char root[PATH_MAX], phys[PATH_MAX];
+    struct stat st;
+    int rc = ebt_rundir_file(d->run_dir, "up", root, sizeof(root));
+    for (size_t i = 0; rc == 0 && i < p->files.n; i++) {
+        if (!S_ISREG(p->files.v[i].mode) ||
+            ebt_journal_has(ebt_flush_journal(node_state.job), p->files.v[i].path))
+            continue;
+        if (snprintf(phys, sizeof(phys), "%s%s", root, p->files.v[i].path) >= (int)sizeof(phys))
+            return -ENAMETOOLONG;
+        rc = files_line(b, phys, p->files.v[i].path);
+    }
+    if (rc == 0 && ebt_rundir_file(d->run_dir, "held", root, sizeof(root)) == 0 &&
+        ebt_sys_lstat(root, &st) == 0) {
+        struct files_walk w = {b, strlen(root)};
+        rc = ebt_dirlist_each_child(root, files_held_entry, &w);
+    }
+    return rc;
+}
+
+static int on_files(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
+{
+    struct list_buf b = {.cap = FMN_LIST_MAX};
+    int rc = need_job() ?: ebt_flush_rescan(node_state.job);
+    if (rc < 0)
+        return rc;
+    if (!(b.p = malloc(b.cap)))
+        return -ENOMEM;
+    rc = files_list(d, &b);
+    if (rc == 0) {
+        void *out = ebtd_reply_alloc(r, b.n);
+        if (out)
+            memcpy(out, b.p, b.n);
+        else if (b.n)
+            rc = -ENOMEM;
+    }
+    free(b.p);
+    return rc;
+}
+
+static int on_deal(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
+{
+    int rc = need_job() ?: ebtd_fdw_set(req, len);
+    if (rc == 0)
+        ebt_info("flush: %zu dealt file(s) have stripes on this node's OSTs", ebtd_fdw_count());
+    return rc;
+}
+
 /* ---- held files: this node's ranges of shared files ---- */
 
 static int held_add(struct ebtd *d, const char *logical)
@@ -189,8 +277,8 @@ static int held_walk_entry(const char *phys, void *arg)
         return errno == ENOENT ? 0 : -errno;
     if (S_ISDIR(st.st_mode))
         return ebt_dirlist_each_child(phys, held_walk_entry, w);
-    if (!S_ISREG(st.st_mode))
-        return 0;
+    if (!S_ISREG(st.st_mode) || ebtd_fdw_has(phys + w->root_len))
+        return 0; /* a dealt file: the nodes of its OSTs write it */
     int rc = held_single_copy(w->d, phys + w->root_len);
     if (rc == 0)
         rc = held_add(w->d, phys + w->root_len);
@@ -285,6 +373,9 @@ static void *data_thread(void *arg)
         else if ((rc = ebt_journal_file_done(j, h->path)) == 0)
             n->st.files++, n->st.partial_files++;
     }
+    int wrc = ebtd_fdw_wait(d, &n->st); /* the stripes of dealt files (after the pump) */
+    if (rc == 0)
+        rc = wrc;
     __atomic_store_n(&n->status, rc, __ATOMIC_RELEASE);
     __atomic_store_n(&n->running, 0, __ATOMIC_RELEASE);
     return NULL;
@@ -300,8 +391,12 @@ static int on_data(struct ebtd *d, int from, const void *req, size_t len, struct
      * this node's PREP are no longer its own files */
     if (rc == 0)
         rc = ebt_flush_rescan(n->job);
+    if (rc == 0)
+        ebt_flush_drop_files(n->job, ebtd_fdw_has);
     if (rc == 0 && (rc = held_scan(d)) < 0)
         ebt_flush_failed(n->job, d->run_dir, "plan shared files", rc);
+    if (rc == 0 && (rc = ebtd_fdw_start(d, n->job, d->cfg->flush_threads ?: 4)) < 0)
+        ebt_flush_failed(n->job, d->run_dir, "start the writers of dealt stripes", rc);
     if (rc < 0)
         return rc;
     n->running = 1;
@@ -320,6 +415,8 @@ static int on_status(struct ebtd *d, int from, const void *req, size_t len, stru
     if (!s)
         return -ENOMEM;
     memset(s, 0, sizeof(*s));
+    if (n->thread_started && !ebtd_fdw_pumped())
+        ebtd_fdw_pump(d, FMN_PUMP_S); /* pulls run on this thread, between polls */
     s->running = __atomic_load_n(&n->running, __ATOMIC_ACQUIRE);
     s->status = s->running ? 0 : __atomic_load_n(&n->status, __ATOMIC_ACQUIRE);
     if (!s->running)
@@ -344,6 +441,7 @@ static int on_end(struct ebtd *d, int from, const void *req, size_t len, struct 
     int rc = ebt_flush_end(n->job, status);
     n->job = NULL;
     held_free(n);
+    ebtd_fdw_clear();
     n->clean = rc == 0 ? n->began : (struct timespec){0, 0};
     struct ebt_flush_stats *out = ebtd_reply_alloc(r, sizeof(*out));
     if (out)
@@ -398,4 +496,6 @@ void ebtd_flush_mn_register(void)
     ebtd_mesh_handle(P_FLUSH_DATA, on_data);
     ebtd_mesh_handle(P_FLUSH_STATUS, on_status);
     ebtd_mesh_handle(P_FLUSH_END, on_end);
+    ebtd_mesh_handle(P_FLUSH_FILES, on_files);
+    ebtd_mesh_handle(P_FLUSH_DEAL, on_deal);
 }

@@ -21,8 +21,10 @@ enum ebtd_flush_peer_op {
     P_FLUSH_DATA,                      /* start writing files and held ranges (a thread) */
     P_FLUSH_STATUS,                    /* -> struct fmn_status */
     P_FLUSH_END,                       /* i32 status so far -> struct ebt_flush_stats */
+    P_FLUSH_FILES,                     /* -> the node's regular files: size, mode, mtime */
+    P_FLUSH_DEAL,                      /* the node's stripe chunks of dealt files */
 };
-_Static_assert((int)P_FLUSH_END <= (int)EBTD_P_FLUSH_LAST, "flush peer ops fit their range");
+_Static_assert((int)P_FLUSH_DEAL <= (int)EBTD_P_FLUSH_LAST, "flush peer ops fit their range");
 
 struct fmn_status {
     int32_t running, status;

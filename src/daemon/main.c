@@ -1,5 +1,6 @@
 /* main.c - ebtd entry point: ebtd --run-dir DIR (thin: parse, load config, serve). */
 #define _GNU_SOURCE
+#include "pfscount.h"
 #include "fs.h"
 #include "log.h"
 #include "mesh.h"
@@ -73,7 +74,10 @@ int main(int argc, char **argv)
     ebt_log_set_cap(cfg.log_bytes);
     struct ebtd d;
     rc = ebtd_init(&d, run_dir, &cfg);
-    if (rc < 0)
+    if (rc == 0 && (rc = ebt_pfscount_create(run_dir)) < 0)
+        fprintf(stderr, "ebtd: cannot create the PFS operation counter in %s: %s\n", run_dir,
+                strerror(-rc));
+    else if (rc < 0)
         fprintf(stderr, "ebtd: cannot serve %s: %s\n", run_dir, strerror(-rc));
     else if ((rc = ebtd_start_multinode(&d)) < 0)
         fprintf(stderr, "ebtd: cannot start node %d of a %d-node job: %s\n", cfg.node_id, cfg.nodes,

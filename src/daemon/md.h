@@ -42,4 +42,9 @@ int ebtd_md_note_all(struct ebtd *d);
 int ebtd_md_winning_ranges(struct ebtd *d, const char *path, int node, struct ebt_ivs *out,
                            uint64_t *size);
 
+/* The bytes of a new PFS file in want (merged over its holders by the overlap rule) into fd at
+ * their offsets, pulled from the holders (this node's own copy read locally); bytes no holder
+ * wrote are left alone (holes: zeros). For the OST-dealt flush (flush_dealw.c). 0 or -errno. */
+int ebtd_md_pull_ranges(struct ebtd *d, const char *path, const struct ebt_ivs *want, int fd);
+
 #endif

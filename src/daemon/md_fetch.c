@@ -400,3 +400,52 @@ int ebtd_md_winning_ranges(struct ebtd *d, const char *path, int node, struct eb
     md_recinfo_free(&ri);
     return rc;
 }
+
+/* Intersect every holder's winning ranges with want (the bytes a node is to write). */
+static int wins_within(struct md_hold_ext *h, int n, const struct ebt_ivs *want)
+{
+    struct ebt_ivs not_wanted, all;
+    ebt_ivs_init(&not_wanted);
+    ebt_ivs_init(&all);
+    int rc = ebt_ivs_add(&all, 0, UINT64_MAX - 1);
+    if (rc == 0)
+        rc = md_ivs_subtract(&all, want, &not_wanted);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        struct ebt_ivs keep;
+        ebt_ivs_init(&keep);
+        rc = md_ivs_subtract(&h[i].wins, &not_wanted, &keep);
+        ebt_ivs_free(&h[i].wins);
+        h[i].wins = keep;
+    }
+    ebt_ivs_free(&not_wanted);
+    ebt_ivs_free(&all);
+    return rc;
+}
+
+int ebtd_md_pull_ranges(struct ebtd *d, const char *path, const struct ebt_ivs *want, int fd)
+{
+    if (!d->md)
+        return -EOPNOTSUPP;
+    struct md_recinfo ri;
+    int rc = md_get_record(d, path, &ri);
+    if (rc == 0 && ri.r.kind != EBTD_MD_FILE)
+        rc = -ENOENT;
+    int n = rc == 0 ? (int)ri.r.nholders : 0;
+    struct md_hold_ext *h = calloc(n ? (size_t)n : 1, sizeof(*h));
+    struct ebt_ivs base, none;
+    uint64_t size = 0;
+    ebt_ivs_init(&base);
+    ebt_ivs_init(&none);
+    if (rc == 0)
+        rc = h ? md_holder_extents(d, path, &ri, h, &base, &size) : -ENOMEM;
+    if (rc == 0)
+        rc = wins_within(h, n, want);
+    if (rc == 0) /* a new file: bytes no holder wrote are zeros (holes of fd) */
+        rc = fill(d, path, fd, h, n, &none);
+    if (h)
+        md_hold_ext_free(h, n);
+    free(h);
+    ebt_ivs_free(&base);
+    md_recinfo_free(&ri);
+    return rc;
+}

@@ -1,5 +1,6 @@
 /* ops.c - ebtd's request handlers: HELLO, STAT, READDIR, FLUSH, COUNTERS, SHUTDOWN. */
 #define _GNU_SOURCE
+#include "pfscount.h"
 #include "flush.h"
 #include "flush_mn.h"
 #include "layer.h"
@@ -123,7 +124,7 @@ static int op_counters(struct ebtd *d, char *reply, uint32_t cap, uint32_t *repl
         "\"dropped_clients\":%llu,\"cache_files\":%llu,"
         "\"cache_bytes\":%llu,\"flush_ops\":%llu,\"flush_failures\":%llu,\"flush_files\":%llu,"
         "\"flush_bytes\":%llu,\"flush_meta_ops\":%llu,\"flush_data_ops\":%llu,"
-        "\"flush_seconds\":%.6f}",
+        "\"flush_seconds\":%.6f,\"job_pfs_meta_ops\":%llu}",
         EBTD_VERSION, (int)getpid(), ebt_now_s() - d->started, (unsigned long long)c->clients,
         (unsigned long long)c->hellos, (unsigned long long)c->requests,
         (unsigned long long)c->rejected, (unsigned long long)c->bad_messages,
@@ -131,7 +132,7 @@ static int op_counters(struct ebtd *d, char *reply, uint32_t cap, uint32_t *repl
         (unsigned long long)c->flush_ops, (unsigned long long)c->flush_failures,
         (unsigned long long)c->flush_files, (unsigned long long)c->flush_bytes,
         (unsigned long long)c->flush_meta_ops, (unsigned long long)c->flush_data_ops,
-        c->flush_seconds);
+        c->flush_seconds, (unsigned long long)ebt_pfscount_read(d->run_dir));
     *replylen = n < 0 ? 0 : (n >= (int)cap ? cap - 1 : (uint32_t)n);
     return 0;
 }

@@ -28,10 +28,12 @@ void ebt_report_flush(const char *json, double job_s, int as_json, const char *e
     fprintf(stderr,
             "ebt: files            %llu\n"
             "ebt: bytes            %llu\n"
-            "ebt: PFS metadata ops %llu\n"
+            "ebt: PFS ops, job     %llu (the clients' lookups, opens, stats ... on the PFS)\n"
+            "ebt: PFS metadata ops %llu (flush)\n"
             "ebt: PFS data ops     %llu\n"
             "ebt: flush seconds    %.3f\n",
             (unsigned long long)num(json, "files"), (unsigned long long)num(json, "bytes"),
+            (unsigned long long)num(json, "job_meta_ops"),
             (unsigned long long)num(json, "meta_ops"), (unsigned long long)num(json, "data_ops"),
             flush_s);
     uint64_t set = num(json, "layouts_set"), inh = num(json, "layouts_inherited"),
@@ -51,9 +53,9 @@ int ebt_report_stat(const char *run, const char *json, int as_json)
         return 0;
     }
     static const char *const keys[] = {
-        "cache_files",  "cache_bytes",   "clients",         "requests",      "rejected",
-        "bad_messages", "accept_pauses", "dropped_clients", "flush_ops",     "flush_failures",
-        "flush_files",  "flush_bytes",   "flush_meta_ops",  "flush_data_ops"};
+        "cache_files",  "cache_bytes",   "clients",         "requests",       "rejected",
+        "bad_messages", "accept_pauses", "dropped_clients", "flush_ops",      "flush_failures",
+        "flush_files",  "flush_bytes",   "flush_meta_ops",  "flush_data_ops", "job_pfs_meta_ops"};
     uint64_t pid = 0;
     ebt_json_get_u64(json, "pid", &pid);
     printf("run dir          %s\n", run);
