@@ -60,20 +60,23 @@ int ebt_ns_mkdir(const char *logical, mode_t mode)
         rc = parent_in_layer(layer, logical);
     if (rc < 0)
         return rc;
+    /* Across nodes the name's owner decides first, and records the directory at once: a loser
+     * makes nothing (a local copy removed afterwards could already hold another process's
+     * files), and its mkdir -p then finds the winner's directory. */
+    if ((rc = ebt_md_note_if_visible(logical, EBT_NOTE_DIR_EXCL)) < 0)
+        return rc;
     int hid_lower = whiteout_present(layer, logical);
-    if (ebt_sys_mkdir(phys, mode) < 0)
-        return -errno;
+    if (ebt_sys_mkdir(phys, mode) < 0) {
+        rc = -errno;
+        if (rc != -EEXIST) /* (EEXIST: another process of this node made it) */
+            ebt_md_unlink_if_visible(logical, 1);
+        return rc;
+    }
     if (hid_lower) { /* it existed below and was removed: the new one starts empty */
         ebt_view_whiteout_remove(layer, logical);
         mark_opaque(layer, logical);
     }
-    rc = ebt_md_note_if_visible(logical, EBT_NOTE_DIR_EXCL); /* exclusive across nodes */
-    if (rc == -EEXIST) { /* another node made it first: this one never existed */
-        ebt_remove_tree(phys);
-        if (hid_lower)
-            ebt_view_whiteout_add(layer, logical);
-    }
-    return rc;
+    return ebt_md_note_if_visible(logical, EBT_NOTE_DIR); /* its real mode and time */
 }
 
 int ebt_ns_rmdir(const char *logical)

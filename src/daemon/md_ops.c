@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <time.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,12 +95,16 @@ static int note_wire(struct ebtd *d, const char *path, uint32_t kind, struct md_
                                    0, 0};
         return 0;
     }
-    if (kind != EBT_NOTE_FILE && kind != EBT_NOTE_DIR && kind != EBT_NOTE_DIR_EXCL)
+    if (kind == EBT_NOTE_DIR_EXCL) { /* before the mkdir: the name is taken and shown at once */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        *w = (struct md_wire_note){EBTD_MD_DIR | MD_NOTE_EXCL, S_IFDIR | 0755, 0, now.tv_sec,
+                                   now.tv_nsec};
+        return 0;
+    }
+    if (kind != EBT_NOTE_FILE && kind != EBT_NOTE_DIR)
         return -EINVAL;
-    int rc = note_stat(d, path, kind == EBT_NOTE_FILE ? EBT_NOTE_FILE : EBT_NOTE_DIR, w);
-    if (rc == 0 && kind == EBT_NOTE_DIR_EXCL)
-        w->kind |= MD_NOTE_EXCL;
-    return rc;
+    return note_stat(d, path, kind, w);
 }
 
 static int op_note(struct ebtd *d, const char *path, uint32_t kind, uint32_t *flags)

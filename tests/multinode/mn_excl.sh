@@ -2,7 +2,8 @@
 # mn_excl.sh MODE - O_EXCL creates and mkdirs are exclusive across nodes (issue 9 item 10): in
 # each of 12 rounds, 6 racers (3 per node on 2 virtual nodes) start together and try to create
 # the same file with O_CREAT|O_EXCL and make the same directory: exactly one of each must win, as
-# natively. Then the lock-file idiom across nodes: a name created with O_EXCL and renamed away
+# natively, and all of them can `mkdir -p` one new tree at once and create a file in it (none
+# lost: a racer that lost a mkdir removed nothing). Then the lock-file idiom across nodes: a name created with O_EXCL and renamed away
 # (or removed) on one node can be created with O_EXCL again on the other.
 set -euo pipefail
 . "$(dirname "$0")/mn_lib.sh"
@@ -36,6 +37,13 @@ for k in range(1, rounds + 1):
         out.write("dir %d won\n" % k)
     except FileExistsError:
         out.write("dir %d lost\n" % k)
+    try:  # mkdir -p of one tree by everyone at once, then a file of each racer in it
+        os.makedirs(os.path.join(d, "deep.%d" % k, "sub"), exist_ok=True)
+        with open(os.path.join(d, "deep.%d" % k, "sub", "f." + rid), "w") as f:
+            f.write(rid)
+        out.write("deep %d ok\n" % k)
+    except OSError as e:
+        out.write("deep %d failed: %s\n" % (k, e))
     out.flush()
 PY
 
@@ -61,6 +69,10 @@ job() {
             n=$(cat "$s"/res.* | grep -cx "$what $k won" || true)
             ((n == 1)) || { t_log "round $k: $n racers made the $what ($MN_MODE)"; bad=1; }
         done
+        n=$(cat "$s"/res.* | grep -cx "deep $k ok" || true)
+        ((n == RACERS)) || { t_log "round $k: mkdir -p + create failed: $(grep -h "deep $k failed" "$s"/res.*)"; bad=1; }
+        n=$(on 0 ls "$d/deep.$k/sub" | wc -l)
+        ((n == RACERS)) || { t_log "round $k: node 0 sees $n of $RACERS files in the tree made by mkdir -p"; bad=1; }
     done
     ((bad == 0)) || return 1
     # the lock-file idiom: O_EXCL, then renamed into place or removed, on alternating nodes
