@@ -1,0 +1,98 @@
+#!/bin/bash
+# test_slurm.sh - EBT under a real Slurm (Debian slurm-wlm + munge) on this machine: a private
+# slurmctld and slurmd (tests/launchers/slurm_lib.sh), then batch jobs that run a job step of 4
+# tasks natively and under EBT and compare the PFS with the native run.
+# usage: test_slurm.sh 1   one node: the README's batch script (`eval "$(ebt start ...)"` in the
+#                          batch shell), then the same with `eval "$(srun -N1 ebt start ...)"`
+#        test_slurm.sh 2   two Slurm nodes (two slurmd on this host): `srun --ntasks-per-node=1
+#                          ebt start` (node id/count/job id from Slurm), tasks on both nodes,
+#                          `ebt flush` once, `srun --ntasks-per-node=1 ebt stop`
+# Exits 77 (skip) where Slurm or munge is not installed or its daemons cannot start here.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/launch_lib.sh"
+. "$here/slurm_lib.sh"
+nodes=${1:-1}
+ll_init "launch_slurm_$nodes"
+LL_CLEANUPS+=(sl_stop)
+ebt_dir=$(dirname "$EBT_BIN")
+
+sl_start "$nodes" || ll_skip "a private Slurm cannot start here: $SL_WHY"
+t_log "Slurm up ($nodes node(s)) in $((SECONDS - LL_T0)) s"
+
+q() { printf '%q' "$1"; }
+
+# job_script STYLE: the batch script (STYLE batch | srun | multi). Lines marked "test:" are the
+# test's checks; the rest is what README.md shows.
+job_script() {
+    local style=$1 A=$T_TMP/A B=$T_TMP/B T task=$LL_TASK
+    T=$(q "$T_TMP")
+    echo '#!/bin/bash'
+    if [[ $style == multi ]]; then
+        echo '#SBATCH --nodes=2 --ntasks=4 --ntasks-per-node=2 --overcommit --time=2'
+    else
+        echo '#SBATCH --nodes=1 --ntasks=4 --overcommit --time=2'
+    fi
+    echo 'set -euo pipefail'
+    echo "export PATH=$(q "$ebt_dir"):\$PATH"
+    echo "srun $(q "$task") $(q "$A") $T/marksA  # test: the native reference"
+    case $style in
+    batch)
+        ll_ebt "eval \"\$(ebt start --pfs $(q "$B") --cache $T/cache)\""
+        echo "srun $(q "$task") $(q "$B") $T/marksB"
+        ;;
+    srun)
+        ll_ebt "eval \"\$(srun -N1 -n1 ebt start --pfs $(q "$B") --cache $T/cache)\""
+        echo "srun $(q "$task") $(q "$B") $T/marksB"
+        ;;
+    multi)
+        # one daemon per node; each node's exports in env.<node id>; loopback only in the test
+        echo "export EBT_LISTEN=127.0.0.1:0  # test: keep the daemons' traffic on loopback"
+        ll_ebt "srun --ntasks-per-node=1 --output=$T/env.%n bash -c 'mkdir -p $T/cache.\$SLURM_NODEID && exec ebt start --pfs $(q "$B") --cache $T/cache.\$SLURM_NODEID'"
+        [[ ${LAUNCH_BREAK:-} == noebt ]] && echo "touch $T/env.0 $T/env.1"
+        echo "srun bash -c '. $T/env.\$SLURM_NODEID && echo \$SLURMD_NODENAME >$T/marksB.node.\$SLURM_PROCID && exec $(q "$task") $(q "$B") $T/marksB'"
+        ;;
+    esac
+    # test: the PFS itself (beneath the FUSE view, when a one-node job has one) before the flush
+    echo "pfs=$(q "$B"); [[ -e \${EBT_RUN_DIR:-/nonexistent}/lower/0 ]] && pfs=\$EBT_RUN_DIR/lower/0/  # test"
+    echo "env -u LD_PRELOAD find \"\$pfs\" -mindepth 1 ! -name '.ebt~rdv.*' >$T/pfs.before_flush  # test"
+    if [[ $style == multi ]]; then
+        ll_ebt "(. $T/env.0 && ebt flush)"
+        ll_ebt "srun --ntasks-per-node=1 bash -c '. $T/env.\$SLURM_NODEID && exec ebt stop'"
+    else
+        ll_ebt 'ebt flush'
+        ll_ebt 'ebt stop'
+    fi
+}
+
+# run_job STYLE: submit, wait (bounded), check the job's result and the PFS.
+run_job() {
+    local style=$1 rc=0 t0=$SECONDS
+    ll_reset
+    rm -f "$T_TMP"/marksB.node.* "$T_TMP"/env.*
+    job_script "$style" >"$T_TMP/job.$style.sh"
+    timeout -k 5 60 sbatch --wait --quiet -o "$T_TMP/job.$style.out" "$T_TMP/job.$style.sh" || rc=$?
+    if ((rc != 0)); then
+        t_log "batch script:"; sed 's/^/    /' "$T_TMP/job.$style.sh" >&2
+        t_log "its output:"; sed 's/^/    /' "$T_TMP/job.$style.out" >&2 2>/dev/null || true
+        ((rc == 124)) && t_fail "job ($style) did not end within 60 s"
+        ll_check_marks "$T_TMP/marksB" yes 4 # a clearer reason when EBT was not engaged
+        t_fail "job ($style) failed: sbatch --wait exit $rc"
+    fi
+    ll_check_all 4
+    if [[ $style == multi ]]; then
+        local spread
+        spread=$(cat "$T_TMP"/marksB.node.* | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')
+        [[ $spread == "ebt0:2 ebt1:2 " ]] || t_fail "tasks per Slurm node: '$spread', expected ebt0:2 ebt1:2"
+        t_log "tasks per Slurm node: $spread"
+    fi
+    t_log "ok: $style job ($(grep -c '^' "$T_TMP/job.$style.sh") lines of batch script) in $((SECONDS - t0)) s"
+}
+
+if ((nodes == 1)); then
+    run_job batch
+    run_job srun
+else
+    run_job multi
+fi
+t_log "all in $((SECONDS - LL_T0)) s"
