@@ -157,3 +157,29 @@ sl_stop() {
     SL_PIDS=()
     SL_DIR=
 }
+
+# sl_batch SCRIPT OUT LIMIT: submit SCRIPT (output to OUT), wait at most LIMIT s for its end
+# (polled every 0.2 s: `sbatch --wait` polls every few seconds). Status: the job's exit code,
+# 124 when it did not end in time (then cancelled).
+sl_batch() {
+    local script=$1 out=$2 lim=$3 id state end
+    id=$(timeout 10 sbatch --parsable -o "$out" "$script") || return 1
+    end=$((SECONDS + lim))
+    while ((SECONDS < end)); do
+        state=$(timeout 5 scontrol show job "$id" 2>/dev/null | grep -o 'JobState=[A-Z_]*\|ExitCode=[0-9]*:[0-9]*' | tr '\n' ' ') || state=
+        case $state in
+        *JobState=PENDING* | *JobState=RUNNING* | *JobState=CONFIGURING* | *JobState=COMPLETING* | '') sleep 0.2 ;;
+        *JobState=COMPLETED*) return 0 ;;
+        *)
+            SL_WHY="job $id: $state"
+            local code=${state##*ExitCode=}
+            code=${code%%:*}
+            ((code > 0)) && return "$code"
+            return 1
+            ;;
+        esac
+    done
+    timeout 5 scancel "$id" 2>/dev/null || true
+    SL_WHY="job $id did not end within $lim s"
+    return 124
+}

@@ -6,7 +6,7 @@
 #                          batch shell), then the same with `eval "$(srun -N1 ebt start ...)"`
 #        test_slurm.sh 2   two Slurm nodes (two slurmd on this host): `srun --ntasks-per-node=1
 #                          ebt start` (node id/count/job id from Slurm), tasks on both nodes,
-#                          `ebt flush` once, `srun --ntasks-per-node=1 ebt stop`
+#                          `ebt flush` once, `srun -N2 -n2 --ntasks-per-node=1 ebt stop`
 # Exits 77 (skip) where Slurm or munge is not installed or its daemons cannot start here.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,17 +48,17 @@ job_script() {
     multi)
         # one daemon per node; each node's exports in env.<node id>; loopback only in the test
         echo "export EBT_LISTEN=127.0.0.1:0  # test: keep the daemons' traffic on loopback"
-        ll_ebt "srun --ntasks-per-node=1 --output=$T/env.%n bash -c 'mkdir -p $T/cache.\$SLURM_NODEID && exec ebt start --pfs $(q "$B") --cache $T/cache.\$SLURM_NODEID'"
+        ll_ebt "srun -N2 -n2 --ntasks-per-node=1 --output=$T/env.%n bash -c 'mkdir -p $T/cache.\$SLURM_NODEID && exec ebt start --pfs $(q "$B") --cache $T/cache.\$SLURM_NODEID'"
         [[ ${LAUNCH_BREAK:-} == noebt ]] && echo "touch $T/env.0 $T/env.1"
         echo "srun bash -c '. $T/env.\$SLURM_NODEID && echo \$SLURMD_NODENAME >$T/marksB.node.\$SLURM_PROCID && exec $(q "$task") $(q "$B") $T/marksB'"
         ;;
     esac
     # test: the PFS itself (beneath the FUSE view, when a one-node job has one) before the flush
     echo "pfs=$(q "$B"); [[ -e \${EBT_RUN_DIR:-/nonexistent}/lower/0 ]] && pfs=\$EBT_RUN_DIR/lower/0/  # test"
-    echo "env -u LD_PRELOAD find \"\$pfs\" -mindepth 1 ! -name '.ebt~rdv.*' >$T/pfs.before_flush  # test"
+    echo "env -u LD_PRELOAD find \"\$pfs\" -mindepth 1 -name '.ebt~rdv.*' -prune -o -print >$T/pfs.before_flush  # test"
     if [[ $style == multi ]]; then
         ll_ebt "(. $T/env.0 && ebt flush)"
-        ll_ebt "srun --ntasks-per-node=1 bash -c '. $T/env.\$SLURM_NODEID && exec ebt stop'"
+        ll_ebt "srun -N2 -n2 --ntasks-per-node=1 bash -c '. $T/env.\$SLURM_NODEID && exec ebt stop'"
     else
         ll_ebt 'ebt flush'
         ll_ebt 'ebt stop'
@@ -71,13 +71,13 @@ run_job() {
     ll_reset
     rm -f "$T_TMP"/marksB.node.* "$T_TMP"/env.*
     job_script "$style" >"$T_TMP/job.$style.sh"
-    timeout -k 5 60 sbatch --wait --quiet -o "$T_TMP/job.$style.out" "$T_TMP/job.$style.sh" || rc=$?
+    sl_batch "$T_TMP/job.$style.sh" "$T_TMP/job.$style.out" 60 || rc=$?
     if ((rc != 0)); then
         t_log "batch script:"; sed 's/^/    /' "$T_TMP/job.$style.sh" >&2
         t_log "its output:"; sed 's/^/    /' "$T_TMP/job.$style.out" >&2 2>/dev/null || true
         ((rc == 124)) && t_fail "job ($style) did not end within 60 s"
         ll_check_marks "$T_TMP/marksB" yes 4 # a clearer reason when EBT was not engaged
-        t_fail "job ($style) failed: sbatch --wait exit $rc"
+        t_fail "job ($style) failed: exit $rc ($SL_WHY)"
     fi
     ll_check_all 4
     if [[ $style == multi ]]; then
