@@ -158,12 +158,14 @@ sl_stop() {
     SL_DIR=
 }
 
-# sl_batch SCRIPT OUT LIMIT: submit SCRIPT (output to OUT), wait at most LIMIT s for its end
-# (polled every 0.2 s: `sbatch --wait` polls every few seconds). Status: the job's exit code,
-# 124 when it did not end in time (then cancelled).
-sl_batch() {
-    local script=$1 out=$2 lim=$3 id state end
-    id=$(timeout 10 sbatch --parsable -o "$out" "$script") || return 1
+# sl_submit SCRIPT OUT: submit SCRIPT (output to OUT); prints the job id.
+sl_submit() { timeout 10 sbatch --parsable -o "$2" "$1"; }
+
+# sl_job_wait ID LIMIT: wait at most LIMIT s for job ID's end (polled every 0.2 s: `sbatch
+# --wait` polls every few seconds). Status: the job's exit code (1 if it has none), 124 when it
+# did not end in time (then cancelled); SL_WHY says what happened.
+sl_job_wait() {
+    local id=$1 lim=$2 state end code
     end=$((SECONDS + lim))
     while ((SECONDS < end)); do
         state=$(timeout 5 scontrol show job "$id" 2>/dev/null | grep -o 'JobState=[A-Z_]*\|ExitCode=[0-9]*:[0-9]*' | tr '\n' ' ') || state=
@@ -172,7 +174,7 @@ sl_batch() {
         *JobState=COMPLETED*) return 0 ;;
         *)
             SL_WHY="job $id: $state"
-            local code=${state##*ExitCode=}
+            code=${state##*ExitCode=}
             code=${code%%:*}
             ((code > 0)) && return "$code"
             return 1
@@ -182,4 +184,11 @@ sl_batch() {
     timeout 5 scancel "$id" 2>/dev/null || true
     SL_WHY="job $id did not end within $lim s"
     return 124
+}
+
+# sl_batch SCRIPT OUT LIMIT: submit and wait (sl_job_wait).
+sl_batch() {
+    local id
+    id=$(sl_submit "$1" "$2") || { SL_WHY="sbatch failed"; return 1; }
+    sl_job_wait "$id" "$3"
 }

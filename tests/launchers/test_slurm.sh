@@ -37,6 +37,19 @@ job_script() {
     echo "export PATH=$(q "$ebt_dir"):\$PATH"
     echo "srun $(q "$task") $(q "$A") $T/marksA  # test: the native reference"
     case $style in
+    signal)
+        # the job step is still running when the batch shell gets SIGUSR1 (what
+        # `#SBATCH --signal=B:USR1@SECONDS` sends to the batch shell alone before the time limit;
+        # the test sends it with kill): the trap ends the step, flushes and stops EBT
+        ll_ebt "eval \"\$(ebt start --pfs $(q "$B") --cache $T/cache)\""
+        echo "trap 'kill \$step 2>/dev/null; wait \$step || true; ebt flush; ebt stop; exit 0' USR1"
+        echo "echo \$\$ >$T/batch.pid  # test"
+        echo "srun bash -c '$(q "$task") $(q "$B") $T/marksB && touch $T/done.\$SLURM_PROCID && exec sleep 300' &"
+        echo 'step=$!'
+        echo 'wait $step'
+        echo 'exit 1  # test: the step must not end by itself'
+        return 0
+        ;;
     batch)
         ll_ebt "eval \"\$(ebt start --pfs $(q "$B") --cache $T/cache)\""
         echo "srun $(q "$task") $(q "$B") $T/marksB"
@@ -69,9 +82,21 @@ job_script() {
 run_job() {
     local style=$1 rc=0 t0=$SECONDS
     ll_reset
-    rm -f "$T_TMP"/marksB.node.* "$T_TMP"/env.*
+    rm -f "$T_TMP"/marksB.node.* "$T_TMP"/env.* "$T_TMP"/done.*
     job_script "$style" >"$T_TMP/job.$style.sh"
-    sl_batch "$T_TMP/job.$style.sh" "$T_TMP/job.$style.out" 60 || rc=$?
+    if [[ $style == signal ]]; then
+        local id
+        id=$(sl_submit "$T_TMP/job.$style.sh" "$T_TMP/job.$style.out") || t_fail "sbatch failed"
+        sl_wait 30 "the 4 tasks of job $id to write their files" \
+            bash -c "[[ \$(ls $(q "$T_TMP")/done.* 2>/dev/null | wc -l) == 4 ]]" || t_fail "$SL_WHY"
+        local pfs=$T_TMP/B lower
+        for lower in "$T_TMP"/cache/ebt.*/lower/0; do [[ -e $lower ]] && pfs=$lower/; done
+        env -u LD_PRELOAD find "$pfs" -mindepth 1 >"$T_TMP/pfs.before_flush"
+        kill -USR1 "$(cat "$T_TMP/batch.pid")" || t_fail "kill -USR1 of job $id's batch shell failed"
+        sl_job_wait "$id" 60 || rc=$?
+    else
+        sl_batch "$T_TMP/job.$style.sh" "$T_TMP/job.$style.out" 60 || rc=$?
+    fi
     if ((rc != 0)); then
         t_log "batch script:"; sed 's/^/    /' "$T_TMP/job.$style.sh" >&2
         t_log "its output:"; sed 's/^/    /' "$T_TMP/job.$style.out" >&2 2>/dev/null || true
@@ -92,6 +117,7 @@ run_job() {
 if ((nodes == 1)); then
     run_job batch
     run_job srun
+    run_job signal
 else
     run_job multi
 fi
