@@ -8,6 +8,7 @@
 
 SL_DIR=
 SL_PIDS=()
+SL_NAMES=()    # the program of each SL_PIDS entry
 SL_WHY=
 
 sl_log_tail() {
@@ -33,13 +34,17 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
 
-# sl_wait SECONDS DESC CMD...: poll CMD every 0.2 s until it succeeds; 1 on timeout.
+# sl_wait SECONDS DESC CMD...: poll CMD every 0.2 s until it succeeds (0); 1 on timeout or
+# when CMD returns 2 (give up: CMD set SL_WHY).
 sl_wait() {
-    local lim=$1 desc=$2 end
+    local lim=$1 desc=$2 end rc
     shift 2
     end=$((SECONDS + lim))
     while ((SECONDS < end)); do
-        "$@" >/dev/null 2>&1 && return 0
+        rc=0
+        "$@" >/dev/null 2>&1 || rc=$?
+        ((rc == 0)) && return 0
+        ((rc == 2)) && return 1
         sleep 0.2
     done
     SL_WHY="timed out after $lim s waiting for $desc"
@@ -67,6 +72,7 @@ sl_start() {
         --pid-file="$SL_DIR/munge/pid" --seed-file="$SL_DIR/munge/seed" \
         --log-file="$SL_DIR/log/munged.log" >"$SL_DIR/log/munged.out" 2>&1 &
     SL_PIDS+=($!)
+    SL_NAMES+=(munged)
     sl_wait 10 "munged's socket" test -S "$SL_DIR/munge/sock" || { sl_log_tail; return 1; }
     sl_wait 5 "a munge credential" bash -c "munge -S '$SL_DIR/munge/sock' -n | unmunge -S '$SL_DIR/munge/sock'" ||
         { SL_WHY="munged does not answer: $(cat "$SL_DIR/log/munged.out")"; return 1; }
@@ -114,19 +120,30 @@ sl_start() {
 
     slurmctld -D -i -f "$SLURM_CONF" >"$SL_DIR/log/slurmctld.out" 2>&1 &
     SL_PIDS+=($!)
+    SL_NAMES+=(slurmctld)
     for ((i = 0; i < n; i++)); do
         slurmd -D -N "ebt$i" -f "$SLURM_CONF" >"$SL_DIR/log/slurmd$i.out" 2>&1 &
         SL_PIDS+=($!)
+        SL_NAMES+=("slurmd -N ebt$i")
     done
-    if ! sl_wait 20 "$n idle node(s) in sinfo" sl_nodes_idle "$n"; then
+    if ! sl_wait 20 "$n idle node(s) in sinfo" sl_up "$n"; then
         SL_WHY="$SL_WHY; sinfo: $(timeout 5 sinfo -h -N -o '%N %t %E' 2>&1 | tr '\n' ' ')"
-        for p in "${SL_PIDS[@]}"; do
-            kill -0 "$p" 2>/dev/null || SL_WHY="$SL_WHY; a daemon exited: $(cat /proc/$p/cmdline 2>/dev/null | tr '\0' ' ')"
-        done
         sl_log_tail
         return 1
     fi
     return 0
+}
+
+# sl_up N: N nodes idle; a daemon that exited ends the wait at once (exit status 2, SL_WHY).
+sl_up() {
+    local i
+    for i in "${!SL_PIDS[@]}"; do
+        if ! kill -0 "${SL_PIDS[$i]}" 2>/dev/null; then
+            SL_WHY="${SL_NAMES[$i]} exited (see its log)"
+            return 2
+        fi
+    done
+    sl_nodes_idle "$1"
 }
 
 # Processes of this test's Slurm that are not our direct children: slurmstepd (daemonized by
@@ -155,6 +172,7 @@ sl_stop() {
     done
     for p in "${SL_PIDS[@]}" $(sl_our_pids); do kill -9 "$p" 2>/dev/null || true; done
     SL_PIDS=()
+    SL_NAMES=()
     SL_DIR=
 }
 
