@@ -4,17 +4,19 @@
 # `ebt flush`, `ebt stop`, and the PFS compared with the native run.
 # usage: test_mpirun.sh openmpi|mpich 1   `eval "$(ebt start ...)"` in this shell, then
 #                                         `mpirun -np 4 task.sh` with its environment
-#        test_mpirun.sh openmpi|mpich 2   two virtual nodes: `mpirun -np 2 ebt start` (node id and
+#        test_mpirun.sh openmpi|mpich 2 [race]   two virtual nodes: `mpirun -np 2 ebt start` (node id and
 #                                         count from the launcher), 4 tasks (rank r on node r % 2),
-#                                         `ebt flush` on node 0, `ebt stop` on each node
+#                                         `ebt flush` on node 0, `ebt stop` on each node; the
+#                                         shared directory is made on node 0 before the step,
+#                                         unless `race` (see test_slurm.sh)
 # openmpi: Open MPI's mpirun.openmpi (as root: OMPI_ALLOW_RUN_AS_ROOT*, --oversubscribe);
 # mpich: MPICH's hydra mpirun.mpich. Exits 77 (skip) where the launcher is missing or cannot
 # start a job here.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/launch_lib.sh"
-impl=$1 nodes=${2:-1}
-ll_init "launch_${impl}_$nodes"
+impl=$1 nodes=${2:-1} race=${3:-}
+ll_init "launch_${impl}_$nodes${race:+_$race}"
 
 case $impl in
 openmpi)
@@ -31,7 +33,8 @@ mpich)
 *) t_fail "usage: test_mpirun.sh openmpi|mpich [1|2]" ;;
 esac
 command -v "$MPIRUN" >/dev/null || ll_skip "$MPIRUN not installed (apt-get install ${impl/openmpi/openmpi-bin})"
-"$MPIRUN" --version 2>&1 | grep -q -E "$want" || ll_skip "$MPIRUN is not $impl: $("$MPIRUN" --version 2>&1 | head -1)"
+version=$("$MPIRUN" --version 2>&1 || true) # whole: grep -q on the pipe could SIGPIPE it
+grep -q -E "$want" <<<"$version" || ll_skip "$MPIRUN is not $impl: $(head -1 <<<"$version")"
 out=$(timeout -k 5 30 "$MPIRUN" "${MPIFLAGS[@]}" -np 2 true 2>&1) ||
     ll_skip "$MPIRUN cannot start a job here: $(tail -3 <<<"$out")"
 
@@ -69,6 +72,10 @@ else
             t_fail "node $i: ebt start under $MPIRUN did not print EBT_NODE_ID=$i: $(cat "$T/env.$i")"
         grep -q "^export EBT_NODES='2'" "$T/env.$i" || t_fail "node $i: not a 2-node job"
     done
+fi
+
+if ((nodes == 2)) && [[ $race != race ]]; then
+    (set +u; . "$T/env.0"; exec mkdir "$B/shared") || t_fail "mkdir of the shared directory on node 0 failed"
 fi
 
 # the job step: every task with its node's environment (node = rank % 2)

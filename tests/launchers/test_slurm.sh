@@ -4,7 +4,10 @@
 # tasks natively and under EBT and compare the PFS with the native run.
 # usage: test_slurm.sh 1   one node: the README's batch script (`eval "$(ebt start ...)"` in the
 #                          batch shell), then the same with `eval "$(srun -N1 ebt start ...)"`
-#        test_slurm.sh 2   two Slurm nodes (two slurmd on this host): `srun --ntasks-per-node=1
+#        test_slurm.sh timelimit   one node, a real time limit: `--time=1 --signal=B:USR1@40`;
+#                          the batch shell's trap flushes and stops (Slurm sends the signal 20-50 s
+#                          after the start: this variant takes about 30-60 s)
+#        test_slurm.sh 2 [race]   two Slurm nodes (two slurmd on this host): `srun --ntasks-per-node=1
 #                          ebt start` (node id/count/job id from Slurm), tasks on both nodes,
 #                          `ebt flush` once, `srun -N2 -n2 --ntasks-per-node=1 ebt stop`
 # Exits 77 (skip) where Slurm or munge is not installed or its daemons cannot start here.
@@ -12,8 +15,10 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/launch_lib.sh"
 . "$here/slurm_lib.sh"
-nodes=${1:-1}
-ll_init "launch_slurm_$nodes"
+variant=${1:-1} race=${2:-}
+nodes=$variant
+[[ $variant == timelimit ]] && nodes=1
+ll_init "launch_slurm_$variant${race:+_$race}"
 LL_CLEANUPS+=(sl_stop)
 ebt_dir=$(dirname "$EBT_BIN")
 
@@ -30,6 +35,9 @@ job_script() {
     echo '#!/bin/bash'
     if [[ $style == multi ]]; then
         echo '#SBATCH --nodes=2 --ntasks=4 --ntasks-per-node=2 --overcommit --time=2'
+    elif [[ $style == timelimit ]]; then
+        echo '#SBATCH --nodes=1 --ntasks=4 --overcommit --time=1'
+        echo '#SBATCH --signal=B:USR1@40'
     else
         echo '#SBATCH --nodes=1 --ntasks=4 --overcommit --time=2'
     fi
@@ -37,12 +45,12 @@ job_script() {
     echo "export PATH=$(q "$ebt_dir"):\$PATH"
     echo "srun $(q "$task") $(q "$A") $T/marksA  # test: the native reference"
     case $style in
-    signal)
+    signal | timelimit)
         # the job step is still running when the batch shell gets SIGUSR1 (what
         # `#SBATCH --signal=B:USR1@SECONDS` sends to the batch shell alone before the time limit;
         # the test sends it with kill): the trap ends the step, flushes and stops EBT
         ll_ebt "eval \"\$(ebt start --pfs $(q "$B") --cache $T/cache)\""
-        echo "trap 'kill \$step 2>/dev/null; wait \$step || true; ebt flush; ebt stop; exit 0' USR1"
+        echo "trap 'touch $T/usr1; kill \$step 2>/dev/null; wait \$step || true; ebt flush; ebt stop; exit 0' USR1"
         echo "echo \$\$ >$T/batch.pid  # test"
         echo "srun bash -c '$(q "$task") $(q "$B") $T/marksB && touch $T/done.\$SLURM_PROCID && exec sleep 300' &"
         echo 'step=$!'
@@ -63,6 +71,7 @@ job_script() {
         echo "export EBT_LISTEN=127.0.0.1:0  # test: keep the daemons' traffic on loopback"
         ll_ebt "srun -N2 -n2 --ntasks-per-node=1 --output=$T/env.%n bash -c 'mkdir -p $T/cache.\$SLURM_NODEID && exec ebt start --pfs $(q "$B") --cache $T/cache.\$SLURM_NODEID'"
         [[ ${LAUNCH_BREAK:-} == noebt ]] && echo "touch $T/env.0 $T/env.1"
+        [[ $race == race ]] || echo "(. $T/env.0 && mkdir $(q "$B")/shared)  # test: see the header"
         echo "srun bash -c '. $T/env.\$SLURM_NODEID && echo \$SLURMD_NODENAME >$T/marksB.node.\$SLURM_PROCID && exec $(q "$task") $(q "$B") $T/marksB'"
         ;;
     esac
@@ -82,9 +91,9 @@ job_script() {
 run_job() {
     local style=$1 rc=0 t0=$SECONDS
     ll_reset
-    rm -f "$T_TMP"/marksB.node.* "$T_TMP"/env.* "$T_TMP"/done.*
+    rm -f "$T_TMP"/marksB.node.* "$T_TMP"/env.* "$T_TMP"/done.* "$T_TMP/usr1"
     job_script "$style" >"$T_TMP/job.$style.sh"
-    if [[ $style == signal ]]; then
+    if [[ $style == signal || $style == timelimit ]]; then
         local id
         id=$(sl_submit "$T_TMP/job.$style.sh" "$T_TMP/job.$style.out") || t_fail "sbatch failed"
         sl_wait 30 "the 4 tasks of job $id to write their files" \
@@ -92,8 +101,14 @@ run_job() {
         local pfs=$T_TMP/B lower
         for lower in "$T_TMP"/cache/ebt.*/lower/0; do [[ -e $lower ]] && pfs=$lower/; done
         env -u LD_PRELOAD find "$pfs" -mindepth 1 >"$T_TMP/pfs.before_flush"
-        kill -USR1 "$(cat "$T_TMP/batch.pid")" || t_fail "kill -USR1 of job $id's batch shell failed"
-        sl_job_wait "$id" 60 || rc=$?
+        if [[ $style == signal ]]; then
+            kill -USR1 "$(cat "$T_TMP/batch.pid")" || t_fail "kill -USR1 of job $id's batch shell failed"
+            sl_job_wait "$id" 60 || rc=$?
+        else
+            sl_job_wait "$id" 100 || rc=$?
+            t_log "Slurm's SIGUSR1 came $(($(stat -c %Y "$T_TMP/usr1" 2>/dev/null || echo 0) - $(stat -c %Y "$T_TMP/job.$style.sh"))) s after the submission"
+        fi
+        [[ -e $T_TMP/usr1 ]] || t_fail "the batch shell's USR1 trap did not run"
     else
         sl_batch "$T_TMP/job.$style.sh" "$T_TMP/job.$style.out" 60 || rc=$?
     fi
@@ -114,7 +129,9 @@ run_job() {
     t_log "ok: $style job ($(grep -c '^' "$T_TMP/job.$style.sh") lines of batch script) in $((SECONDS - t0)) s"
 }
 
-if ((nodes == 1)); then
+if [[ $variant == timelimit ]]; then
+    run_job timelimit
+elif ((nodes == 1)); then
     run_job batch
     run_job srun
     run_job signal
