@@ -5,10 +5,10 @@
 # usage: test_slurm.sh 1   one node: the README's batch script (`eval "$(ebt start ...)"` in the
 #                          batch shell), then the same with `eval "$(srun -N1 ebt start ...)"`
 #        test_slurm.sh timelimit   one node, a real time limit: `--time=1 --signal=B:USR1@40`;
-#                          the batch shell's trap flushes and stops (Slurm sends the signal 20-50 s
-#                          after the start: this variant takes about 30-60 s)
-#        test_slurm.sh 2 [race]   two Slurm nodes (two slurmd on this host): `srun --ntasks-per-node=1
-#                          ebt start` (node id/count/job id from Slurm), tasks on both nodes,
+#                          the batch shell's trap flushes and stops (Slurm's signal came 27-28 s
+#                          after the submission here; its timer is coarse: about 30 s in all)
+#        test_slurm.sh 2 [race]   two Slurm nodes (two slurmd on this host): `srun -N2 -n2
+#                          --ntasks-per-node=1 ebt start` (node id/count/job id from Slurm), tasks on both nodes,
 #                          `ebt flush` once, `srun -N2 -n2 --ntasks-per-node=1 ebt stop`
 # Exits 77 (skip) where Slurm or munge is not installed or its daemons cannot start here.
 set -euo pipefail
@@ -27,7 +27,7 @@ t_log "Slurm up ($nodes node(s)) in $((SECONDS - LL_T0)) s"
 
 q() { printf '%q' "$1"; }
 
-# job_script STYLE: the batch script (STYLE batch | srun | multi). Lines marked "test:" are the
+# job_script STYLE: the batch script (STYLE batch | srun | signal | timelimit | multi). Lines marked "test:" are the
 # test's checks; the rest is what README.md shows.
 job_script() {
     local style=$1 A=$T_TMP/A B=$T_TMP/B T task=$LL_TASK
