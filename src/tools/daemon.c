@@ -45,6 +45,24 @@ static int daemon_path(const char *cmd, char *out, size_t cap)
     return 0;
 }
 
+/* A detached daemon keeps no fd of its caller but the prefix lock: a launcher's pipes and its
+ * PMI socket (MPICH's hydra: PMI_FD) held open by ebtd make `mpirun -np N ebt start` wait for
+ * the daemons' end. Over MPI ebtd needs its launcher's fds (it inherited its rank): kept. */
+static void close_caller_fds(void)
+{
+    const char *t = getenv("EBT_TRANSPORT");
+    int keep = ebt_lock_fd();
+    if (t && !strcmp(t, "mpi"))
+        return;
+    if (keep < 3) {
+        close_range(3, ~0U, 0);
+        return;
+    }
+    if (keep > 3)
+        close_range(3, (unsigned)keep - 1, 0);
+    close_range((unsigned)keep + 1, ~0U, 0);
+}
+
 /* In the child: own session (a Ctrl-C for the job must not kill it), output to the log. */
 static void daemon_exec(const char *path, const char *run, int detach)
 {
@@ -60,6 +78,8 @@ static void daemon_exec(const char *path, const char *run, int detach)
         dup2(out, 1);
         dup2(out, 2);
     }
+    if (detach)
+        close_caller_fds();
     execl(path, "ebtd", "--run-dir", run, (char *)NULL);
     _exit(127);
 }

@@ -268,6 +268,11 @@ void ebt_lock_inherit(int yes)
         fcntl(lock_fd, F_SETFD, yes ? 0 : FD_CLOEXEC);
 }
 
+int ebt_lock_fd(void)
+{
+    return lock_fd;
+}
+
 void ebt_lock_set_holder(const char *run)
 {
     char path[PATH_MAX + 16], text[32] = "";

@@ -91,6 +91,7 @@ int ebt_offline_flush(const char *run, char *json, size_t cap);
 int ebt_lock_prefixes(const char *cmd, const struct ebt_tool_opts *o, const char *run);
 /* Around ebt_daemon_spawn: ebtd inherits the lock (yes=1), the job's command does not (0). */
 void ebt_lock_inherit(int yes);
+int ebt_lock_fd(void); /* the job's prefix lock fd, -1 if none */
 /* ebt start: the daemon (RUN/ebtd.pid) is the holder from now on. */
 void ebt_lock_set_holder(const char *run);
 void ebt_lock_release(void); /* remove the announcement (the job is over, or failed to start) */
