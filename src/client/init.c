@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "client.h"
 #include "lower.h"
+#include "mdcache.h"
 #include "log.h"
 #include "path.h"
 #include "proto.h"
@@ -99,10 +100,12 @@ static void atfork_prepare(void)
 {
     pthread_mutex_lock(&ebt.lock);
     ebt_fd_prepare_fork();
+    ebt_mdc_atfork(0);
 }
 
 static void atfork_release(void)
 {
+    ebt_mdc_atfork(1);
     ebt_fd_mark_shared_writers();
     pthread_mutex_unlock(&ebt.lock);
 }
