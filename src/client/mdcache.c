@@ -313,11 +313,48 @@ static void shared_write(const struct mdc_ent *e, uint64_t gen)
 
 /* ---- asking the PFS (outside every lock) ---- */
 
+/* The PFS is asked relative to a cached fd of the directory (mdfd.c): one lookup, not one per
+ * component of the path. */
+struct ask {
+    int kind;
+    void *out;
+};
+
+static int ask_op(int dirfd, const char *name, void *ctx)
+{
+    struct ask *a = ctx;
+    long rc;
+    switch (a->kind) {
+    case MDC_STAT:
+    case MDC_LSTAT:
+        rc = ebt_sys_fstatat(dirfd, name, a->out, a->kind == MDC_LSTAT ? AT_SYMLINK_NOFOLLOW : 0);
+        break;
+    case MDC_STATX:
+    case MDC_LSTATX:
+        rc = syscall(SYS_statx, dirfd, name, a->kind == MDC_LSTATX ? AT_SYMLINK_NOFOLLOW : 0,
+                     STATX_BASIC_STATS | STATX_BTIME, a->out);
+        break;
+    case MDC_LINK:
+        rc = syscall(SYS_readlinkat, dirfd, name, a->out, PATH_MAX);
+        break;
+    default:
+        rc = ebt_sys_openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        break;
+    }
+    return rc < 0 ? -errno : (int)rc;
+}
+
+static int ask_pfs(int kind, const char *key, void *out)
+{
+    struct ask a = {kind, out};
+    return ebt_mdfd_call(key, ask_op, &a);
+}
+
 static struct mdc_ent *fetch_stat(int kind, const char *key, uint64_t h)
 {
     struct stat st;
-    int rc = kind == MDC_STAT ? ebt_sys_stat(key, &st) : ebt_sys_lstat(key, &st);
-    struct mdc_ent *e = ent_new(kind, key, h, rc < 0 ? -errno : 0, rc < 0 ? 0 : sizeof(st));
+    int rc = ask_pfs(kind, key, &st);
+    struct mdc_ent *e = ent_new(kind, key, h, rc < 0 ? rc : 0, rc < 0 ? 0 : sizeof(st));
     if (e && rc == 0)
         memcpy(e->data, &st, sizeof(st));
     return e;
@@ -326,9 +363,8 @@ static struct mdc_ent *fetch_stat(int kind, const char *key, uint64_t h)
 static struct mdc_ent *fetch_statx(int kind, const char *key, uint64_t h)
 {
     struct statx stx;
-    int fl = kind == MDC_LSTATX ? AT_SYMLINK_NOFOLLOW : 0;
-    long rc = syscall(SYS_statx, AT_FDCWD, key, fl, STATX_BASIC_STATS | STATX_BTIME, &stx);
-    struct mdc_ent *e = ent_new(kind, key, h, rc < 0 ? -errno : 0, rc < 0 ? 0 : sizeof(stx));
+    int rc = ask_pfs(kind, key, &stx);
+    struct mdc_ent *e = ent_new(kind, key, h, rc < 0 ? rc : 0, rc < 0 ? 0 : sizeof(stx));
     if (e && rc == 0)
         memcpy(e->data, &stx, sizeof(stx));
     return e;
@@ -337,8 +373,8 @@ static struct mdc_ent *fetch_statx(int kind, const char *key, uint64_t h)
 static struct mdc_ent *fetch_link(const char *key, uint64_t h)
 {
     char buf[PATH_MAX];
-    ssize_t n = ebt_sys_readlink(key, buf, sizeof(buf));
-    struct mdc_ent *e = ent_new(MDC_LINK, key, h, n < 0 ? -errno : 0, n < 0 ? 0 : (size_t)n);
+    int n = ask_pfs(MDC_LINK, key, buf);
+    struct mdc_ent *e = ent_new(MDC_LINK, key, h, n < 0 ? n : 0, n < 0 ? 0 : (size_t)n);
     if (e && n > 0)
         memcpy(e->data, buf, (size_t)n);
     return e;
@@ -379,9 +415,7 @@ static struct mdc_ent *fetch_list(const char *key, uint64_t h)
     unsigned char *buf = NULL;
     size_t len = 0, cap = 0;
     char dents[32768];
-    int rc = 0, fd = ebt_sys_open(key, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    if (fd < 0)
-        rc = -errno;
+    int fd = ask_pfs(MDC_LIST, key, NULL), rc = fd < 0 ? fd : 0;
     for (ssize_t n; rc == 0 && (n = ebt_sys_getdents64(fd, dents, sizeof(dents))) != 0;)
         rc = n < 0 ? -errno : list_append(&buf, &len, &cap, dents, n);
     if (fd >= 0)

@@ -44,4 +44,12 @@ int ebt_mdc_list(const char *logical, const char *phys,
 int ebt_mdc_standin(char *out);
 void ebt_mdc_atfork(int phase); /* 0 before fork, 1 after (parent and child) */
 
+/* mdfd.c: open phys (a file on the PFS) relative to a cached fd of its directory when logical
+ * lies under an input, else plainly. The fd or -errno. */
+int ebt_mdfd_open(const char *logical, const char *phys, int flags, mode_t mode);
+/* op(dirfd, last name, ctx) with a cached fd of phys's directory (else AT_FDCWD and phys); op
+ * must not return 1. Its value. */
+int ebt_mdfd_call(const char *phys, int (*op)(int dirfd, const char *name, void *ctx), void *ctx);
+void ebt_mdfd_atfork(int phase); /* 0 before fork, 1 after in the parent, 2 in the child */
+
 #endif
