@@ -355,11 +355,12 @@ static int check_job_dirs(const char *cmd, struct ebt_tool_opts *o)
     }
     if (check_cache_vs_pfs(cmd, cache, o) < 0)
         return -1;
+    const char *what = o->ninputs ? "--input" : "EBT_INPUT_PATHS";
     if (o->ninputs == 0 && inputs_from_env(cmd, o) < 0)
         return -1;
     if (ebt_config_check_inputs((const char(*)[PATH_MAX])o->inputs, o->ninputs, cache, err,
                                 sizeof(err)) < 0) {
-        fprintf(stderr, "ebt %s: --input: %s\n", cmd, err);
+        fprintf(stderr, "ebt %s: %s: %s\n", cmd, what, err);
         return -1;
     }
     snprintf(o->cache, sizeof(o->cache), "%s", cache);
