@@ -90,6 +90,8 @@ int ebt_input_resolve(int dirfd, const char *path, char *out)
         return 0;
     if (path[0] != '/' && dirfd != AT_FDCWD)
         return 0; /* relative to a directory fd: asked of the kernel (not cached) */
+    if (strstr(path, ".."))
+        return 0; /* ".." after a symlink is the kernel's to resolve, not a lexical step */
     if (ebt_path_normalize(path[0] == '/' ? "/" : ebt.cwd, path, out, PATH_MAX) < 0)
         return 0;
     return ebt_input_of(out) >= 0 && !ebt_is_managed_path(out);
