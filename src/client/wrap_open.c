@@ -21,9 +21,11 @@
         va_end(ap_);                                                                               \
     } while (0)
 
+/* glibc's __O_TMPFILE includes O_DIRECTORY: a directory open is no write. */
 static int write_intent(int flags)
 {
-    return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC | __O_TMPFILE));
+    return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) ||
+           (flags & __O_TMPFILE) == __O_TMPFILE;
 }
 
 /* Not managed: under an input, a reading open without O_NOFOLLOW of a name the cache knows is

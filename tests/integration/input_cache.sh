@@ -90,8 +90,17 @@ grep -q "^ImportError ModuleNotFoundError No module named 'pkga.missing'$" "$T_T
 t_native_only && exit 0
 ebt_in --input "$ENV" -- bash -c py >"$T_TMP/py.ebt" || t_fail "python under ebt --input failed"
 t_expect_same "python import output" "$T_TMP/py.native" "$T_TMP/py.ebt"
+sim_reset
+ebt_in -- bash -c 'tools; tools' >/dev/null || t_fail "stat/ls/find under ebt failed"
+tools_off=$(sim_get ops)
+sim_reset
 ebt_in --input "$ENV" -- bash -c 'tools; tools' >"$T_TMP/tools.ebt" ||
     t_fail "stat/ls/find under ebt --input failed"
+tools_on=$(sim_get ops)
+t_log "stat/ls/find twice: MDS ops $tools_off without --input, $tools_on with"
+# find opens every directory (O_DIRECTORY): that is no write, the cache must stay on
+((tools_on * 5 <= tools_off * 4)) ||
+    t_fail "stat/ls/find: the cache saved less than 20% ($tools_on of $tools_off ops)"
 cat "$T_TMP/tools.native" "$T_TMP/tools.native" >"$T_TMP/tools.native2"
 t_expect_same "stat/ls/find output" "$T_TMP/tools.native2" "$T_TMP/tools.ebt"
 
