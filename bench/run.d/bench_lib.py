@@ -18,8 +18,9 @@ WORKLOADS = ["wrf", "namd", "vpic", "specfem", "resnet", "pyimport", "montage",
              "bulk-small", "bulk-large", "mdtest"]
 NEEDS_SETUP = {"wrf", "namd", "resnet", "pyimport"}
 MODES = ["native", "ebt", "local"]
-# "single": natively, one rank writes everything (LustreBulk's single-writer mode); only on request
-ALL_MODES = MODES + ["single"]
+# "single": natively, one rank writes everything (LustreBulk's single-writer mode); "ebt-input":
+# as ebt, with the workload's directory also given as --input (its metadata cached); on request
+ALL_MODES = MODES + ["single", "ebt-input"]
 # Per-workload visibility overrides (none: every workload runs with EBT's default, `close`).
 # --ebt-visibility sets one mode for every workload.
 EBT_VISIBILITY = {}  # native and ebt on pfs-sim; local = local disk, no simulator
@@ -31,8 +32,9 @@ SIM_OPTS = ["--osts", "16", "--stripe-size", "1M", "--stripe-count", "1",
             "--mds-latency-us", "200", "--oss-latency-us", "100",
             "--ost-bw-mbs", "200", "--lock-penalty-us", "1000"]
 
-FIELDS = ["workload", "mode", "rep", "ok", "io_s", "tts_s", "mb_s", "wl_wall_s", "mds_ops", "oss_ops",
-          "mds_cpu_s", "oss_cpu_s", "writer_nodes_per_ost_max", "writer_nodes_per_ost_mean",
+FIELDS = ["workload", "mode", "rep", "ok", "io_s", "tts_s", "mb_s", "wl_wall_s", "mds_ops",
+          "mds_enoent", "oss_ops", "mds_cpu_s", "oss_cpu_s", "writer_nodes_per_ost_max",
+          "writer_nodes_per_ost_mean",
           "osts_written", "lock_revocations", "pfs_write_bytes", "pfs_read_bytes",
           "flush_s", "flush_files", "digest"]
 
@@ -166,7 +168,8 @@ def last_json(text):
 def sim_row(st):
     osts = [o for o in st["osts"] if o["write_bytes"] > 0]
     wn = [o["writer_nodes"] for o in osts]
-    return {"mds_ops": st["mds"]["ops"], "oss_ops": st["oss"]["ops"],
+    return {"mds_ops": st["mds"]["ops"], "mds_enoent": st["mds"].get("enoent", ""),
+            "oss_ops": st["oss"]["ops"],
             "mds_cpu_s": round(st["mds"]["cpu_s"], 4), "oss_cpu_s": round(st["oss"]["cpu_s"], 4),
             "writer_nodes_per_ost_max": max(wn) if wn else 0,
             "writer_nodes_per_ost_mean": round(sum(wn) / len(wn), 2) if wn else 0,
@@ -207,9 +210,10 @@ class Runner:
                 raise Fail("setup of %s failed: %s" % (name, err.strip()))
 
     def launch(self, name, mode, run_dir):
-        if mode == "ebt":
+        if mode in ("ebt", "ebt-input"):
             vis = self.a.ebt_visibility or EBT_VISIBILITY.get(name)
             cmd = [self.t.ebt, "run", "--json", "--pfs", run_dir]
+            cmd += ["--input", run_dir] if mode == "ebt-input" else []
             cmd += ["--visibility", vis] if vis else []
             cmd += ["--"] + self.wl(name, run_dir, 1)
         elif mode == "single":
@@ -238,7 +242,7 @@ class Runner:
         if st:
             row.update(sim_row(st))
             row["mb_s"] = round(st["write_bytes"] / tts / 1e6, 1) if tts > 0 else ""
-        if mode == "ebt":
+        if mode in ("ebt", "ebt-input"):
             fl = fl if fl is not None else (last_json(err) or {}).get("flush", {})
             row.update({"flush_s": fl.get("seconds", ""), "flush_files": fl.get("files", "")})
         vrc, vout, verr, _ = run_cmd(self.wl(name, verify_dir, 1, ["--verify"]), self.a.timeout)
@@ -261,7 +265,8 @@ def check_digests(rows):
     return bad
 
 
-NUMERIC = ["io_s", "tts_s", "mb_s", "wl_wall_s", "mds_ops", "oss_ops", "mds_cpu_s", "oss_cpu_s",
+NUMERIC = ["io_s", "tts_s", "mb_s", "wl_wall_s", "mds_ops", "mds_enoent", "oss_ops", "mds_cpu_s",
+           "oss_cpu_s",
            "writer_nodes_per_ost_max", "writer_nodes_per_ost_mean", "osts_written",
            "lock_revocations", "pfs_write_bytes", "pfs_read_bytes", "flush_s", "flush_files"]
 
@@ -301,21 +306,22 @@ def fmt(v, nd=3):
 def table(meds):
     """Markdown table of the medians, with EBT's ratios against the native simulator run."""
     by = {(m["workload"], m["mode"]): m for m in meds}
-    hdr = ["workload", "mode", "runs", "I/O s", "time-to-solution s", "MB/s", "MDS ops", "OSS ops",
+    hdr = ["workload", "mode", "runs", "I/O s", "time-to-solution s", "MB/s", "MDS ops", "MDS ENOENT",
+           "OSS ops",
            "MDS CPU s", "OSS CPU s", "writer nodes/OST max (mean)", "lock revocations",
            "MDS ops native/EBT", "TTS native/EBT"]
     lines = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
     for m in meds:
         nat = by.get((m["workload"], "native"))
         ratio_mds = ratio_tts = ""
-        if m["mode"] == "ebt" and nat and m["mds_ops"] and m["tts_s"]:
+        if m["mode"].startswith("ebt") and nat and m["mds_ops"] and m["tts_s"]:
             ratio_mds = "%.2fx" % (nat["mds_ops"] / m["mds_ops"])
             ratio_tts = "%.2fx" % (nat["tts_s"] / m["tts_s"])
         wn = "-" if m["writer_nodes_per_ost_max"] == "" else "%s (%s)" % (
             fmt(m["writer_nodes_per_ost_max"], 0), fmt(m["writer_nodes_per_ost_mean"], 2))
         cells = [m["workload"], m["mode"], str(m["runs"]), fmt(m["io_s"]), fmt(m["tts_s"]),
-                 fmt(m["mb_s"], 1),
-                 fmt(m["mds_ops"], 0), fmt(m["oss_ops"], 0), fmt(m["mds_cpu_s"]),
+                 fmt(m["mb_s"], 1), fmt(m["mds_ops"], 0), fmt(m["mds_enoent"], 0),
+                 fmt(m["oss_ops"], 0), fmt(m["mds_cpu_s"]),
                  fmt(m["oss_cpu_s"]), wn, fmt(m["lock_revocations"], 0), ratio_mds, ratio_tts]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

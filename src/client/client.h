@@ -226,6 +226,7 @@ void ebt_remote_init(void);
 /* ---- directory streams (dir.c) ---- */
 #include <dirent.h>
 DIR *ebt_dir_open(const char *logical, int fd);
+DIR *ebt_dir_open_input(const char *path); /* an input's directory, from the metadata cache */
 int ebt_dir_is_ours(DIR *d);
 struct dirent *ebt_dir_read(DIR *d);
 struct dirent64 *ebt_dir_read64(DIR *d);

@@ -1,6 +1,8 @@
 /* dir.c - directory streams of managed directories: the merged, sorted union of the layers. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "lower.h"
+#include "mdcache.h"
 #include "path.h"
 #include "real.h"
 #include "rundir.h"
@@ -30,6 +32,7 @@ struct ebt_dirstream {
     struct ebt_dirstream *next;
     DIR *real; /* a real stream on the top physical directory: dirfd() and closedir() work */
     char logical[PATH_MAX];
+    int input; /* a directory of an input that is not managed: the PFS's entries as they are */
     struct entry_list list;
     size_t pos;
     union {
@@ -98,6 +101,25 @@ static int read_layer(const char *phys, int rank, int is_pfs, int remote, struct
     return rc;
 }
 
+struct cached_ctx {
+    struct entry_list *l;
+    int rank;
+};
+
+static int add_cached(void *arg, const char *name, unsigned char type, uint64_t ino)
+{
+    struct cached_ctx *c = arg;
+    return list_add(c->l, name, type, 0, c->rank, (ino_t)ino, 0);
+}
+
+/* The PFS's entries of logical (at phys): from the metadata cache under an input. */
+static int read_pfs(const char *logical, const char *phys, int rank, struct entry_list *l)
+{
+    struct cached_ctx c = {l, rank};
+    int rc = ebt_mdc_list(logical, phys, add_cached, &c);
+    return rc == 1 ? read_layer(phys, rank, 1, 0, l) : rc;
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
     const struct dir_entry *x = a, *y = b;
@@ -158,10 +180,16 @@ static int collect(const char *logical, struct entry_list *l)
     int n = ebt_view_dir_sources(logical, phys, 4);
     if (n == 0)
         return -ENOENT;
+    char lower[PATH_MAX];
+    if (ebt_lower_path(logical, lower, sizeof(lower)) < 0)
+        lower[0] = '\0';
     int rc = add_own_stages(logical, l);
     for (int i = 0; i < n && rc == 0; i++) {
         int remote = ebt_multinode() && ebt_path_under(phys[i], ebt.remote_root) > 0;
-        rc = read_layer(phys[i], i, strcmp(phys[i], logical) == 0, remote, l);
+        if (!strcmp(phys[i], lower))
+            rc = read_pfs(logical, phys[i], i, l);
+        else
+            rc = read_layer(phys[i], i, strcmp(phys[i], logical) == 0, remote, l);
     }
     if (rc == 0)
         list_merge(l);
@@ -180,20 +208,41 @@ int ebt_view_dir_empty(const char *logical)
     return rc < 0 ? rc : real_entries == 0;
 }
 
-DIR *ebt_dir_open(const char *logical, int fd)
+/* The real stream behind a merged one (dirfd and closedir work on it): its top directory; for
+ * a PFS directory of an input, the run directory's stand-in (RUN/mdc), not another PFS open. */
+static DIR *open_handle(const char *logical)
+{
+    char top[1][PATH_MAX], lower[PATH_MAX], standin[PATH_MAX];
+    if (ebt_view_dir_sources(logical, top, 1) != 1)
+        return NULL;
+    if (ebt_input_of(logical) >= 0 && ebt_lower_path(logical, lower, sizeof(lower)) == 0 &&
+        !strcmp(top[0], lower) && ebt_mdc_standin(standin) == 0)
+        return EBT_REAL(opendir)(standin);
+    return EBT_REAL(opendir)(top[0]);
+}
+
+static int collect_input(const char *logical, struct entry_list *l)
+{
+    struct cached_ctx c = {l, 0};
+    int rc = ebt_mdc_list(logical, logical, add_cached, &c);
+    return rc == 1 ? read_layer(logical, 0, 1, 0, l) : rc;
+}
+
+static DIR *dir_open(const char *logical, int fd, int input)
 {
     struct ebt_dirstream *s = calloc(1, sizeof(*s));
+    char standin[PATH_MAX];
     if (!s)
         return NULL;
     snprintf(s->logical, sizeof(s->logical), "%s", logical);
-    int rc = collect(logical, &s->list);
+    s->input = input;
+    int rc = input ? collect_input(logical, &s->list) : collect(logical, &s->list);
     if (rc == 0) {
         s->real = fd >= 0 ? EBT_REAL(fdopendir)(fd) : NULL;
-        if (fd < 0) {
-            char top[1][PATH_MAX];
-            if (ebt_view_dir_sources(logical, top, 1) == 1)
-                s->real = EBT_REAL(opendir)(top[0]);
-        }
+        if (fd < 0 && input)
+            s->real = ebt_mdc_standin(standin) == 0 ? EBT_REAL(opendir)(standin) : NULL;
+        else if (fd < 0)
+            s->real = open_handle(logical);
         rc = s->real ? 0 : -errno;
     }
     if (rc < 0) {
@@ -207,6 +256,16 @@ DIR *ebt_dir_open(const char *logical, int fd)
     streams = s;
     pthread_mutex_unlock(&ebt.lock);
     return s->real;
+}
+
+DIR *ebt_dir_open(const char *logical, int fd)
+{
+    return dir_open(logical, fd, 0);
+}
+
+DIR *ebt_dir_open_input(const char *path)
+{
+    return dir_open(path, -1, 1);
 }
 
 static struct ebt_dirstream *find_stream(DIR *d, int unlink_it)
@@ -273,7 +332,10 @@ void ebt_dir_rewind(DIR *d)
     if (!s)
         return;
     list_free(&s->list);
-    collect(s->logical, &s->list);
+    if (s->input)
+        collect_input(s->logical, &s->list);
+    else
+        collect(s->logical, &s->list);
     s->pos = 0;
 }
 

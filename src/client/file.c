@@ -1,6 +1,7 @@
 /* file.c - managed files: open into a layer or a private stage, record extents, publish. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "mdcache.h"
 #include "lower.h"
 #include "log.h"
 #include "path.h"
@@ -125,9 +126,13 @@ static int open_for_read(const char *logical, int flags, struct ebt_found *f)
     const char *path = S_ISDIR(f->st.st_mode) && f->where == EBT_W_PFS && ebt_lower_covers(logical)
                            ? logical
                            : f->phys;
-    int fd = ebt_sys_open(path, flags & ~(O_CREAT | O_EXCL | O_TRUNC), 0);
+    int fd, oflags = flags & ~(O_CREAT | O_EXCL | O_TRUNC);
+    if (f->where == EBT_W_PFS && !S_ISDIR(f->st.st_mode))
+        fd = ebt_mdfd_open(logical, path, oflags, 0); /* under an input: one lookup */
+    else if ((fd = ebt_sys_open(path, oflags, 0)) < 0)
+        fd = -errno;
     if (fd < 0)
-        return -errno;
+        return fd;
     if (S_ISDIR(f->st.st_mode))
         return register_fd(fd, EBT_OFD_DIR, flags, logical, NULL);
     if (f->where == EBT_W_PFS)

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "client.h"
 #include "lower.h"
+#include "mdcache.h"
 #include "log.h"
 #include "path.h"
 #include "pfscount.h"
@@ -100,19 +101,28 @@ static void atfork_prepare(void)
 {
     pthread_mutex_lock(&ebt.lock);
     ebt_fd_prepare_fork();
+    ebt_mdc_atfork(0);
+    ebt_mdfd_atfork(0);
+}
+
+static void release_common(int child)
+{
+    ebt_mdfd_atfork(child ? 2 : 1);
+    ebt_mdc_atfork(1);
+    ebt_fd_mark_shared_writers();
+    pthread_mutex_unlock(&ebt.lock);
 }
 
 static void atfork_release(void)
 {
-    ebt_fd_mark_shared_writers();
-    pthread_mutex_unlock(&ebt.lock);
+    release_common(0);
 }
 
 static void atfork_child(void)
 {
     ebt.pid = getpid();
     ebt_fd_reset_locks_in_child();
-    atfork_release();
+    release_common(1);
 }
 
 /* The run directory exists and is ours, its cache layer too (the job has not ended). */

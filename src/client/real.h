@@ -100,6 +100,7 @@ struct timeval;
     X(int, link, (const char *, const char *))                                                     \
     X(int, linkat, (int, const char *, int, const char *, int))                                    \
     X(ssize_t, readlink, (const char *, char *, size_t))                                           \
+    X(ssize_t, readlinkat, (int, const char *, char *, size_t))                                    \
     X(char *, realpath, (const char *, char *))                                                    \
     X(ssize_t, getxattr, (const char *, const char *, void *, size_t))                             \
     X(ssize_t, lgetxattr, (const char *, const char *, void *, size_t))                            \

@@ -4,6 +4,7 @@
 #include "client.h"
 #include "layers.h"
 #include "lower.h"
+#include "mdcache.h"
 #include "path.h"
 #include "real.h"
 #include "rundir.h"
@@ -139,9 +140,9 @@ static int lookup_from(const char *logical, int from, int follow, int remote, st
         return -ENOENT;
     if (ebt_lower_path(logical, f->phys, sizeof(f->phys)) < 0)
         return -ENAMETOOLONG;
-    int rc = follow ? ebt_sys_stat(f->phys, &f->st) : ebt_sys_lstat(f->phys, &f->st);
+    int rc = ebt_mdc_stat(logical, f->phys, follow, &f->st); /* cached under an input */
     if (rc < 0)
-        return -errno;
+        return rc;
     f->where = EBT_W_PFS;
     return 0;
 }
@@ -284,7 +285,7 @@ int ebt_view_dir_sources(const char *logical, char phys[][PATH_MAX], int max)
     if (mn && k < max && remote_dir_source(logical, phys[k]))
         k++;
     if (!pfs_hidden && k < max && ebt_lower_path(logical, phys[k], PATH_MAX) == 0 &&
-        ebt_sys_stat(phys[k], &st) == 0 && S_ISDIR(st.st_mode))
+        ebt_mdc_stat(logical, phys[k], 1, &st) == 0 && S_ISDIR(st.st_mode))
         k++;
     return k;
 }

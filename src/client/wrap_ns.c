@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "client.h"
 #include "lower.h"
+#include "mdcache.h"
 #include "path.h"
 #include "real.h"
 #include "sys.h"
@@ -25,6 +26,7 @@ int ebt_ns_attr_target(const char *logical, int follow, char *phys);
 
 int unlink(const char *p)
 {
+    ebt_mdc_written(AT_FDCWD, p);
     char l[PATH_MAX];
     if (ebt_resolve(AT_FDCWD, p, l) <= 0)
         return EBT_REAL(unlink)(p);
@@ -33,6 +35,7 @@ int unlink(const char *p)
 
 int unlinkat(int d, const char *p, int fl)
 {
+    ebt_mdc_written(d, p);
     char l[PATH_MAX];
     if (ebt_resolve(d, p, l) <= 0)
         return EBT_REAL(unlinkat)(d, p, fl);
@@ -41,6 +44,7 @@ int unlinkat(int d, const char *p, int fl)
 
 int rmdir(const char *p)
 {
+    ebt_mdc_written(AT_FDCWD, p);
     char l[PATH_MAX];
     if (ebt_resolve(AT_FDCWD, p, l) <= 0)
         return EBT_REAL(rmdir)(p);
@@ -49,6 +53,7 @@ int rmdir(const char *p)
 
 int mkdir(const char *p, mode_t mode)
 {
+    ebt_mdc_written(AT_FDCWD, p);
     char l[PATH_MAX];
     if (ebt_resolve(AT_FDCWD, p, l) <= 0)
         return EBT_REAL(mkdir)(p, mode);
@@ -57,6 +62,7 @@ int mkdir(const char *p, mode_t mode)
 
 int mkdirat(int d, const char *p, mode_t mode)
 {
+    ebt_mdc_written(d, p);
     char l[PATH_MAX];
     if (ebt_resolve(d, p, l) <= 0)
         return EBT_REAL(mkdirat)(d, p, mode);
@@ -66,6 +72,8 @@ int mkdirat(int d, const char *p, mode_t mode)
 /* Both names managed: EBT renames. One of them only: the kernel would copy, so say EXDEV. */
 static int rename_common(int fd1, const char *p1, int fd2, const char *p2, unsigned fl, int *done)
 {
+    ebt_mdc_written(fd1, p1);
+    ebt_mdc_written(fd2, p2);
     char l1[PATH_MAX], l2[PATH_MAX];
     int m1 = ebt_resolve(fd1, p1, l1) > 0, m2 = ebt_resolve(fd2, p2, l2) > 0;
     *done = m1 || m2;
@@ -96,6 +104,7 @@ int renameat2(int da, const char *a, int db, const char *b, unsigned fl)
 
 int truncate(const char *p, off_t len)
 {
+    ebt_mdc_written(AT_FDCWD, p);
     char l[PATH_MAX];
     if (ebt_resolve(AT_FDCWD, p, l) <= 0)
         return EBT_REAL(truncate)(p, len);
@@ -104,6 +113,7 @@ int truncate(const char *p, off_t len)
 
 int truncate64(const char *p, off64_t len)
 {
+    ebt_mdc_written(AT_FDCWD, p);
     char l[PATH_MAX];
     if (ebt_resolve(AT_FDCWD, p, l) <= 0)
         return EBT_REAL(truncate64)(p, len);
@@ -122,6 +132,7 @@ struct attr_change {
 static int attr_target(int dirfd, const char *p, int follow, char *phys, int *managed,
                        struct attr_change c)
 {
+    ebt_mdc_written(dirfd, p);
     char l[PATH_MAX];
     *managed = p && ebt_resolve(dirfd, p, l) > 0;
     if (!*managed)
@@ -246,6 +257,7 @@ int utime(const char *p, const struct utimbuf *t)
 /* Links inside managed trees are not supported yet: refuse clearly, never touch the PFS. */
 static int refuse_link(int dirfd, const char *p, const char *what, int *managed)
 {
+    ebt_mdc_written(dirfd, p);
     char l[PATH_MAX];
     *managed = ebt_resolve(dirfd, p, l) > 0;
     if (*managed && ebt_lower_covers(l)) {

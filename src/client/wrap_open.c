@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "client.h"
 #include "lower.h"
+#include "mdcache.h"
 #include "real.h"
 #include "sys.h"
 
@@ -20,12 +21,36 @@
         va_end(ap_);                                                                               \
     } while (0)
 
+/* glibc's __O_TMPFILE includes O_DIRECTORY: a directory open is no write. */
+static int write_intent(int flags)
+{
+    return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) ||
+           (flags & __O_TMPFILE) == __O_TMPFILE;
+}
+
+/* Not managed: under an input, a reading open without O_NOFOLLOW of a name the cache knows is
+ * missing fails at once, others open relative to the directory's cached fd: the fd, -errno, or
+ * 1 ("ask the kernel"). */
+static int open_input(int dirfd, const char *path, int flags)
+{
+    char l[PATH_MAX];
+    if (write_intent(flags) || (flags & O_NOFOLLOW) || !ebt_input_resolve(dirfd, path, l))
+        return 1;
+    int rc = ebt_mdc_absent(l, l);
+    return rc < 0 ? rc : ebt_mdfd_open(l, l, flags, 0);
+}
+
 static int open_at(int dirfd, const char *path, int flags, mode_t mode, int *managed)
 {
     char logical[PATH_MAX];
+    if (write_intent(flags))
+        ebt_mdc_written(dirfd, path); /* under an input: its cached answers are dropped */
     *managed = ebt_resolve(dirfd, path, logical) > 0;
-    if (!*managed)
-        return 0;
+    if (!*managed) {
+        int rc = open_input(dirfd, path, flags);
+        *managed = rc != 1;
+        return rc == 1 ? 0 : rc;
+    }
     if ((flags & __O_TMPFILE) == __O_TMPFILE && ebt_lower_covers(logical)) {
         *managed = 0; /* the kernel asks the view (EOPNOTSUPP there too: callers fall back) */
         return 0;

@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "client.h"
 #include "lower.h"
+#include "mdcache.h"
 #include "path.h"
 #include "real.h"
 #include "sys.h"
@@ -52,11 +53,20 @@ int __fxstat64(int v, int fd, struct stat64 *st)
     return fixed(EBT_REAL(__fxstat64)(v, fd, st), (struct stat *)st);
 }
 
-/* Managed? then answer from the view; the macro keeps every stat wrapper one line long. */
+/* A path under an input that is not managed: the PFS's answer, cached. */
+static int stat_input(const char *logical, int follow, void *st)
+{
+    return ebt_libc_status(ebt_mdc_stat(logical, logical, follow, st));
+}
+
+/* Managed? then answer from the view; under an input, from its cache; the macro keeps every
+ * stat wrapper one line long. */
 #define EBT_STAT_AT(dirfd, path, follow, st, passthrough)                                          \
     ({                                                                                             \
         char l_[PATH_MAX];                                                                         \
-        ebt_resolve((dirfd), (path), l_) > 0 ? stat_logical(l_, (follow), (st)) : (passthrough);   \
+        ebt_resolve((dirfd), (path), l_) > 0     ? stat_logical(l_, (follow), (st))                \
+        : ebt_input_resolve((dirfd), (path), l_) ? stat_input(l_, (follow), (st))                  \
+                                                 : (passthrough);                                  \
     })
 
 int stat(const char *p, struct stat *st)
@@ -125,27 +135,58 @@ int __fxstatat64(int v, int d, const char *p, struct stat64 *st, int fl)
                        EBT_REAL(__fxstatat64)(v, d, p, st, fl));
 }
 
-/* Calls that only need the physical path of the name: look it up, then ask the kernel. */
-static int physical(int dirfd, const char *path, int follow, char *phys, int *managed)
+/* Calls that only need the physical path of the name: look it up, then ask the kernel. A name
+ * on the PFS under an input (managed or not) gives its logical path in input (PATH_MAX; else
+ * ""), so the caller can answer from the metadata cache. */
+static int physical_in(int dirfd, const char *path, int follow, char *phys, int *managed,
+                       char *input)
 {
     char logical[PATH_MAX];
+    input[0] = '\0';
     *managed = !fd_itself(path, AT_EMPTY_PATH) && ebt_resolve(dirfd, path, logical) > 0;
-    if (!*managed)
+    if (!*managed) {
+        if (!fd_itself(path, AT_EMPTY_PATH) && ebt_input_resolve(dirfd, path, input)) {
+            *managed = 1;
+            memcpy(phys, input, strlen(input) + 1);
+        }
         return 0;
+    }
     struct ebt_found f;
     int rc = ebt_view_lookup(logical, follow, &f);
     if (rc == 0)
         memcpy(phys, f.phys, strlen(f.phys) + 1);
+    if (rc == 0 && f.where == EBT_W_PFS && ebt_input_of(logical) >= 0)
+        memcpy(input, logical, strlen(logical) + 1);
     return rc;
+}
+
+static int physical(int dirfd, const char *path, int follow, char *phys, int *managed)
+{
+    char input[PATH_MAX]; /* xattrs are not cached: the kernel asks the PFS by phys */
+    return physical_in(dirfd, path, follow, phys, managed, input);
+}
+
+/* access() on the PFS under an input: existence from the cache; the rest from the PFS. */
+static int access_in(const char *input, const char *phys, int mode, int fl)
+{
+    if (mode == F_OK) {
+        struct stat st;
+        return ebt_libc_status(ebt_mdc_stat(input, phys, !(fl & AT_SYMLINK_NOFOLLOW), &st));
+    }
+    int rc = ebt_mdc_absent(input, phys);
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(faccessat)(AT_FDCWD, phys, mode, fl);
 }
 
 int statx(int d, const char *p, int fl, unsigned mask, struct statx *stx)
 {
-    char phys[PATH_MAX];
-    int managed,
-        rc = fd_itself(p, fl) ? 0 : physical(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &managed);
+    char phys[PATH_MAX], input[PATH_MAX];
+    int managed, rc = fd_itself(p, fl)
+                          ? 0
+                          : physical_in(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &managed, input);
     if (fd_itself(p, fl) || !managed)
         rc = EBT_REAL(statx)(d, p, fl, mask, stx);
+    else if (rc == 0 && input[0])
+        rc = ebt_libc_status(ebt_mdc_statx(input, phys, fl, mask, stx));
     else
         rc = rc < 0 ? ebt_libc_status(rc) : EBT_REAL(statx)(AT_FDCWD, phys, fl, mask, stx);
     if (rc == 0) {
@@ -158,28 +199,34 @@ int statx(int d, const char *p, int fl, unsigned mask, struct statx *stx)
 
 int access(const char *p, int mode)
 {
-    char phys[PATH_MAX];
-    int managed, rc = physical(AT_FDCWD, p, 1, phys, &managed);
+    char phys[PATH_MAX], input[PATH_MAX];
+    int managed, rc = physical_in(AT_FDCWD, p, 1, phys, &managed, input);
     if (!managed)
         return EBT_REAL(access)(p, mode);
+    if (rc == 0 && input[0])
+        return access_in(input, phys, mode, 0);
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(access)(phys, mode);
 }
 
 int faccessat(int d, const char *p, int mode, int fl)
 {
-    char phys[PATH_MAX];
-    int managed, rc = physical(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &managed);
+    char phys[PATH_MAX], input[PATH_MAX];
+    int managed, rc = physical_in(d, p, !(fl & AT_SYMLINK_NOFOLLOW), phys, &managed, input);
     if (!managed)
         return EBT_REAL(faccessat)(d, p, mode, fl);
+    if (rc == 0 && input[0])
+        return access_in(input, phys, mode, fl);
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(faccessat)(AT_FDCWD, phys, mode, fl);
 }
 
 int euidaccess(const char *p, int mode)
 {
-    char phys[PATH_MAX];
-    int managed, rc = physical(AT_FDCWD, p, 1, phys, &managed);
+    char phys[PATH_MAX], input[PATH_MAX];
+    int managed, rc = physical_in(AT_FDCWD, p, 1, phys, &managed, input);
     if (!managed)
         return EBT_REAL(euidaccess)(p, mode);
+    if (rc == 0 && input[0])
+        return access_in(input, phys, mode, AT_EACCESS);
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(euidaccess)(phys, mode);
 }
 
@@ -190,11 +237,28 @@ int eaccess(const char *p, int mode)
 
 ssize_t readlink(const char *p, char *buf, size_t n)
 {
-    char phys[PATH_MAX];
-    int managed, rc = physical(AT_FDCWD, p, 0, phys, &managed);
+    char phys[PATH_MAX], input[PATH_MAX];
+    int managed, rc = physical_in(AT_FDCWD, p, 0, phys, &managed, input);
     if (!managed)
         return EBT_REAL(readlink)(p, buf, n);
+    if (rc == 0 && input[0]) {
+        ssize_t r = ebt_mdc_readlink(input, phys, buf, n);
+        return r < 0 ? (errno = (int)-r, -1) : r;
+    }
     return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(readlink)(phys, buf, n);
+}
+
+ssize_t readlinkat(int d, const char *p, char *buf, size_t n)
+{
+    char phys[PATH_MAX], input[PATH_MAX];
+    int managed, rc = physical_in(d, p, 0, phys, &managed, input);
+    if (!managed)
+        return EBT_REAL(readlinkat)(d, p, buf, n);
+    if (rc == 0 && input[0]) {
+        ssize_t r = ebt_mdc_readlink(input, phys, buf, n);
+        return r < 0 ? (errno = (int)-r, -1) : r;
+    }
+    return rc < 0 ? ebt_libc_status(rc) : EBT_REAL(readlinkat)(AT_FDCWD, phys, buf, n);
 }
 
 /* Managed trees are resolved lexically (docs/semantics.md): the answer is the logical path. */

@@ -15,6 +15,11 @@ static const struct config_var config_vars[] = {
      "colon-separated managed path prefixes (absolute, existing, distinct directories, not '/'; "
      "ebt run/start: the default of --pfs)",
      ebt_check_paths},
+    {"EBT_INPUT_PATHS", "",
+     "colon-separated input trees the job reads but does not change (absolute, existing, distinct "
+     "directories, not overlapping the cache; may be managed too): their metadata is cached for "
+     "the job (ebt run/start: the default of --input)",
+     ebt_check_inputs},
     {"EBT_VISIBILITY", "close", "write|close|task[,PREFIX=MODE...] when others see written data",
      ebt_check_visibility},
     {"EBT_RUN_DIR", "", "this job's run directory in node-local storage (set by ebt run/start)",
@@ -207,6 +212,21 @@ static int add_prefix(struct ebt_config *cfg, const char *given, char *err, size
     return 0;
 }
 
+/* EBT_INPUT_PATHS (already checked): each made canonical, as the client matches paths. */
+static void parse_inputs(struct ebt_config *cfg, const char *spec)
+{
+    char buf[4096], norm[PATH_MAX], real[PATH_MAX];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    char *save = NULL;
+    cfg->ninputs = 0;
+    for (char *tok = strtok_r(buf, ":", &save); tok && cfg->ninputs < EBT_MAX_INPUTS;
+         tok = strtok_r(NULL, ":", &save)) {
+        if (ebt_path_normalize("/", tok, norm, sizeof(norm)) < 0)
+            continue;
+        snprintf(cfg->inputs[cfg->ninputs++], PATH_MAX, "%s", realpath(norm, real) ? real : norm);
+    }
+}
+
 static int parse_paths(struct ebt_config *cfg, const char *spec, char *err, size_t cap)
 {
     char buf[4096];
@@ -369,6 +389,7 @@ int ebt_config_load(struct ebt_config *cfg, char *err, size_t cap)
     if (rc < 0)
         return rc;
     rc = parse_paths(cfg, env_or_default("EBT_PATHS"), err, cap);
+    parse_inputs(cfg, env_or_default("EBT_INPUT_PATHS"));
     if (rc == 0)
         rc = ebt_config_parse_visibility(cfg, env_or_default("EBT_VISIBILITY"), err, cap);
     if (rc == 0 && ebt_parse_size(env_or_default("EBT_CACHE_BYTES"), &cfg->cache_bytes) < 0) {

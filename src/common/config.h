@@ -8,6 +8,7 @@
 
 #define EBT_MAX_PREFIXES 16
 #define EBT_MAX_VIS_OVERRIDES 16
+#define EBT_MAX_INPUTS 16
 
 enum ebt_visibility { EBT_VIS_WRITE = 0, EBT_VIS_CLOSE = 1, EBT_VIS_TASK = 2 };
 enum ebt_fuse_mode { EBT_FUSE_OFF = 0, EBT_FUSE_AUTO = 1, EBT_FUSE_ON = 2 };
@@ -32,6 +33,8 @@ struct ebt_vis_override {
 struct ebt_config {
     struct ebt_prefix prefixes[EBT_MAX_PREFIXES];
     int nprefixes;
+    char inputs[EBT_MAX_INPUTS][PATH_MAX]; /* EBT_INPUT_PATHS, canonical: metadata cached */
+    int ninputs;
     int visibility;
     struct ebt_vis_override vis[EBT_MAX_VIS_OVERRIDES];
     int nvis;
@@ -67,6 +70,11 @@ int ebt_config_check_env(int flags, char *err, size_t errcap);
 /* Managed prefixes (canonical, absolute): none is '/', none equals or lies inside another.
  * what names them in the message ("EBT_PATHS", "--pfs"). 0 or -EINVAL with the reason. */
 int ebt_config_check_prefixes(const char (*paths)[PATH_MAX], int n, char *err, size_t errcap);
+
+/* Input trees (canonical, absolute): none given twice, none inside another, none overlapping
+ * the cache directory `cache` (canonical; NULL: not checked). 0 or -EINVAL with the reason. */
+int ebt_config_check_inputs(const char (*paths)[PATH_MAX], int n, const char *cache, char *err,
+                            size_t errcap);
 
 /* Fill cfg from the environment (ebt_config_check_env first, without EBT_CHECK_FS). On a bad
  * value: -EINVAL and a one-line reason in err. */

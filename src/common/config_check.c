@@ -114,6 +114,71 @@ int ebt_config_check_prefixes(const char (*paths)[PATH_MAX], int n, char *err, s
     return 0;
 }
 
+int ebt_config_check_inputs(const char (*paths)[PATH_MAX], int n, const char *cache, char *err,
+                            size_t cap)
+{
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < i; j++) {
+            if (!strcmp(paths[i], paths[j])) {
+                snprintf(err, cap, "%s is given twice", paths[i]);
+                return -EINVAL;
+            }
+            int inner = ebt_path_under(paths[i], paths[j])   ? i
+                        : ebt_path_under(paths[j], paths[i]) ? j
+                                                             : -1;
+            if (inner >= 0) {
+                snprintf(err, cap, "%s lies inside %s: inputs must not overlap", paths[inner],
+                         paths[inner == i ? j : i]);
+                return -EINVAL;
+            }
+        }
+        if (cache && (ebt_path_under(paths[i], cache) || ebt_path_under(cache, paths[i]))) {
+            snprintf(err, cap,
+                     "%s overlaps the cache directory %s: an input is read from the PFS, the "
+                     "cache is node-local",
+                     paths[i], cache);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* The cache directory the job would use (EBT_CACHE_DIR, else /dev/shm), canonical; "" if none. */
+static void cache_dir_now(char *out)
+{
+    const char *c = getenv("EBT_CACHE_DIR");
+    if (!c || !*c)
+        c = "/dev/shm";
+    if (!realpath(c, out))
+        out[0] = '\0';
+}
+
+int ebt_check_inputs(const char *v, int flags, char *err, size_t cap)
+{
+    static char paths[EBT_MAX_INPUTS][PATH_MAX];
+    char buf[4096], cache[PATH_MAX];
+    int n = 0;
+    if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf)) {
+        snprintf(err, cap, "too long");
+        return -EINVAL;
+    }
+    for (char *elem = buf, *next; elem; elem = next, n++) {
+        next = strchr(elem, ':');
+        if (next)
+            *next++ = '\0';
+        if (n == EBT_MAX_INPUTS) {
+            snprintf(err, cap, "more than %d inputs", EBT_MAX_INPUTS);
+            return -EINVAL;
+        }
+        if (path_element(elem, flags, paths[n], err, cap) < 0)
+            return -EINVAL;
+    }
+    if (flags & EBT_CHECK_FS)
+        cache_dir_now(cache);
+    return ebt_config_check_inputs((const char(*)[PATH_MAX])paths, n,
+                                   (flags & EBT_CHECK_FS) && cache[0] ? cache : NULL, err, cap);
+}
+
 int ebt_check_visibility(const char *v, int flags, char *err, size_t cap)
 {
     return ebt_config_parse_visibility(NULL, v, err, cap);

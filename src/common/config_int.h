@@ -16,6 +16,7 @@ struct config_var {
 };
 
 int ebt_check_paths(const char *v, int flags, char *err, size_t cap);
+int ebt_check_inputs(const char *v, int flags, char *err, size_t cap);
 int ebt_check_visibility(const char *v, int flags, char *err, size_t cap);
 int ebt_check_abs_path(const char *v, int flags, char *err, size_t cap);
 int ebt_check_cache_dir(const char *v, int flags, char *err, size_t cap);

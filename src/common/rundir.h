@@ -34,6 +34,8 @@ struct ebt_shared_state {
     uint64_t magic;
     uint64_t whiteouts; /* whiteouts and opaque markers ever made: 0 = skip ancestor checks */
     uint64_t cache_bytes;
+    uint64_t mdc_gen; /* metadata cache of inputs: answers asked under another value are void */
+    uint64_t mdc_off; /* bit i: input i was changed on the PFS by the job: not cached any more */
 };
 
 /* All return 0 or -ENAMETOOLONG. */

@@ -37,12 +37,13 @@ void ebt_help_start(FILE *out)
 {
     fprintf(
         out,
-        "usage: ebt start --pfs DIR [...] [--cache DIR] [--visibility SPEC] [--cache-bytes N]\n"
-        "                 [--nodes N --node-id I | --hostfile FILE] [--rendezvous DIR]\n"
-        "                 [--job-id ID] [--transport ucx|mpi]\n"
+        "usage: ebt start --pfs DIR [...] [--input DIR]... [--cache DIR] [--visibility SPEC]\n"
+        "                 [--cache-bytes N] [--nodes N --node-id I | --hostfile FILE]\n"
+        "                 [--rendezvous DIR] [--job-id ID] [--transport ucx|mpi]\n"
         "Create a run directory in --cache DIR, start ebtd on it and print 'export' lines for\n"
         "eval (EBT_RUN_DIR, EBT_PATHS, ..., EBT_NODES, EBT_NODE_ID, LD_PRELOAD). Run it once\n"
         "per node; on a multi-node job it returns once every node's daemon has joined.\n"
+        "  --input DIR        a tree the job reads: its metadata is cached (see ebt help run)\n"
         "  --nodes N          daemons in the job (default: Slurm SLURM_NNODES, else Open MPI\n"
         "                     OMPI_COMM_WORLD_SIZE, else MPICH PMI_SIZE, else 1)\n"
         "  --node-id I        this daemon's id, 0..N-1 (SLURM_NODEID, OMPI_COMM_WORLD_RANK,\n"
@@ -122,6 +123,8 @@ int ebt_cmd_start(int argc, char **argv)
                                        "LD_PRELOAD"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         export_line(vars[i], getenv(vars[i]));
+    if (o.ninputs)
+        export_line("EBT_INPUT_PATHS", getenv("EBT_INPUT_PATHS"));
     if (o.nodes > 1) {
         export_line("EBT_RENDEZVOUS", o.rendezvous);
         export_line("EBT_JOB_ID", o.job_id);

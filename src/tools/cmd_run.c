@@ -185,12 +185,16 @@ void ebt_help_run(FILE *out)
 {
     fprintf(
         out,
-        "usage: ebt run [--pfs DIR]... [--cache DIR] [--visibility MODE[,PREFIX=MODE]]\n"
+        "usage: ebt run [--pfs DIR]... [--input DIR]... [--cache DIR] [--visibility "
+        "MODE[,PREFIX=MODE]]\n"
         "               [--cache-bytes N] [--keep-cache] [--json] [-v] -- cmd args...\n"
         "Run cmd with writes under each --pfs DIR cached in node-local storage (libebt.so\n"
         "preloaded, ebtd serving a run directory in --cache DIR), then flush them to the PFS\n"
         "in bulk and print a summary on stderr.\n"
         "  --pfs DIR          PFS directory to accelerate (repeatable, at least one)\n"
+        "  --input DIR        a tree the job reads (Python env, data set): its metadata (stat,\n"
+        "                     readlink, listings, missing names) is cached for the job; it\n"
+        "                     may change between jobs (repeatable; EBT_INPUT_PATHS)\n"
         "  --cache DIR        node-local directory for the run directory (default /dev/shm)\n"
         "  --visibility SPEC  write|close|task, with PREFIX=MODE overrides (default close)\n"
         "  --cache-bytes N    cache capacity, e.g. 8G (default: no limit)\n"

@@ -29,6 +29,7 @@ enum {
     OPT_JOB_ID,
     OPT_TRANSPORT,
     OPT_PING,
+    OPT_INPUT,
 };
 
 static const struct option opts_all[] = {
@@ -46,6 +47,7 @@ static const struct option opts_all[] = {
     {"job-id", required_argument, NULL, OPT_JOB_ID},
     {"transport", required_argument, NULL, OPT_TRANSPORT},
     {"ping", no_argument, NULL, OPT_PING},
+    {"input", required_argument, NULL, OPT_INPUT},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -69,6 +71,7 @@ static int opt_allowed(const char *cmd, int opt)
     case OPT_CACHE:
     case OPT_VIS:
     case OPT_CACHE_BYTES:
+    case OPT_INPUT:
         return job;
     case OPT_KEEP:
         return !strcmp(cmd, "run");
@@ -109,6 +112,30 @@ static int check_pfs(const char *cmd, const char *what, const char *given, char 
      * job's view of it (where EBT's reserved names are refused); EROFS is said too */
     if (faccessat(AT_FDCWD, out, W_OK | X_OK, AT_EACCESS) < 0) {
         fprintf(stderr, "ebt %s: %s %s: not writable: %s\n", cmd, what, given, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* An input tree: an existing directory (read-only is fine). what: "--input", "EBT_INPUT_PATHS" */
+static int check_input(const char *cmd, const char *what, const char *given, char *out)
+{
+    struct stat st;
+    if (given[0] != '/' && !strcmp(what, "EBT_INPUT_PATHS")) {
+        fprintf(stderr, "ebt %s: %s %s: not an absolute path\n", cmd, what, given);
+        return -1;
+    }
+    if (!realpath(given, out) || stat(out, &st) < 0) {
+        fprintf(stderr, "ebt %s: %s %s: %s (an existing directory is needed)\n", cmd, what, given,
+                strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "ebt %s: %s %s: not a directory\n", cmd, what, given);
+        return -1;
+    }
+    if (strchr(out, ':')) { /* EBT_INPUT_PATHS separates inputs with ':' */
+        fprintf(stderr, "ebt %s: %s %s: an input path cannot contain ':'\n", cmd, what, out);
         return -1;
     }
     return 0;
@@ -197,6 +224,12 @@ static int opt_one(const char *cmd, int c, struct ebt_tool_opts *o)
         return check_pfs(cmd, "--pfs", optarg, o->pfs[o->npfs++]);
     case OPT_CACHE:
         return check_cache(cmd, optarg, o->cache);
+    case OPT_INPUT:
+        if (o->ninputs == EBT_MAX_INPUTS) {
+            fprintf(stderr, "ebt %s: at most %d --input directories\n", cmd, EBT_MAX_INPUTS);
+            return -1;
+        }
+        return check_input(cmd, "--input", optarg, o->inputs[o->ninputs++]);
     case OPT_VIS:
         snprintf(o->vis, sizeof(o->vis), "%s", optarg);
         return check_visibility(cmd, optarg);
@@ -265,6 +298,20 @@ static int pfs_from_env(const char *cmd, struct ebt_tool_opts *o)
     return 0;
 }
 
+/* No --input: the inputs of EBT_INPUT_PATHS (already checked for form), each checked. */
+static int inputs_from_env(const char *cmd, struct ebt_tool_opts *o)
+{
+    char buf[4096];
+    const char *v = getenv("EBT_INPUT_PATHS");
+    snprintf(buf, sizeof(buf), "%s", v ? v : "");
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ":", &save); t && o->ninputs < EBT_MAX_INPUTS;
+         t = strtok_r(NULL, ":", &save))
+        if (check_input(cmd, "EBT_INPUT_PATHS", t, o->inputs[o->ninputs++]) < 0)
+            return -1;
+    return 0;
+}
+
 /* A managed directory in a run directory's place: CACHE/ebt.<uid>.* (this job's or another). */
 static int in_run_dir_place(const char *pfs, const char *cache)
 {
@@ -315,6 +362,14 @@ static int check_job_dirs(const char *cmd, struct ebt_tool_opts *o)
     }
     if (check_cache_vs_pfs(cmd, cache, o) < 0)
         return -1;
+    const char *what = o->ninputs ? "--input" : "EBT_INPUT_PATHS";
+    if (o->ninputs == 0 && inputs_from_env(cmd, o) < 0)
+        return -1;
+    if (ebt_config_check_inputs((const char(*)[PATH_MAX])o->inputs, o->ninputs, cache, err,
+                                sizeof(err)) < 0) {
+        fprintf(stderr, "ebt %s: %s: %s\n", cmd, what, err);
+        return -1;
+    }
     snprintf(o->cache, sizeof(o->cache), "%s", cache);
     return 0;
 }

@@ -92,13 +92,23 @@ int ebt_session_lib(const char *cmd, char *out, size_t cap)
 /* Environment of the job's command: the preload first, then any preload it already had. */
 void ebt_session_env(const struct ebt_tool_opts *o, const char *run, const char *lib)
 {
-    char paths[EBT_MAX_PREFIXES * PATH_MAX], buf[32];
+    static char paths[EBT_MAX_PREFIXES * PATH_MAX];
+    char buf[32];
     static char preload[PATH_MAX * 4];
     const char *old = getenv("LD_PRELOAD");
     snprintf(preload, sizeof(preload), "%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
     setenv("LD_PRELOAD", preload, 1);
     setenv("EBT_PATHS", ebt_session_paths(o, paths, sizeof(paths)), 1);
     setenv("EBT_RUN_DIR", run, 1);
+    char inputs[EBT_MAX_INPUTS * PATH_MAX];
+    size_t n = 0;
+    inputs[0] = '\0';
+    for (int i = 0; i < o->ninputs && n < sizeof(inputs); i++)
+        n += (size_t)snprintf(inputs + n, sizeof(inputs) - n, "%s%s", i ? ":" : "", o->inputs[i]);
+    if (o->ninputs)
+        setenv("EBT_INPUT_PATHS", inputs, 1);
+    else
+        unsetenv("EBT_INPUT_PATHS");
     setenv("EBT_VISIBILITY", o->vis, 1);
     snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->cache_bytes);
     setenv("EBT_CACHE_BYTES", buf, 1);

@@ -17,6 +17,8 @@
 struct ebt_tool_opts {
     char pfs[EBT_MAX_PREFIXES][PATH_MAX]; /* canonical */
     int npfs;
+    char inputs[EBT_MAX_INPUTS][PATH_MAX]; /* --input, else EBT_INPUT_PATHS; canonical */
+    int ninputs;
     char cache[PATH_MAX];
     char vis[1024];
     uint64_t cache_bytes;

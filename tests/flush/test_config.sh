@@ -68,6 +68,15 @@ refused EBT_PATHS "$P/sub:$P" "lies inside"
 ln -s "$P" "$W/plink"
 refused EBT_PATHS "$P:$W/plink" "given twice"
 
+# EBT_INPUT_PATHS (the default of --input): absolute existing directories, distinct, not nested,
+# not overlapping the cache directory
+refused EBT_INPUT_PATHS "$W/missing" "No such file"
+refused EBT_INPUT_PATHS "rel/dir" "not an absolute path"
+refused EBT_INPUT_PATHS "$P::$Q" "empty element"
+refused EBT_INPUT_PATHS "$W/afile" "not a directory"
+refused EBT_INPUT_PATHS "$Q:$Q" "given twice"
+refused EBT_INPUT_PATHS "$P:$P/sub" "inputs must not overlap"
+
 # expect_err PATTERN CMD...: exit 2 with the message, nothing left in the cache
 expect_err() {
     local pat=$1 rc; shift
@@ -80,6 +89,19 @@ expect_err() {
 expect_err "given twice" "$EBT" run --pfs "$P" --pfs "$W/plink" --cache "$C" -- true
 expect_err "lies inside" "$EBT" run --pfs "$P" --pfs "$P/sub" --cache "$C" -- true
 expect_err "'/' cannot be managed" "$EBT" run --pfs / --cache "$C" -- true
+expect_err "No such file" "$EBT" run --pfs "$P" --input "$W/missing" --cache "$C" -- true
+expect_err "not a directory" "$EBT" run --pfs "$P" --input "$W/afile" --cache "$C" -- true
+expect_err "given twice" "$EBT" run --pfs "$P" --input "$Q" --input "$Q" --cache "$C" -- true
+expect_err "inputs must not overlap" "$EBT" start --pfs "$P" --input "$Q" --input / --cache "$C"
+expect_err "overlaps the cache directory" "$EBT" run --pfs "$P" --input "$W" --cache "$C" -- true
+expect_err "EBT_INPUT_PATHS: .*overlaps the cache directory" env EBT_INPUT_PATHS="$C" "$EBT" start \
+    --pfs "$P" --cache "$C"
+expect_err "option not valid here" "$EBT" flush --input "$Q"
+# an input may be a managed directory or lie inside one; the job sees EBT_INPUT_PATHS
+"$EBT" run --pfs "$P" --input "$P" --input "$Q" --cache "$C" -- sh -c 'echo "$EBT_INPUT_PATHS"' \
+    > "$W/inp" 2> "$W/err" || { cat "$W/err"; fail "--input of a managed directory refused"; }
+[ "$(cat "$W/inp")" = "$(realpath "$P"):$(realpath "$Q")" ] || fail "EBT_INPUT_PATHS: $(cat "$W/inp")"
+ok "--input of a managed directory and another accepted, passed on as EBT_INPUT_PATHS"
 # a cache directory inside a managed prefix, or a managed directory in a run directory's place
 # (CACHE/ebt.<uid>.*): the job would cache into its own view, or remove its own run directory
 mkdir -p "$P/cache" "$W/outer/pfs" "$W/outer/ebt.$(id -u).old/up"

@@ -39,6 +39,8 @@ static int pfs_getattr(const char *path, struct stat *st, struct fuse_file_info 
         rc = -ESTALE;
     else
         rc = result(fstatat(sim->backing_fd, pfs_rel(path), st, AT_SYMLINK_NOFOLLOW));
+    if (rc == -ENOENT)
+        pfs_stats_add(&sim->stats.mds.enoent, 1);
     pfs_service_end(sim, &sv);
     return rc;
 }

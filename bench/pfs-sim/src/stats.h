@@ -68,6 +68,7 @@ struct pfs_pool_stats {
     pfs_counter_t cpu_ns;  /* thread CPU time of the real work plus simulated busy time */
     pfs_counter_t wait_ns; /* time spent queued for a worker slot */
     pfs_counter_t busy_ns; /* wall time holding a slot (latency, bandwidth wait, work) */
+    pfs_counter_t enoent;  /* MDS: getattr answered ENOENT (a lookup of a missing name) */
 };
 
 struct pfs_stats {

@@ -41,9 +41,11 @@ static void put_op_counts(FILE *f, const pfs_counter_t *ops)
 
 static void put_pool(FILE *f, const char *name, const struct pfs_pool_stats *p)
 {
-    fprintf(f, "  \"%s\": {\"ops\": %llu, \"cpu_s\": %.9f, \"wait_s\": %.9f, \"busy_s\": %.9f},\n",
+    fprintf(f,
+            "  \"%s\": {\"ops\": %llu, \"cpu_s\": %.9f, \"wait_s\": %.9f, \"busy_s\": %.9f, "
+            "\"enoent\": %llu},\n",
             name, (unsigned long long)pfs_stats_get(&p->ops), secs(&p->cpu_ns), secs(&p->wait_ns),
-            secs(&p->busy_ns));
+            secs(&p->busy_ns), (unsigned long long)pfs_stats_get(&p->enoent));
 }
 
 static void put_nodes(FILE *f, const struct pfs_stats *st)
