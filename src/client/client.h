@@ -63,6 +63,9 @@ int ebt_view_dir_empty(const char *logical); /* 1 empty, 0 not, -errno (dir.c) *
 int ebt_view_list(const char *logical, char ***names, size_t *n);
 void ebt_view_list_free(char **names, size_t n);
 int ebt_view_parent_dir(const char *logical); /* 0 if the parent is a directory in the view */
+/* A whiteout in layer of logical or of a directory above it (-ENOENT), an opaque directory of
+ * layer above it (1), or neither (0): ebt_layer_hides from logical's managed prefix on. */
+int ebt_view_layer_hides(const char *layer, const char *logical);
 /* The physical directories whose union is the logical directory, top first (task, up, remote,
  * PFS: at most 4). */
 int ebt_view_dir_sources(const char *logical, char phys[][PATH_MAX], int max);

@@ -5,12 +5,9 @@
  * root included; the flush then never fails on what the job was allowed to do. */
 #define _GNU_SOURCE
 #include "client.h"
-#include "layers.h"
 #include "lower.h"
 #include "path.h"
 #include "sys.h"
-
-#include "rundir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,22 +27,11 @@ int ebt_perm_pfs(const struct ebt_found *f, int amode)
     return rc == 0 || errno == ENOENT ? 0 : -errno;
 }
 
-static size_t prefix_len_of(const char *logical)
-{
-    for (int i = 0; i < ebt.cfg.nprefixes; i++) {
-        size_t n = ebt_path_under(logical, ebt.cfg.prefixes[i].path);
-        if (n)
-            return n;
-    }
-    return 0;
-}
-
 /* The PFS file the job's name still is (nothing above it removed it, so the flush applies the
  * job's changes to that very file): 1 with its attributes in st, else 0. */
 static int pfs_file_of(const char *logical, int follow, struct stat *st, char *pfs)
 {
-    size_t start = prefix_len_of(logical);
-    if (!start || ebt_layer_hides(ebt_layer_for_write(logical), logical, start) != 0 ||
+    if (ebt_view_layer_hides(ebt_layer_for_write(logical), logical) != 0 ||
         ebt_lower_path(logical, pfs, PATH_MAX) < 0)
         return 0;
     return (follow ? ebt_sys_stat(pfs, st) : ebt_sys_lstat(pfs, st)) == 0;

@@ -143,8 +143,8 @@ void ebt_cookie_adopt_std(void)
 {
     /* C++ iostreams write to the FILE they found at their own start (before ours): two streams
      * on one fd would reorder output. Such programs keep glibc's standard streams. */
-    if (dlsym(RTLD_DEFAULT, "_ZSt4cout"))
-        return;
+    if ((!ebt_fd_get(1) && !ebt_fd_get(2)) || dlsym(RTLD_DEFAULT, "_ZSt4cout"))
+        return; /* (most processes: nothing to look up) */
     adopt_std(&stdout, 1, 0);
     adopt_std(&stderr, 2, 1);
 }

@@ -90,7 +90,7 @@ static size_t managed_prefix_len(const char *logical)
     return 0;
 }
 
-static int layer_hides(const char *layer, const char *logical)
+int ebt_view_layer_hides(const char *layer, const char *logical)
 {
     return ebt_layer_hides(layer, logical, managed_prefix_len(logical));
 }
@@ -114,7 +114,7 @@ static int lookup_from(const char *logical, int from, int follow, int remote, st
     int n = layers_for(logical, layers), mn = ebt_multinode();
     int check_hidden = any_whiteouts(), pfs_hidden = 0;
     for (int i = from; i < n && !pfs_hidden; i++) {
-        int hidden = check_hidden ? layer_hides(layers[i], logical) : 0;
+        int hidden = check_hidden ? ebt_view_layer_hides(layers[i], logical) : 0;
         if (hidden < 0 && !mn)
             return hidden;
         if (hidden < 0) {
@@ -265,7 +265,7 @@ int ebt_view_dir_sources(const char *logical, char phys[][PATH_MAX], int max)
     int mn = ebt_multinode(), pfs_hidden = 0;
     struct stat st;
     for (int i = 0; i < n && k < max && !pfs_hidden; i++) {
-        int hidden = check_hidden ? layer_hides(layers[i], logical) : 0;
+        int hidden = check_hidden ? ebt_view_layer_hides(layers[i], logical) : 0;
         if (hidden < 0 && !mn)
             return k;
         if (hidden < 0)

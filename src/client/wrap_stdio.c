@@ -107,22 +107,26 @@ FILE *fdopen(int fd, const char *mode)
     return f;
 }
 
+/* glibc's answer fd for f, or the fd under one of our cookie streams (which has none). */
+static int fileno_or_cookie(FILE *f, int fd, int e)
+{
+    int c = fd < 0 ? ebt_cookie_fd(f) : -1;
+    if (c < 0)
+        return fd;
+    errno = e;
+    return c;
+}
+
 int fileno(FILE *f)
 {
-    int e = errno, fd = EBT_REAL(fileno)(f);
-    int c = fd < 0 ? ebt_cookie_fd(f) : -1;
-    if (c >= 0)
-        errno = e;
-    return c >= 0 ? c : fd;
+    int e = errno;
+    return fileno_or_cookie(f, EBT_REAL(fileno)(f), e);
 }
 
 int fileno_unlocked(FILE *f)
 {
-    int e = errno, fd = EBT_REAL(fileno_unlocked)(f);
-    int c = fd < 0 ? ebt_cookie_fd(f) : -1;
-    if (c >= 0)
-        errno = e;
-    return c >= 0 ? c : fd;
+    int e = errno;
+    return fileno_or_cookie(f, EBT_REAL(fileno_unlocked)(f), e);
 }
 
 static int fclose_real(void *f)

@@ -66,9 +66,11 @@ static int path_element(const char *elem, int flags, char *out, char *err, size_
     return 0;
 }
 
-int ebt_check_paths(const char *v, int flags, char *err, size_t cap)
+/* A colon-separated list of at most max directories, each checked (path_element) into paths:
+ * their count, or -EINVAL with err set. what names the elements in the error ("prefixes"). */
+static int split_dirs(const char *v, int flags, char (*paths)[PATH_MAX], int max, const char *what,
+                      char *err, size_t cap)
 {
-    static char paths[EBT_MAX_PREFIXES][PATH_MAX];
     char buf[4096];
     int n = 0;
     if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf)) {
@@ -79,14 +81,21 @@ int ebt_check_paths(const char *v, int flags, char *err, size_t cap)
         next = strchr(elem, ':');
         if (next)
             *next++ = '\0';
-        if (n == EBT_MAX_PREFIXES) {
-            snprintf(err, cap, "more than %d prefixes", EBT_MAX_PREFIXES);
+        if (n == max) {
+            snprintf(err, cap, "more than %d %s", max, what);
             return -EINVAL;
         }
         if (path_element(elem, flags, paths[n], err, cap) < 0)
             return -EINVAL;
     }
-    return ebt_config_check_prefixes((const char(*)[PATH_MAX])paths, n, err, cap);
+    return n;
+}
+
+int ebt_check_paths(const char *v, int flags, char *err, size_t cap)
+{
+    static char paths[EBT_MAX_PREFIXES][PATH_MAX];
+    int n = split_dirs(v, flags, paths, EBT_MAX_PREFIXES, "prefixes", err, cap);
+    return n < 0 ? n : ebt_config_check_prefixes((const char(*)[PATH_MAX])paths, n, err, cap);
 }
 
 int ebt_config_check_prefixes(const char (*paths)[PATH_MAX], int n, char *err, size_t cap)
@@ -156,23 +165,10 @@ static void cache_dir_now(char *out)
 int ebt_check_inputs(const char *v, int flags, char *err, size_t cap)
 {
     static char paths[EBT_MAX_INPUTS][PATH_MAX];
-    char buf[4096], cache[PATH_MAX];
-    int n = 0;
-    if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf)) {
-        snprintf(err, cap, "too long");
-        return -EINVAL;
-    }
-    for (char *elem = buf, *next; elem; elem = next, n++) {
-        next = strchr(elem, ':');
-        if (next)
-            *next++ = '\0';
-        if (n == EBT_MAX_INPUTS) {
-            snprintf(err, cap, "more than %d inputs", EBT_MAX_INPUTS);
-            return -EINVAL;
-        }
-        if (path_element(elem, flags, paths[n], err, cap) < 0)
-            return -EINVAL;
-    }
+    char cache[PATH_MAX];
+    int n = split_dirs(v, flags, paths, EBT_MAX_INPUTS, "inputs", err, cap);
+    if (n < 0)
+        return n;
     if (flags & EBT_CHECK_FS)
         cache_dir_now(cache);
     return ebt_config_check_inputs((const char(*)[PATH_MAX])paths, n,

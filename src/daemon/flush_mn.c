@@ -119,21 +119,26 @@ static int list_rec(const struct ebtd_md_rec_view *v, void *arg)
     return 0;
 }
 
+/* Reply with what b gathered (status rc of the gathering), then free it. */
+static int reply_list(struct ebtd_reply *r, struct list_buf *b, int rc)
+{
+    if (rc == 0) {
+        void *out = ebtd_reply_alloc(r, b->n);
+        if (out)
+            memcpy(out, b->p, b->n);
+        else if (b->n)
+            rc = -ENOMEM;
+    }
+    free(b->p);
+    return rc;
+}
+
 static int on_list(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
 {
     struct list_buf b = {.cap = FMN_LIST_MAX};
     if (!(b.p = malloc(b.cap)))
         return -ENOMEM;
-    int rc = ebtd_md_visit(d, list_rec, &b);
-    if (rc == 0) {
-        void *out = ebtd_reply_alloc(r, b.n);
-        if (out)
-            memcpy(out, b.p, b.n);
-        else if (b.n)
-            rc = -ENOMEM;
-    }
-    free(b.p);
-    return rc;
+    return reply_list(r, &b, ebtd_md_visit(d, list_rec, &b));
 }
 
 /* ---- OST dealing (flush_deal.c): the node's files for the coordinator, its table ---- */
@@ -202,16 +207,7 @@ static int on_files(struct ebtd *d, int from, const void *req, size_t len, struc
         return rc;
     if (!(b.p = malloc(b.cap)))
         return -ENOMEM;
-    rc = files_list(d, &b);
-    if (rc == 0) {
-        void *out = ebtd_reply_alloc(r, b.n);
-        if (out)
-            memcpy(out, b.p, b.n);
-        else if (b.n)
-            rc = -ENOMEM;
-    }
-    free(b.p);
-    return rc;
+    return reply_list(r, &b, files_list(d, &b));
 }
 
 static int on_deal(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)

@@ -129,10 +129,11 @@ static off_t reserve_size(int fd)
 
 static void journal_reserve(struct ebt_journal *j, off_t end)
 {
-    off_t size = reserve_size(j->fd);
-    if (j->reserved_to < 0 || end + size / 4 < j->reserved_to)
+    if (j->reserved_to < 0 || (j->reserve && end + j->reserve / 4 < j->reserved_to))
         return;
-    off_t to = end + size;
+    if (!j->reserve)
+        j->reserve = reserve_size(j->fd);
+    off_t to = end + j->reserve;
     if (fallocate(j->fd, FALLOC_FL_KEEP_SIZE, 0, to) == 0)
         j->reserved_to = to;
     else if (errno == EOPNOTSUPP || errno == ENOSYS)
@@ -142,10 +143,11 @@ static void journal_reserve(struct ebt_journal *j, off_t end)
 /* Append one line; the reserve is topped up first. Called with j->mu held (or single-threaded). */
 static int journal_append(struct ebt_journal *j, const char *line, size_t n)
 {
-    struct stat st;
-    if (ebt_sys_fstat(j->fd, &st) == 0)
-        journal_reserve(j, st.st_size + (off_t)n);
-    return ebt_write_full(j->fd, line, n);
+    journal_reserve(j, j->end + (off_t)n);
+    int rc = ebt_write_full(j->fd, line, n);
+    if (rc == 0)
+        j->end += (off_t)n;
+    return rc;
 }
 
 int ebt_journal_create(const char *run_dir)
@@ -193,6 +195,7 @@ static int journal_load(struct ebt_journal *j)
     struct stat st;
     if (ebt_sys_fstat(j->fd, &st) < 0)
         return -errno;
+    j->end = st.st_size;
     char *buf = malloc((size_t)st.st_size + 1);
     if (!buf)
         return -ENOMEM;
@@ -226,6 +229,7 @@ static int journal_restart(struct ebt_journal *j)
     j->start = (struct timespec){0, 0};
     if (ebt_sys_ftruncate(j->fd, 0) < 0)
         return -errno;
+    j->end = 0;
     if (j->reserved_to > 0)
         j->reserved_to = 0;
     journal_reserve(j, 0); /* at once, while the blocks the truncation freed are still free */

@@ -20,7 +20,9 @@
 struct ebt_journal {
     int fd;
     pthread_mutex_t mu;
-    off_t reserved_to; /* blocks allocated up to here (0: none, or the file system cannot) */
+    off_t reserved_to; /* blocks allocated up to here (0: none, -1: the file system cannot) */
+    off_t reserve;     /* the room kept ahead (reserve_size, asked once) */
+    off_t end;         /* the journal's length (lines are only appended, by this holder) */
     char **slots;      /* open-addressing hash set of finished paths */
     size_t nslots, nused;
     int wh_done, dirs_done, complete;

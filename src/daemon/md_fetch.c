@@ -334,6 +334,39 @@ static int write_merged(struct ebtd *d, const char *path, const struct md_recinf
     return rc < 0 ? rc : 0;
 }
 
+/* A file's record and every holder's extents and winning ranges, as a merge needs them. */
+struct md_merge_in {
+    struct md_recinfo ri;
+    struct md_hold_ext *h;
+    int n;
+    struct ebt_ivs base;
+    uint64_t size;
+};
+
+/* 0, or -errno (-ENOENT: no such file in the job; a directory: dir_err); free it either way. */
+static int merge_in_load(struct ebtd *d, const char *path, struct md_merge_in *m, int dir_err)
+{
+    memset(m, 0, sizeof(*m));
+    ebt_ivs_init(&m->base);
+    int rc = md_get_record(d, path, &m->ri);
+    if (rc == 0 && m->ri.r.kind != EBTD_MD_FILE)
+        rc = m->ri.r.kind == EBTD_MD_DIR ? dir_err : -ENOENT;
+    if (rc < 0)
+        return rc;
+    m->n = (int)m->ri.r.nholders;
+    m->h = calloc(m->n ? (size_t)m->n : 1, sizeof(*m->h));
+    return m->h ? md_holder_extents(d, path, &m->ri, m->h, &m->base, &m->size) : -ENOMEM;
+}
+
+static void merge_in_free(struct md_merge_in *m)
+{
+    if (m->h)
+        md_hold_ext_free(m->h, m->n);
+    free(m->h);
+    ebt_ivs_free(&m->base);
+    md_recinfo_free(&m->ri);
+}
+
 /* Did a holder other than this node provide bytes it only over-approximates as its own? */
 static int merged_inexact(const struct ebtd *d, const struct md_hold_ext *h, int n)
 {
@@ -346,29 +379,13 @@ static int merged_inexact(const struct ebtd *d, const struct md_hold_ext *h, int
 int md_op_fetch(struct ebtd *d, const char *path, uint32_t *flags)
 {
     *flags = 0;
-    struct md_recinfo ri;
-    int rc = md_get_record(d, path, &ri);
-    if (rc == 0 && ri.r.kind != EBTD_MD_FILE)
-        rc = ri.r.kind == EBTD_MD_DIR ? -EISDIR : -ENOENT;
-    if (rc < 0) {
-        md_recinfo_free(&ri);
-        return rc;
-    }
-    int n = (int)ri.r.nholders;
-    struct md_hold_ext *h = calloc(n ? (size_t)n : 1, sizeof(*h));
-    struct ebt_ivs base;
-    uint64_t size = 0;
-    ebt_ivs_init(&base);
-    rc = h ? md_holder_extents(d, path, &ri, h, &base, &size) : -ENOMEM;
+    struct md_merge_in m;
+    int rc = merge_in_load(d, path, &m, -EISDIR);
     if (rc == 0)
-        rc = write_merged(d, path, &ri, h, &base, size);
-    if (rc == 0 && merged_inexact(d, h, n))
+        rc = write_merged(d, path, &m.ri, m.h, &m.base, m.size);
+    if (rc == 0 && merged_inexact(d, m.h, m.n))
         *flags |= EBT_FETCH_INEXACT;
-    if (h)
-        md_hold_ext_free(h, n);
-    free(h);
-    ebt_ivs_free(&base);
-    md_recinfo_free(&ri);
+    merge_in_free(&m);
     return rc;
 }
 
@@ -377,27 +394,16 @@ int ebtd_md_winning_ranges(struct ebtd *d, const char *path, int node, struct eb
 {
     if (!d->md)
         return -EOPNOTSUPP;
-    struct md_recinfo ri;
-    int rc = md_get_record(d, path, &ri);
-    if (rc == 0 && ri.r.kind != EBTD_MD_FILE)
-        rc = -ENOENT;
-    int n = rc == 0 ? (int)ri.r.nholders : 0;
-    struct md_hold_ext *h = calloc(n ? (size_t)n : 1, sizeof(*h));
-    struct ebt_ivs base;
-    ebt_ivs_init(&base);
-    if (rc == 0)
-        rc = h ? md_holder_extents(d, path, &ri, h, &base, size) : -ENOMEM;
+    struct md_merge_in m;
+    int rc = merge_in_load(d, path, &m, -ENOENT);
     ebt_ivs_init(out);
-    for (int i = 0; rc == 0 && i < n; i++)
-        if (h[i].node == node) {
-            *out = h[i].wins;
-            ebt_ivs_init(&h[i].wins);
+    *size = m.size;
+    for (int i = 0; rc == 0 && i < m.n; i++)
+        if (m.h[i].node == node) {
+            *out = m.h[i].wins;
+            ebt_ivs_init(&m.h[i].wins);
         }
-    if (h)
-        md_hold_ext_free(h, n);
-    free(h);
-    ebt_ivs_free(&base);
-    md_recinfo_free(&ri);
+    merge_in_free(&m);
     return rc;
 }
 
@@ -426,26 +432,14 @@ int ebtd_md_pull_ranges(struct ebtd *d, const char *path, const struct ebt_ivs *
 {
     if (!d->md)
         return -EOPNOTSUPP;
-    struct md_recinfo ri;
-    int rc = md_get_record(d, path, &ri);
-    if (rc == 0 && ri.r.kind != EBTD_MD_FILE)
-        rc = -ENOENT;
-    int n = rc == 0 ? (int)ri.r.nholders : 0;
-    struct md_hold_ext *h = calloc(n ? (size_t)n : 1, sizeof(*h));
-    struct ebt_ivs base, none;
-    uint64_t size = 0;
-    ebt_ivs_init(&base);
+    struct md_merge_in m;
+    struct ebt_ivs none;
     ebt_ivs_init(&none);
+    int rc = merge_in_load(d, path, &m, -ENOENT);
     if (rc == 0)
-        rc = h ? md_holder_extents(d, path, &ri, h, &base, &size) : -ENOMEM;
-    if (rc == 0)
-        rc = wins_within(h, n, want);
+        rc = wins_within(m.h, m.n, want);
     if (rc == 0) /* a new file: bytes no holder wrote are zeros (holes of fd) */
-        rc = fill(d, path, fd, h, n, &none);
-    if (h)
-        md_hold_ext_free(h, n);
-    free(h);
-    ebt_ivs_free(&base);
-    md_recinfo_free(&ri);
+        rc = fill(d, path, fd, m.h, m.n, &none);
+    merge_in_free(&m);
     return rc;
 }

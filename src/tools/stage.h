@@ -98,6 +98,9 @@ void stage_dst_cache(struct stage_job *j);
 void stage_dst_uncache(struct stage_job *j);
 /* The entry's temporary name in its destination directory. */
 void stage_tmp_name(const struct stage_job *j, const struct stage_ent *e, char *out, size_t cap);
+/* Unlink the names in destination directory rel that begin with prefix (but not with except). */
+void stage_unlink_prefixed(struct stage_job *j, const char *rel, const char *prefix,
+                           const char *except);
 /* Make every destination directory (parents first), removing temporaries of killed runs. */
 void stage_make_dirs(struct stage_job *j);
 

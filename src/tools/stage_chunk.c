@@ -172,18 +172,7 @@ void stage_copy_chunk(struct stage_job *j, const struct stage_task *t, int pfd, 
 
 static void sweep_dir(struct stage_job *j, const char *rel)
 {
-    int fd = stage_open_beneath(j->dst_fd, rel, O_RDONLY | O_DIRECTORY);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)))
-        if (!strncmp(de->d_name, STAGE_PART_PREFIX, strlen(STAGE_PART_PREFIX)))
-            unlinkat(dirfd(d), de->d_name, 0);
-    closedir(d);
+    stage_unlink_prefixed(j, rel, STAGE_PART_PREFIX, NULL);
 }
 
 void stage_sweep_partials(struct stage_job *j)

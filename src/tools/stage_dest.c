@@ -111,9 +111,8 @@ void stage_tmp_name(const struct stage_job *j, const struct stage_ent *e, char *
     snprintf(out, cap, STAGE_TMP_PREFIX "%lx.%d", (long)(e - j->ents), j->pid);
 }
 
-/* Remove what a killed run left in an existing destination directory (not its partial files of
- * chunked copies, which this run may resume: stage_chunk.c). */
-static void remove_leftovers(struct stage_job *j, const char *rel)
+void stage_unlink_prefixed(struct stage_job *j, const char *rel, const char *prefix,
+                           const char *except)
 {
     int fd = stage_open_beneath(j->dst_fd, rel, O_RDONLY | O_DIRECTORY);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -124,10 +123,17 @@ static void remove_leftovers(struct stage_job *j, const char *rel)
     }
     struct dirent *de;
     while ((de = readdir(d)))
-        if (!strncmp(de->d_name, STAGE_TMP_PREFIX, strlen(STAGE_TMP_PREFIX)) &&
-            strncmp(de->d_name, STAGE_PART_PREFIX, strlen(STAGE_PART_PREFIX)) != 0)
+        if (!strncmp(de->d_name, prefix, strlen(prefix)) &&
+            (!except || strncmp(de->d_name, except, strlen(except)) != 0))
             unlinkat(dirfd(d), de->d_name, 0);
     closedir(d);
+}
+
+/* Remove what a killed run left in an existing destination directory (not its partial files of
+ * chunked copies, which this run may resume: stage_chunk.c). */
+static void remove_leftovers(struct stage_job *j, const char *rel)
+{
+    stage_unlink_prefixed(j, rel, STAGE_TMP_PREFIX, STAGE_PART_PREFIX);
 }
 
 /* A directory in place of entry e (mode with u+rwx while the copy runs). 0 or -errno. */
