@@ -210,6 +210,7 @@ int md_remote_placeholder(struct ebtd *d, const char *path, mode_t mode, uint64_
                           int64_t mns, uint64_t version);
 int md_remote_dir(struct ebtd *d, const char *path);    /* mkdir -p RUN/remote/<path> */
 int md_remote_remove(struct ebtd *d, const char *path); /* rm -rf RUN/remote/<path> */
+int md_remote_forget(struct ebtd *d, const char *path); /* drop a placeholder, keep a directory */
 int md_stamp_set(struct ebtd *d, const char *path, uint64_t version, uint64_t size, int64_t ms,
                  int64_t mns);
 #endif

@@ -169,7 +169,7 @@ static int op_resolve(struct ebtd *d, const char *path, struct ebt_proto_resolve
     int rc = md_get_record(d, path, &ri);
     if (rc == -ENOENT) {
         out->state = EBT_RES_NONE;
-        return md_remote_remove(d, path);
+        return md_remote_forget(d, path);
     }
     if (rc == 0 && ri.r.kind == EBTD_MD_GONE) {
         out->state = EBT_RES_GONE;

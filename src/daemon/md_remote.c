@@ -53,6 +53,22 @@ int md_remote_remove(struct ebtd *d, const char *path)
     return remove_entry(f);
 }
 
+/* The job's namespace has no record of path (a PFS name, or the managed prefix itself): a file
+ * placeholder is stale, but a directory here holds the placeholders of children that other nodes
+ * made (RUN/remote/<prefix>/<dir made by node 0>): removing it would pull them from under the
+ * lookups of this node's other processes, which then see ENOENT for a moment. */
+int md_remote_forget(struct ebtd *d, const char *path)
+{
+    char f[PATH_MAX];
+    struct stat st;
+    if (md_layer_file(d, "remote", path, f, sizeof(f)) < 0)
+        return -ENAMETOOLONG;
+    stamp_del(d, path);
+    if (ebt_sys_lstat(f, &st) < 0 || S_ISDIR(st.st_mode))
+        return 0;
+    return ebt_sys_unlink(f) < 0 && errno != ENOENT ? -errno : 0;
+}
+
 int md_remote_dir(struct ebtd *d, const char *path)
 {
     char f[PATH_MAX];
