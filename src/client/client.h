@@ -203,7 +203,7 @@ static inline int ebt_multinode(void)
 }
 /* Each returns 0 or -errno; -EIO if the daemon cannot be reached (said once on stderr). */
 int ebt_md_resolve(const char *logical, struct ebt_proto_resolve *r);
-int ebt_md_fetch(const char *logical, uint64_t size_hint, uint32_t *flags); /* EBT_FETCH_* */
+int ebt_md_fetch(const char *logical, uint64_t size_hint, struct ebt_proto_fetch *out);
 int ebt_md_note(const char *logical, int kind);
 int ebt_md_unlink(const char *logical, int is_dir);
 int ebt_md_listdir(const char *logical);
@@ -215,7 +215,13 @@ int ebt_md_claim_if_visible(const char *logical);
 void ebt_md_unclaim(const char *logical);
 int ebt_md_rename_tree(const char *layer, const char *from, const char *to);
 int ebt_remote_lookup(const char *logical, struct ebt_found *f); /* 1: unknown, PFS decides */
-int ebt_remote_materialize(const char *logical, struct ebt_found *f, uint32_t *flags); /* fetch */
+/* Another node's regular file about to be read or copied: its merged content, fetched, and the
+ * copy this fetch wrote opened read-only in *fd (-1 if f is not such a file; f->st from the open
+ * copy); read or copy through *fd (or ebt_fd_path), never RUN/remote/<path> by name again. */
+int ebt_remote_materialize(const char *logical, struct ebt_found *f, uint32_t *flags, int *fd);
+int ebt_remote_fetch_open(const char *logical, const struct ebt_found *f, uint32_t *flags);
+/* "/proc/self/fd/N": a name that opens the same file as fd (for code that copies by name). */
+const char *ebt_fd_path(int fd, char *buf, size_t cap);
 int ebt_held_path(const char *logical, char *phys); /* 1 if RUN/held/<logical> exists */
 int ebt_up_enter(const char *phys, const char *logical, int *lock); /* 0, -EEXIST: it is held */
 void ebt_up_leave(int lock);

@@ -75,12 +75,14 @@ int ebt_copy_up_file(const char *layer, const char *logical, const struct ebt_fo
     struct stat st;
     if (stage_name(tmp, "cu") < 0 || ebt_layer_path(layer, logical, phys, sizeof(phys)) < 0)
         return -ENAMETOOLONG;
-    if (f->where == EBT_W_REMOTE) { /* another node's file: its merged content, as a PFS copy */
-        int frc = ebt_md_fetch(logical, (uint64_t)f->st.st_size, NULL);
-        if (frc < 0)
-            return frc;
-    }
-    int rc = ebt_copy_to_new(f->phys, tmp, f->st.st_mode & 07777, &st);
+    int fetched = -1; /* another node's file: its merged content, as a PFS copy */
+    char src[32];
+    if (f->where == EBT_W_REMOTE && (fetched = ebt_remote_fetch_open(logical, f, NULL)) < 0)
+        return fetched;
+    int rc = ebt_copy_to_new(fetched >= 0 ? ebt_fd_path(fetched, src, sizeof(src)) : f->phys, tmp,
+                             f->st.st_mode & 07777, &st);
+    if (fetched >= 0)
+        ebt_sys_close(fetched);
     if (rc < 0)
         return rc;
     struct ebt_ext_rec base = {EBT_EXT_BASE, (uint32_t)getpid(), 0, (uint64_t)st.st_size};
@@ -118,19 +120,26 @@ static int register_fd(int fd, int kind, int flags, const char *logical, struct 
 
 static int open_for_read(const char *logical, int flags, struct ebt_found *f)
 {
-    int rc = ebt_remote_materialize(logical, f, NULL); /* another node's file: fetch it first */
+    int fetched, rc = ebt_remote_materialize(logical, f, NULL, &fetched); /* another node's */
     if (rc < 0)
         return rc;
     /* a PFS directory under the FUSE view is opened there: whatever is later done relative to
      * the fd (fchdir, glibc's own openat) must see the view, not the PFS beneath it */
+    char fpath[32];
     const char *path = S_ISDIR(f->st.st_mode) && f->where == EBT_W_PFS && ebt_lower_covers(logical)
                            ? logical
                            : f->phys;
     int fd, oflags = flags & ~(O_CREAT | O_EXCL | O_TRUNC);
+    if (fetched >= 0) { /* the fetched copy itself, with the caller's flags */
+        path = ebt_fd_path(fetched, fpath, sizeof(fpath));
+        oflags &= ~O_NOFOLLOW;
+    }
     if (f->where == EBT_W_PFS && !S_ISDIR(f->st.st_mode))
         fd = ebt_mdfd_open(logical, path, oflags, 0); /* under an input: one lookup */
     else if ((fd = ebt_sys_open(path, oflags, 0)) < 0)
         fd = -errno;
+    if (fetched >= 0)
+        ebt_sys_close(fetched);
     if (fd < 0)
         return fd;
     if (S_ISDIR(f->st.st_mode))
@@ -361,8 +370,13 @@ static int open_remote_for_write(const char *logical, int flags, mode_t mode, st
     uint64_t log_off;
     uint32_t fetched = 0;
     ebt_held_snapshot(logical, &ino, &log_off); /* before the fetch reads this node's part */
-    int rc = (flags & O_TRUNC) ? 0 : ebt_remote_materialize(logical, f, &fetched);
-    int fd = rc < 0 ? rc : open_staged(logical, flags, mode, f);
+    int copy = -1, rc = (flags & O_TRUNC) ? 0 : ebt_remote_materialize(logical, f, &fetched, &copy);
+    struct ebt_found from = *f; /* the stage is filled from the fetched copy itself */
+    if (copy >= 0)
+        ebt_fd_path(copy, from.phys, sizeof(from.phys));
+    int fd = rc < 0 ? rc : open_staged(logical, flags, mode, &from);
+    if (copy >= 0)
+        ebt_sys_close(copy);
     struct ebt_ofd *o = fd >= 0 ? ebt_fd_get(fd) : NULL;
     /* an inexact merge never refreshes this node's part (see ebt_held_refresh_path) */
     if (o && o->stage && !(flags & O_TRUNC) && !(fetched & EBT_FETCH_INEXACT)) {

@@ -153,9 +153,15 @@ static int copy_whole_to(const char *logical, const struct ebt_found *f, const c
     if (snprintf(tmp, sizeof(tmp), "%s/mv%d.%p", ebt.stage_dir, (int)getpid(), (void *)f) >=
         PATH_MAX)
         return -ENAMETOOLONG;
-    int rc = f->where == EBT_W_REMOTE ? ebt_md_fetch(logical, (uint64_t)f->st.st_size, NULL) : 0;
-    if (rc == 0 && (rc = ebt_copy_to_new(f->phys, tmp, f->st.st_mode & 07777, NULL)) < 0)
+    char src[32];
+    int fetched = f->where == EBT_W_REMOTE ? ebt_remote_fetch_open(logical, f, NULL) : -1;
+    int rc = f->where == EBT_W_REMOTE && fetched < 0 ? fetched : 0;
+    if (rc == 0 &&
+        (rc = ebt_copy_to_new(fetched >= 0 ? ebt_fd_path(fetched, src, sizeof(src)) : f->phys, tmp,
+                              f->st.st_mode & 07777, NULL)) < 0)
         ebt_sys_unlink(tmp); /* (a full cache may have taken part of it) */
+    if (fetched >= 0)
+        ebt_sys_close(fetched);
     if (rc == 0)
         ebt_meta_mark_whole(tmp);
     if (rc == 0 && ebt_sys_rename(tmp, phys) < 0) {

@@ -30,6 +30,7 @@ int ebt_md_off; /* the daemon does not serve multi-node ops: behave as one node 
 
 #define EBT_MD_TIMEOUT_MS 15000          /* longer than the daemons' peer timeout (10 s) */
 #define EBT_MD_FETCH_BYTES_PER_MS 100000 /* a fetch may take longer: 100 MB/s floor */
+#define EBT_FETCH_TRIES 20 /* fetches of one open whose copy was rewritten before it was opened */
 
 static int chan_is_ours(void)
 {
@@ -165,14 +166,17 @@ int ebt_md_resolve(const char *logical, struct ebt_proto_resolve *r)
     return rc;
 }
 
-int ebt_md_fetch(const char *logical, uint64_t size_hint, uint32_t *flags)
+int ebt_md_fetch(const char *logical, uint64_t size_hint, struct ebt_proto_fetch *out)
 {
     uint64_t extra = size_hint / EBT_MD_FETCH_BYTES_PER_MS;
     int timeout = EBT_MD_TIMEOUT_MS + (int)(extra > 3600000 ? 3600000 : extra);
-    uint32_t fl = 0, len = 0;
-    int rc = md_path_op(EBT_OP_MD_FETCH, logical, 0, 0, &fl, sizeof(fl), &len, timeout);
-    if (flags)
-        *flags = rc == 0 && len == sizeof(fl) ? fl : 0;
+    uint32_t len = 0;
+    memset(out, 0, sizeof(*out));
+    int rc = md_path_op(EBT_OP_MD_FETCH, logical, 0, 0, out, sizeof(*out), &len, timeout);
+    if (rc == 0 && len != sizeof(*out)) {
+        ebt_error("MD_FETCH %s: reply of %u bytes", logical, len);
+        return -EIO;
+    }
     return rc == -EOPNOTSUPP ? -EIO : rc;
 }
 
@@ -255,17 +259,81 @@ int ebt_remote_lookup(const char *logical, struct ebt_found *f)
     return 0;
 }
 
-/* A remote regular file about to be read or copied: pull its merged content first. */
-int ebt_remote_materialize(const char *logical, struct ebt_found *f, uint32_t *flags)
+const char *ebt_fd_path(int fd, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "/proc/self/fd/%d", fd);
+    return buf;
+}
+
+/* Tests widen the window between a fetch and the open of its copy (EBT_TEST_FETCH_OPEN_DELAY_US),
+ * where another process's RESOLVE may rewrite the copy. */
+static void test_fetch_open_delay(void)
+{
+    static long us = -1;
+    if (us < 0) {
+        const char *v = getenv("EBT_TEST_FETCH_OPEN_DELAY_US");
+        us = v ? atol(v) : 0;
+    }
+    if (us > 0)
+        usleep((useconds_t)us);
+}
+
+static int is_fetched_copy(const struct stat *st, const struct ebt_proto_fetch *id)
+{
+    return (uint64_t)st->st_ino == id->ino && st->st_ctim.tv_sec == id->ctime_sec &&
+           st->st_ctim.tv_nsec == id->ctime_nsec;
+}
+
+/* Fetch, then open the copy that fetch wrote: RUN/remote/<path> is rewritten (in place by a
+ * RESOLVE's new placeholder, truncated to holes; or renamed over by another fetch) whenever a
+ * note changed the file's record, and a copy opened after such a rewrite would give zeros or
+ * other bytes. Once open, the daemon rewrites it only by renaming a new copy over it (it writes
+ * in place only a copy nobody has open). fd or -errno. */
+int ebt_remote_fetch_open(const char *logical, const struct ebt_found *f, uint32_t *flags)
+{
+    for (int tries = 1;; tries++) {
+        struct ebt_proto_fetch id;
+        struct stat st;
+        int rc = ebt_md_fetch(logical, (uint64_t)f->st.st_size, &id);
+        if (rc < 0)
+            return rc;
+        test_fetch_open_delay();
+        int fd = ebt_sys_open(f->phys, O_RDONLY | O_CLOEXEC, 0);
+        if (fd < 0 && errno != ENOENT)
+            return -errno;
+        if (fd >= 0 && ebt_sys_fstat(fd, &st) == 0 && is_fetched_copy(&st, &id)) {
+            if (flags)
+                *flags = id.flags;
+            return fd;
+        }
+        if (fd >= 0)
+            ebt_sys_close(fd);
+        if (tries == EBT_FETCH_TRIES) {
+            ebt_error("MD_FETCH %s: the merged copy was rewritten before it could be opened, "
+                      "%d times",
+                      logical, tries);
+            return -EIO;
+        }
+    }
+}
+
+int ebt_remote_materialize(const char *logical, struct ebt_found *f, uint32_t *flags, int *fd)
 {
     if (flags)
         *flags = 0;
+    *fd = -1;
     if (f->where != EBT_W_REMOTE || !S_ISREG(f->st.st_mode))
         return 0;
-    int rc = ebt_md_fetch(logical, (uint64_t)f->st.st_size, flags);
-    if (rc < 0)
+    int cfd = ebt_remote_fetch_open(logical, f, flags);
+    if (cfd < 0)
+        return cfd;
+    if (ebt_sys_fstat(cfd, &f->st) < 0) {
+        int rc = -errno;
+        ebt_sys_close(cfd);
         return rc;
-    return ebt_sys_lstat(f->phys, &f->st) < 0 ? -errno : 0;
+    }
+    *fd = cfd;
+    return 0;
 }
 
 /* RUN/held/<logical> if this node holds part of a shared file (phys filled), else 0. */
@@ -420,12 +488,14 @@ int ebt_held_refresh_path(const char *logical, struct ebt_found *remote, const c
     uint32_t flags;
     *lock = -1;
     ebt_held_snapshot(logical, &ino, &log_off); /* before the fetch reads this node's part */
-    int rc = ebt_remote_materialize(logical, remote, &flags);
-    if (rc < 0 || (flags & EBT_FETCH_INEXACT))
+    int src = -1, rc = ebt_remote_materialize(logical, remote, &flags, &src);
+    if (rc < 0 || src < 0 || (flags & EBT_FETCH_INEXACT)) {
+        if (src >= 0)
+            ebt_sys_close(src);
         return rc;
-    int src = ebt_sys_open(remote->phys, O_RDONLY | O_CLOEXEC, 0);
-    int dst = src < 0 ? -1 : ebt_sys_open(held, O_WRONLY | O_CLOEXEC, 0);
-    if (src < 0 || dst < 0)
+    }
+    int dst = ebt_sys_open(held, O_WRONLY | O_CLOEXEC, 0);
+    if (dst < 0)
         rc = -errno;
     if (rc == 0)
         rc = flock(dst, LOCK_EX) < 0 ? -errno : held_refresh(src, dst, ino, log_off);
@@ -433,8 +503,7 @@ int ebt_held_refresh_path(const char *logical, struct ebt_found *remote, const c
         *lock = dst;
     else if (dst >= 0)
         ebt_sys_close(dst);
-    if (src >= 0)
-        ebt_sys_close(src);
+    ebt_sys_close(src);
     return rc;
 }
 

@@ -31,7 +31,7 @@ enum ebt_proto_op {
     EBT_OP_SHUTDOWN = 6, /* empty -> empty; the daemon exits after replying */
     /* Multi-node metadata (docs/multinode.md); a one-node daemon answers -EOPNOTSUPP. */
     EBT_OP_MD_RESOLVE = 7,  /* path NUL -> struct ebt_proto_resolve; refreshes RUN/remote/<path> */
-    EBT_OP_MD_FETCH = 8,    /* path NUL -> u32 flags (EBT_FETCH_*); RUN/remote/<path> now holds
+    EBT_OP_MD_FETCH = 8,    /* path NUL -> struct ebt_proto_fetch; RUN/remote/<path> now holds
                                the merged content */
     EBT_OP_MD_NOTE = 9,     /* path NUL, u32 kind (enum ebt_note_kind) -> u32 flags (EBT_NOTE_*) */
     EBT_OP_MD_UNLINK = 10,  /* path NUL, u32 is_dir -> empty; removed from the job's namespace */
@@ -79,6 +79,17 @@ enum ebt_fetch_flags {
      * may only have stale copies, so the merged copy must not overwrite this node's own part */
     EBT_FETCH_INEXACT = 1,
 };
+/* MD_FETCH reply: which copy the fetch wrote. RUN/remote/<path> may be rewritten by the next
+ * RESOLVE or fetch at any moment, so the client opens it and keeps it only if the open file is
+ * this one (same inode and change time; a rewrite in place changes the ctime, since the daemon
+ * read it after writing); otherwise it fetches again. */
+struct ebt_proto_fetch {
+    uint32_t flags; /* EBT_FETCH_* */
+    uint32_t pad;
+    uint64_t ino;
+    int64_t ctime_sec, ctime_nsec;
+};
+_Static_assert(sizeof(struct ebt_proto_fetch) == 32, "FETCH reply is 32 bytes");
 
 /* STAT reply: the attributes of the logical file (lstat semantics: symlinks are not followed). */
 enum ebt_proto_layer { EBT_LAYER_UP = 0, EBT_LAYER_PFS = 1 };

@@ -376,15 +376,32 @@ static int merged_inexact(const struct ebtd *d, const struct md_hold_ext *h, int
     return 0;
 }
 
-int md_op_fetch(struct ebtd *d, const char *path, uint32_t *flags)
+/* The merged copy the fetch just wrote, as the client will check it (struct ebt_proto_fetch). */
+static int fetched_id(struct ebtd *d, const char *path, struct ebt_proto_fetch *out)
 {
-    *flags = 0;
+    char f[PATH_MAX];
+    struct stat st;
+    if (md_layer_file(d, "remote", path, f, sizeof(f)) < 0)
+        return -ENAMETOOLONG;
+    if (ebt_sys_lstat(f, &st) < 0)
+        return -errno;
+    out->ino = (uint64_t)st.st_ino;
+    out->ctime_sec = st.st_ctim.tv_sec;
+    out->ctime_nsec = st.st_ctim.tv_nsec;
+    return 0;
+}
+
+int md_op_fetch(struct ebtd *d, const char *path, struct ebt_proto_fetch *out)
+{
+    memset(out, 0, sizeof(*out));
     struct md_merge_in m;
     int rc = merge_in_load(d, path, &m, -EISDIR);
     if (rc == 0)
         rc = write_merged(d, path, &m.ri, m.h, &m.base, m.size);
     if (rc == 0 && merged_inexact(d, m.h, m.n))
-        *flags |= EBT_FETCH_INEXACT;
+        out->flags |= EBT_FETCH_INEXACT;
+    if (rc == 0)
+        rc = fetched_id(d, path, out);
     merge_in_free(&m);
     return rc;
 }

@@ -5,6 +5,7 @@
 
 #include "extlog.h"
 #include "md.h"
+#include "proto.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -203,7 +204,7 @@ int md_demote_local(struct ebtd *d, const char *path);
 int md_drop_local(struct ebtd *d, const char *path);
 
 /* Client ops (md_fetch.c, md_remote.c). */
-int md_op_fetch(struct ebtd *d, const char *path, uint32_t *flags); /* EBT_FETCH_* */
+int md_op_fetch(struct ebtd *d, const char *path, struct ebt_proto_fetch *out);
 int md_op_listdir(struct ebtd *d, const char *dir, uint32_t *count);
 /* RUN/remote/<path> as a sparse placeholder (kept if stamped with this version and size). */
 int md_remote_placeholder(struct ebtd *d, const char *path, mode_t mode, uint64_t size, int64_t ms,

@@ -246,8 +246,11 @@ int ebtd_md_client_op(struct ebtd *d, uint16_t op, const char *payload, uint32_t
         *replylen = rc == 0 ? sizeof(struct ebt_proto_resolve) : 0;
         return rc;
     case EBT_OP_MD_FETCH:
-        rc = md_op_fetch(d, path, &v);
-        return rc < 0 ? rc : reply_u32(v, reply, cap, replylen);
+        if (cap < sizeof(struct ebt_proto_fetch))
+            return -EMSGSIZE;
+        rc = md_op_fetch(d, path, (struct ebt_proto_fetch *)reply);
+        *replylen = rc == 0 ? sizeof(struct ebt_proto_fetch) : 0;
+        return rc;
     case EBT_OP_MD_NOTE:
         rc = op_note(d, path, v, &v);
         return rc < 0 ? rc : reply_u32(v, reply, cap, replylen);

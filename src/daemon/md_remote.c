@@ -53,10 +53,11 @@ int md_remote_remove(struct ebtd *d, const char *path)
     return remove_entry(f);
 }
 
-/* The job's namespace has no record of path (a PFS name, or the managed prefix itself): a file
- * placeholder is stale, but a directory here holds the placeholders of children that other nodes
- * made (RUN/remote/<prefix>/<dir made by node 0>): removing it would pull them from under the
- * lookups of this node's other processes, which then see ENOENT for a moment. */
+/* The job's namespace has no record of path (a PFS name, the managed prefix itself, a directory
+ * the job removed): a file placeholder is stale, and so is an empty directory; but a directory
+ * with entries holds the placeholders of children that other nodes made
+ * (RUN/remote/<prefix>/<dir made by node 0>): removing it would pull them from under the lookups
+ * of this node's other processes, which would see ENOENT for a moment. */
 int md_remote_forget(struct ebtd *d, const char *path)
 {
     char f[PATH_MAX];
@@ -64,8 +65,12 @@ int md_remote_forget(struct ebtd *d, const char *path)
     if (md_layer_file(d, "remote", path, f, sizeof(f)) < 0)
         return -ENAMETOOLONG;
     stamp_del(d, path);
-    if (ebt_sys_lstat(f, &st) < 0 || S_ISDIR(st.st_mode))
+    if (ebt_sys_lstat(f, &st) < 0)
         return 0;
+    if (S_ISDIR(st.st_mode))
+        return ebt_sys_rmdir(f) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT
+                   ? -errno
+                   : 0;
     return ebt_sys_unlink(f) < 0 && errno != ENOENT ? -errno : 0;
 }
 

@@ -132,8 +132,8 @@ static void print(uint16_t op, const char *reply, uint32_t rlen)
     } else if ((op == EBT_OP_MD_NOTE || op == EBT_OP_MD_LISTDIR) && rlen == sizeof(v)) {
         memcpy(&v, reply, sizeof(v));
         printf("%s=%u\n", op == EBT_OP_MD_NOTE ? "flags" : "count", v);
-    } else if (rlen == 0 || (op == EBT_OP_MD_FETCH && rlen == sizeof(v))) {
-        printf("ok\n"); /* FETCH: u32 flags */
+    } else if (rlen == 0 || (op == EBT_OP_MD_FETCH && rlen == sizeof(struct ebt_proto_fetch))) {
+        printf("ok\n"); /* FETCH: the copy it wrote */
     } else {
         printf("reply of %u bytes\n", rlen);
     }

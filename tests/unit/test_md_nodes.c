@@ -112,10 +112,17 @@ static int resolve(int n, const char *path, struct ebt_proto_resolve *r)
 
 static int fetch(int n, const char *path)
 {
-    uint32_t flags = 0, len = 0;
-    int rc = op(n, EBT_OP_MD_FETCH, path, NULL, 0, &flags, sizeof(flags), &len);
+    struct ebt_proto_fetch id;
+    uint32_t len = 0;
+    int rc = op(n, EBT_OP_MD_FETCH, path, NULL, 0, &id, sizeof(id), &len);
     if (rc == 0)
-        assert_int_equal(len, sizeof(flags));
+        assert_int_equal(len, sizeof(id));
+    if (rc == 0) { /* the reply names the copy the fetch wrote */
+        struct stat st;
+        assert_int_equal(lstat(L(n, "remote", path), &st), 0);
+        assert_true((uint64_t)st.st_ino == id.ino && st.st_ctim.tv_sec == id.ctime_sec &&
+                    st.st_ctim.tv_nsec == id.ctime_nsec);
+    }
     return rc;
 }
 
