@@ -188,7 +188,9 @@ sl_job_wait() {
     while ((SECONDS < end)); do
         state=$(timeout 5 scontrol show job "$id" 2>/dev/null | grep -o 'JobState=[A-Z_]*\|ExitCode=[0-9]*:[0-9]*' | tr '\n' ' ') || state=
         case $state in
-        *JobState=PENDING* | *JobState=RUNNING* | *JobState=CONFIGURING* | *JobState=COMPLETING* | '') sleep 0.2 ;;
+        # (SIGNALING: a passing state while Slurm delivers a signal, e.g. --signal before the limit)
+        *JobState=PENDING* | *JobState=RUNNING* | *JobState=CONFIGURING* | *JobState=COMPLETING* | \
+            *JobState=SIGNALING* | *JobState=STAGE_OUT* | '') sleep 0.2 ;;
         *JobState=COMPLETED*) return 0 ;;
         *)
             SL_WHY="job $id: $state"
