@@ -88,6 +88,9 @@ struct ebt_stage { /* a close-mode private copy, shared by this process's opens 
     unsigned long long placeholder_ino; /* its inode: replaced by the stage at publication */
     unsigned long long held_ino;        /* multi-node: this node's part of the file at fill time */
     uint64_t held_log_off;              /* and the length of its extent log then */
+    int seen_set; /* the layer file as this stage last took it in (fsync: refresh_from_target) */
+    unsigned long long seen_ino;
+    struct timespec seen_ctime;
 };
 
 struct ebt_ofd {

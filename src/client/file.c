@@ -319,10 +319,12 @@ static int open_staged(const char *logical, int flags, mode_t mode, const struct
     return rc;
 }
 
-/* O_CREAT|O_EXCL in close mode: the stage is private to this process, so the name is taken
- * first by an empty file in the layer (exclusive in this node's kernel; other processes see it
- * empty until the close publishes, as they see a new file natively). */
-static int open_staged_exclusive(const char *logical, int flags, mode_t mode)
+/* A create in close mode: the stage is private to this process, so the name is taken first by
+ * an empty file in the layer (exclusive in this node's kernel; other processes see it empty until
+ * the close publishes, as they see a new file natively, and may open it: MPI-IO's rank 0 creates
+ * a shared file that the other ranks then open without O_CREAT). -EEXIST if another process made
+ * the name meanwhile (without O_EXCL the caller looks it up again and opens that file). */
+static int open_staged_new(const char *logical, int flags, mode_t mode)
 {
     const char *layer = ebt_layer_for_write(logical);
     char phys[PATH_MAX];
@@ -333,6 +335,8 @@ static int open_staged_exclusive(const char *logical, int flags, mode_t mode)
     int fd = open_creating(phys, logical, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     struct stat st;
     int rc = fd < 0 ? fd : ebt_sys_fstat(fd, &st) < 0 ? -errno : 0;
+    if (rc == 0) /* (where the cache has no user xattrs, the flush goes by the times) */
+        syscall(SYS_fsetxattr, fd, EBT_PLACEHOLDER_XATTR, "", 0, 0);
     if (fd >= 0)
         ebt_sys_close(fd);
     if (rc == 0)
@@ -457,8 +461,8 @@ static int open_checked_for_write(const char *logical, int flags, mode_t mode, s
     if (!in_cache && ebt_cache_over(exists && !(flags & O_TRUNC) ? (uint64_t)f->st.st_size : 0))
         return ebt_open_write_through(logical, flags, mode);
     if (ebt_vis_for(logical) == EBT_VIS_CLOSE && !(flags & O_APPEND))
-        return exists || !(flags & O_EXCL) ? open_staged(logical, flags, mode, exists ? f : NULL)
-                                           : open_staged_exclusive(logical, flags, mode);
+        return exists ? open_staged(logical, flags, mode, f)
+                      : open_staged_new(logical, flags, mode);
     return open_in_layer(ebt_layer_for_write(logical), logical, flags, mode, exists ? f : NULL);
 }
 
@@ -485,6 +489,9 @@ int ebt_open_managed(const char *logical, int flags, mode_t mode)
         int found, rc = open_managed_once(logical, flags, mode, &found);
         /* several nodes: the daemon may move the file between the lookup and the open (RUN/up
          * to RUN/held when it becomes shared; a new fetched copy): look it up again */
+        /* a create that lost to another process's (close mode): open the file it made */
+        if (rc == -EEXIST && !found && !(flags & O_EXCL) && tries < 2)
+            continue;
         if (rc != -ENOENT || !ebt_multinode() || tries == 2 || (!found && !(flags & O_CREAT)))
             return rc;
     }

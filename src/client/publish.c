@@ -127,14 +127,70 @@ static int install_whole(struct ebt_ofd *o, int fd, const char *target, int fina
     return 0;
 }
 
-/* Later publications, or a target created meanwhile: apply this writer's changes to it. */
-static int merge_into(struct ebt_ofd *o, int fd, int tfd)
+static void remember_target(struct ebt_stage *s, int tfd)
+{
+    struct stat st;
+    s->seen_set = ebt_sys_fstat(tfd, &st) == 0;
+    s->seen_ino = st.st_ino;
+    s->seen_ctime = st.st_ctim;
+}
+
+/* fsync in close mode is a point of coherence (MPI-IO's sync-barrier-sync): once this writer's
+ * ranges are in the layer file, the stage takes in what other writers published there since it
+ * last looked, so that reads through this process's fds see them, as natively. Not over ranges
+ * this process wrote since (another thread's write racing the fsync); nothing if nobody else
+ * published (the layer file is as this stage left it: one writer's fsyncs copy nothing). */
+static int refresh_from_target(struct ebt_ofd *o, int tfd, const struct stat *before)
+{
+    struct ebt_stage *s = o->stage;
+    struct stat tst;
+    if (!s->phys[0] || (s->seen_set && s->seen_ino == before->st_ino &&
+                        s->seen_ctime.tv_sec == before->st_ctim.tv_sec &&
+                        s->seen_ctime.tv_nsec == before->st_ctim.tv_nsec))
+        return 0;
+    int in = open_own_data(tfd); /* (tfd is write-only) */
+    if (in < 0)
+        return in;
+    int out = ebt_sys_open(s->phys, O_WRONLY | O_CLOEXEC, 0);
+    if (out < 0) {
+        int e = -errno;
+        ebt_sys_close(in);
+        return e;
+    }
+    struct ebt_ivs keep;
+    ebt_ivs_init(&keep);
+    int rc = 0; /* (o->lock is held: ofd_sync) */
+    for (size_t i = 0; rc == 0 && i < o->ext.n; i++)
+        rc = ebt_ivs_add(&keep, o->ext.iv[i][0], o->ext.iv[i][1] - o->ext.iv[i][0]);
+    if (rc == 0 && ebt_sys_fstat(in, &tst) < 0)
+        rc = -errno;
+    uint64_t end = rc == 0 ? (uint64_t)tst.st_size : 0, at = 0, size = end;
+    if (keep.n && keep.iv[keep.n - 1][1] > size)
+        size = keep.iv[keep.n - 1][1];
+    for (size_t i = 0; rc == 0 && at < end && i <= keep.n; i++) {
+        uint64_t stop = i < keep.n && keep.iv[i][0] < end ? keep.iv[i][0] : end;
+        if (stop > at)
+            rc = ebt_copy_range(in, out, (off_t)at, (off_t)(stop - at));
+        at = i < keep.n ? keep.iv[i][1] : end;
+    }
+    if (rc == 0 && ebt_sys_ftruncate(out, (off_t)size) < 0)
+        rc = -errno;
+    ebt_ivs_free(&keep);
+    ebt_sys_close(out);
+    ebt_sys_close(in);
+    return rc;
+}
+
+/* Later publications, or a target created meanwhile: apply this writer's changes to it (and at
+ * an fsync take in what others published: refresh_from_target). */
+static int merge_into(struct ebt_ofd *o, int fd, int tfd, int final)
 {
     struct stat sst, tst;
     int in = open_own_data(fd);
     if (in < 0)
         return in;
     int rc = (ebt_sys_fstat(in, &sst) < 0 || ebt_sys_fstat(tfd, &tst) < 0) ? -errno : 0;
+    struct stat tst0 = tst; /* the layer file before this publication */
     if (rc == 0 && sst.st_ino == tst.st_ino && sst.st_dev == tst.st_dev) {
         ebt_sys_close(in); /* the stage already is the layer file */
         ofd_forget_changes(o);
@@ -155,8 +211,14 @@ static int merge_into(struct ebt_ofd *o, int fd, int tfd)
         if (a < b)
             rc = ebt_copy_range(in, tfd, (off_t)a, (off_t)(b - a));
     }
+    /* the size: this writer's own if it truncated; else the target's, grown to the end of what
+     * this writer wrote (not to its copy's size: bytes it only read, since cut by another writer,
+     * as ROMIO's set_size by rank 0 while the others still have the longer file open) */
     off_t tsize = o->trunc_set ? (off_t)o->trunc_min : tst.st_size;
-    off_t want = o->trunc_set ? sst.st_size : (sst.st_size > tsize ? sst.st_size : tsize);
+    off_t wend = o->ext.n ? (off_t)o->ext.iv[o->ext.n - 1][1] : 0;
+    if (wend > sst.st_size)
+        wend = sst.st_size;
+    off_t want = o->trunc_set ? sst.st_size : (wend > tsize ? wend : tsize);
     if (rc == 0 && ebt_sys_fstat(tfd, &tst) == 0 && tst.st_size != want &&
         ebt_sys_ftruncate(tfd, want) < 0)
         rc = -errno;
@@ -169,8 +231,14 @@ static int merge_into(struct ebt_ofd *o, int fd, int tfd)
         free(r);
     }
     ebt_sys_close(in);
-    if (rc == 0)
+    if (rc == 0) {
         ofd_forget_changes(o);
+        syscall(SYS_fremovexattr, tfd, EBT_PLACEHOLDER_XATTR); /* published into: a file now */
+    }
+    if (rc == 0 && !final)
+        rc = refresh_from_target(o, tfd, &tst0);
+    if (rc == 0)
+        remember_target(o->stage, tfd);
     return rc;
 }
 
@@ -240,7 +308,7 @@ static int publish_into(struct ebt_ofd *o, int fd, int tfd, const char *target, 
         return rc < 0 ? rc : 0;
     if (rc == 0 && s->held_ino && ebt_path_under(target, ebt.held_root))
         rc = held_refresh_from(s, fd, tfd);
-    return rc == 0 ? merge_into(o, fd, tfd) : rc;
+    return rc == 0 ? merge_into(o, fd, tfd, final) : rc;
 }
 
 /* The stage behind fd has no name any more although this process never removed it: another

@@ -27,6 +27,10 @@
  * stage whose process died without publishing (SIGKILL, a raw exit) is published by the flush
  * (daemon orphans.c); the attribute is removed when the job unlinks the name. */
 #define EBT_STAGE_XATTR "user.ebt.stage"
+/* On the empty layer file a close-mode create leaves to hold a new name until its first
+ * publication (client file.c open_staged_new): the flush publishes a dead writer's stage over it
+ * whatever the times say (both may carry the same coarse timestamp). */
+#define EBT_PLACEHOLDER_XATTR "user.ebt.placeholder"
 
 /* RUN/state: one page every process of the job on this node maps shared. */
 #define EBT_STATE_SIZE 4096

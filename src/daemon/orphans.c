@@ -85,7 +85,9 @@ static int publish_orphan(const char *run, const char *up, const char *stage, co
     if (ebt_sys_lstat(wh, &wst) == 0 && newer(&wst.st_ctim, &sst.st_mtim))
         return 0;
     if (ebt_sys_lstat(target, &st) == 0) {
-        if (!S_ISREG(st.st_mode) || newer(&st.st_mtim, &sst.st_mtim))
+        int placeholder = S_ISREG(st.st_mode) && st.st_size == 0 &&
+                          lgetxattr(target, EBT_PLACEHOLDER_XATTR, NULL, 0) >= 0;
+        if (!S_ISREG(st.st_mode) || (!placeholder && newer(&st.st_mtim, &sst.st_mtim)))
             return 0;
         int rc = overwrite_target(run, stage, target);
         return rc < 0 ? rc : 1;

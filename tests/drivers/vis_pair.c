@@ -63,7 +63,9 @@ static int listed(const char *dir, const char *name)
     return found;
 }
 
-/* new.dat: visible means stat, readdir and content all show it; hidden means ENOENT for all. */
+/* new.dat: visible (1) means stat, readdir and content all show it; hidden (0) means ENOENT for
+ * all; named (2) means the name is there with no data yet (a close-mode create before the
+ * writer's close: the name exists from the open on, as natively, its data from the close). */
 static void check_new(const struct ctx *c, const char *who, const char *step, int visible)
 {
     unsigned char buf[NEW_LEN + 1];
@@ -72,7 +74,11 @@ static void check_new(const struct ctx *c, const char *who, const char *step, in
     int st_errno = errno;
     ssize_t n = slurp(c->newp, buf, sizeof(buf));
     int in_dir = listed(c->dir, "new.dat");
-    if (visible) {
+    if (visible == 2) {
+        report(st_ok && st.st_size == 0, who, step, "stat(new.dat) gives an empty file");
+        report(n == 0, who, step, "new.dat opens and reads empty");
+        report(in_dir, who, step, "readdir lists new.dat");
+    } else if (visible) {
         report(st_ok && st.st_size == NEW_LEN, who, step, "stat(new.dat) gives the full size");
         report(n == NEW_LEN && drv_verify(buf, NEW_LEN, NEW_SEED, 0) < 0, who, step,
                "new.dat content is what the writer wrote");
@@ -96,7 +102,7 @@ static void check_old(const struct ctx *c, const char *who, const char *step, in
 static void check_view(const struct ctx *c, const char *who, const char *step, int visible)
 {
     check_new(c, who, step, visible);
-    check_old(c, who, step, visible);
+    check_old(c, who, step, visible == 1);
 }
 
 static void xwrite(int fd, char ch)
@@ -115,7 +121,8 @@ static char xread(int fd)
 }
 
 /* What the reader must see at each step ('W' after write, 'C' after close/fsync, 'X' after the
-   writer exited) for each mode: 1 visible, 0 hidden, -1 the contract does not say. */
+   writer exited) for each mode: 1 visible, 0 hidden, 2 named but empty (check_new), -1 the
+   contract does not say. */
 static int expect_visible(const char *mode, char step)
 {
     if (!strcmp(mode, "native") || !strcmp(mode, "write"))
@@ -123,7 +130,7 @@ static int expect_visible(const char *mode, char step)
     if (!strcmp(mode, "task-same")) /* reader and writer are one task */
         return step == 'W' ? -1 : 1;
     if (!strcmp(mode, "close"))
-        return step != 'W';
+        return step != 'W' ? 1 : 2;
     if (!strcmp(mode, "task"))
         return 0; /* until the end of the job or `ebt flush`: checked by the script */
     drv_die(0, "unknown mode '%s' (native, write, close, task, task-same)", mode);
