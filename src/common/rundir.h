@@ -27,6 +27,10 @@
  * stage whose process died without publishing (SIGKILL, a raw exit) is published by the flush
  * (daemon orphans.c); the attribute is removed when the job unlinks the name. */
 #define EBT_STAGE_XATTR "user.ebt.stage"
+/* Set on a stage at its first publication: if its name is gone at the flush, the job removed or
+ * renamed it afterwards (perhaps from another process, which cannot reach this stage's marker):
+ * the flush must not bring it back. */
+#define EBT_STAGE_PUBLISHED_XATTR "user.ebt.published"
 
 /* RUN/state: one page every process of the job on this node maps shared. */
 #define EBT_STATE_SIZE 4096
