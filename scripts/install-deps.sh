@@ -4,6 +4,7 @@ set -euo pipefail
 PKGS=(build-essential cmake ninja-build pkg-config libcmocka-dev libfuse3-dev fuse3
       sqlite3 python3 attr bc libucx-dev ucx-utils iproute2 git xz-utils perl
       libopenmpi-dev openmpi-bin libmpich-dev mpich
+      autoconf automake gfortran  # tests/conformance: the builds and fortran cases
       slurm-wlm munge)  # tests/launchers: a private Slurm (its own munged, slurmctld, slurmd)
 missing=()
 for p in "${PKGS[@]}"; do

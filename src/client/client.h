@@ -155,7 +155,8 @@ void ebt_record_write(int fd, int64_t off, int64_t len); /* off < 0: current off
 void ebt_record_trunc(int fd, uint64_t size);
 int ebt_sync_managed(int fd); /* publish (close mode) on fsync */
 struct ebt_stage *ebt_stage_find(const char *logical);
-void ebt_stage_forget(struct ebt_stage *s); /* unlist and free */
+void ebt_stage_forget(struct ebt_stage *s);  /* unlist and free */
+void ebt_stage_release(struct ebt_stage *s); /* drop a user; the last unlists and frees */
 int ebt_stage_children(const char *dir, char names[][256], int max);
 struct ebt_stage *ebt_stage_adopt(const char *logical, const char *phys, const char *layer);
 int ebt_meta_append(unsigned long long ino, const struct ebt_ext_rec *r, size_t n);

@@ -49,6 +49,28 @@ void ebt_stage_forget(struct ebt_stage *s)
     free(s);
 }
 
+/* Did this process make the stage (its name is "<pid>.<seq>", see stage_name)? */
+static int stage_made_here(const struct ebt_stage *s)
+{
+    const char *base = strrchr(s->phys, '/');
+    char *end;
+    long pid = base ? strtol(base + 1, &end, 10) : 0;
+    return pid > 0 && *end == '.' && pid == (long)getpid();
+}
+
+/* The last of this process's records of a stage lets it go. Only the process that made the stage
+ * removes its name: one that got it by fork, or across exec (a shell's `{ cmd1; cmd2; } >f` runs
+ * each command with the shell's fd), shares it with its maker, who goes on writing and publishes
+ * it later; with the name gone the maker's copy would count as spilled, its writes lost. */
+void ebt_stage_release(struct ebt_stage *s)
+{
+    if (__atomic_sub_fetch(&s->users, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    if (s->phys[0] && stage_made_here(s))
+        ebt_sys_unlink(s->phys);
+    ebt_stage_forget(s);
+}
+
 /* ---- extent logs of layer files ---- */
 
 int ebt_meta_append(unsigned long long ino, const struct ebt_ext_rec *r, size_t n)

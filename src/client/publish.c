@@ -354,6 +354,8 @@ static int publish_stage(struct ebt_ofd *o, int fd, int final)
         rc = ebt_spill_ofd(o, fd);
     else if (rc == 0) /* the job's namespace learns that this node holds it */
         note = ebt_md_note_if_visible(s->logical, EBT_NOTE_FILE);
+    if (rc == 0 && !s->published && s->phys[0]) /* (see EBT_STAGE_PUBLISHED_XATTR) */
+        syscall(SYS_setxattr, s->phys, EBT_STAGE_PUBLISHED_XATTR, "1", 1, 0);
     if (rc == 0)
         s->published = 1;
     else
@@ -428,11 +430,7 @@ static void become_layer(struct ebt_ofd *o, int lfd)
         o->track = 1; /* a copied-up file: its extent log goes on recording */
         o->meta_ino = st.st_ino;
     }
-    if (__atomic_sub_fetch(&s->users, 1, __ATOMIC_ACQ_REL) == 0) {
-        if (s->phys[0])
-            ebt_sys_unlink(s->phys);
-        ebt_stage_forget(s);
-    }
+    ebt_stage_release(s);
 }
 
 static int promote_locked(struct ebt_ofd *o, int fd)
@@ -490,11 +488,8 @@ static int ofd_sync(struct ebt_ofd *o, int fd, int final)
 static void ofd_destroy(struct ebt_ofd *o)
 {
     struct ebt_stage *s = o->stage;
-    if (s && __atomic_sub_fetch(&s->users, 1, __ATOMIC_ACQ_REL) == 0) {
-        if (s->phys[0])
-            ebt_sys_unlink(s->phys);
-        ebt_stage_forget(s);
-    }
+    if (s)
+        ebt_stage_release(s);
     alias_forget(o);
     if (o->lock_fd >= 0) /* after the publication: a waiter sees the data */
         ebt_sys_close(o->lock_fd);

@@ -78,6 +78,7 @@ struct timeval;
     X(int, fstatfs64, (int, struct statfs64 *))                                                    \
     X(int, unlink, (const char *))                                                                 \
     X(int, unlinkat, (int, const char *, int))                                                     \
+    X(int, remove, (const char *))                                                                 \
     X(int, rename, (const char *, const char *))                                                   \
     X(int, renameat, (int, const char *, int, const char *))                                       \
     X(int, renameat2, (int, const char *, int, const char *, unsigned))                            \

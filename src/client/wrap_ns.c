@@ -42,6 +42,18 @@ int unlinkat(int d, const char *p, int fl)
     return ebt_libc_status((fl & AT_REMOVEDIR) ? ebt_ns_rmdir(l) : ebt_ns_unlink(l));
 }
 
+/* glibc's remove() unlinks (or, for a directory, rmdirs) through its own internal calls, which
+ * never reach the wrappers above; libgfortran's CLOSE(STATUS='DELETE') and many programs use it. */
+int remove(const char *p)
+{
+    ebt_mdc_written(AT_FDCWD, p);
+    char l[PATH_MAX];
+    if (ebt_resolve(AT_FDCWD, p, l) <= 0)
+        return EBT_REAL(remove)(p);
+    int rc = ebt_ns_unlink(l);
+    return ebt_libc_status(rc == -EISDIR ? ebt_ns_rmdir(l) : rc);
+}
+
 int rmdir(const char *p)
 {
     ebt_mdc_written(AT_FDCWD, p);

@@ -31,6 +31,10 @@
  * publication (client file.c open_staged_new): the flush publishes a dead writer's stage over it
  * whatever the times say (both may carry the same coarse timestamp). */
 #define EBT_PLACEHOLDER_XATTR "user.ebt.placeholder"
+/* Set on a stage at its first publication: if its name is gone at the flush, the job removed or
+ * renamed it afterwards (perhaps from another process, which cannot reach this stage's marker):
+ * the flush must not bring it back. */
+#define EBT_STAGE_PUBLISHED_XATTR "user.ebt.published"
 
 /* RUN/state: one page every process of the job on this node maps shared. */
 #define EBT_STATE_SIZE 4096

@@ -71,8 +71,8 @@ static int newer(const struct timespec *a, const struct timespec *b)
 }
 
 /* 1 if published, 0 if something the job did after the writer's last write supersedes it: the
- * name was removed (a whiteout at or after it) or the file changed again (natively those later
- * changes would stand), or -errno. */
+ * name was removed (a whiteout at or after it, or no file where a published stage was) or the file
+ * changed again (natively those later changes would stand), or -errno. */
 static int publish_orphan(const char *run, const char *up, const char *stage, const char *logical)
 {
     char target[PATH_MAX], wh[PATH_MAX];
@@ -92,6 +92,9 @@ static int publish_orphan(const char *run, const char *up, const char *stage, co
         int rc = overwrite_target(run, stage, target);
         return rc < 0 ? rc : 1;
     }
+    char one[2];
+    if (getxattr(stage, EBT_STAGE_PUBLISHED_XATTR, one, sizeof(one)) > 0)
+        return 0; /* published, then its name was removed or renamed: nothing to bring back */
     removexattr(stage, EBT_STAGE_XATTR);
     int rc = ebt_rename_noreplace_mkparents(stage, target);
     if (rc == 0)
