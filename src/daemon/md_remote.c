@@ -44,13 +44,20 @@ static int remove_entry(const char *file)
     return ebt_sys_unlink(file) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+/* RUN/remote/<path> in f, about to change: its version stamp goes. */
+static int entry_changing(struct ebtd *d, const char *path, char *f)
+{
+    if (md_layer_file(d, "remote", path, f, PATH_MAX) < 0)
+        return -ENAMETOOLONG;
+    stamp_del(d, path);
+    return 0;
+}
+
 int md_remote_remove(struct ebtd *d, const char *path)
 {
     char f[PATH_MAX];
-    if (md_layer_file(d, "remote", path, f, sizeof(f)) < 0)
-        return -ENAMETOOLONG;
-    stamp_del(d, path);
-    return remove_entry(f);
+    int rc = entry_changing(d, path, f);
+    return rc < 0 ? rc : remove_entry(f);
 }
 
 /* The job's namespace has no record of path (a PFS name, the managed prefix itself, a directory
@@ -62,28 +69,21 @@ int md_remote_forget(struct ebtd *d, const char *path)
 {
     char f[PATH_MAX];
     struct stat st;
-    if (md_layer_file(d, "remote", path, f, sizeof(f)) < 0)
-        return -ENAMETOOLONG;
-    stamp_del(d, path);
-    if (ebt_sys_lstat(f, &st) < 0)
-        return 0;
-    if (S_ISDIR(st.st_mode))
-        return ebt_sys_rmdir(f) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT
-                   ? -errno
-                   : 0;
-    return ebt_sys_unlink(f) < 0 && errno != ENOENT ? -errno : 0;
+    int rc = entry_changing(d, path, f);
+    if (rc < 0 || ebt_sys_lstat(f, &st) < 0)
+        return rc;
+    rc = S_ISDIR(st.st_mode) ? ebt_sys_rmdir(f) : ebt_sys_unlink(f);
+    return rc < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT ? -errno : 0;
 }
 
 int md_remote_dir(struct ebtd *d, const char *path)
 {
     char f[PATH_MAX];
     struct stat st;
-    if (md_layer_file(d, "remote", path, f, sizeof(f)) < 0)
-        return -ENAMETOOLONG;
-    stamp_del(d, path);
-    if (ebt_sys_lstat(f, &st) == 0 && S_ISDIR(st.st_mode))
-        return 0;
-    int rc = remove_entry(f);
+    int rc = entry_changing(d, path, f);
+    if (rc < 0 || (ebt_sys_lstat(f, &st) == 0 && S_ISDIR(st.st_mode)))
+        return rc;
+    rc = remove_entry(f);
     return rc < 0 ? rc : ebt_mkdirs(f, 0755, 0);
 }
 
