@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 
 static struct ebt_stage *stages; /* this process's open stages, under ebt.lock */
 static unsigned stage_seq;
@@ -140,6 +141,29 @@ static int register_fd(int fd, int kind, int flags, const char *logical, struct 
     return fd;
 }
 
+/* An open of the empty layer file a close-mode create left to hold a new name (xattr
+ * EBT_PLACEHOLDER_XATTR): this process now holds that inode, so the creator's first publication
+ * must write into it rather than rename its stage over it (this fd would go on reading the old,
+ * empty inode). The creator checks the mark under an exclusive flock of the file; a shared one
+ * here orders the two: if the name has another file once it is held, that is the published file,
+ * and it is opened instead. Returns fd, or the fd of the file the name has now. */
+static int hold_placeholder(int fd, const char *phys, int oflags)
+{
+    struct stat st, now;
+    if (ebt_sys_fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != 0 ||
+        syscall(SYS_fgetxattr, fd, EBT_PLACEHOLDER_XATTR, NULL, 0) < 0 || flock(fd, LOCK_SH) < 0)
+        return fd;
+    int same = ebt_sys_lstat(phys, &now) == 0 && now.st_ino == st.st_ino;
+    if (same)
+        syscall(SYS_fremovexattr, fd, EBT_PLACEHOLDER_XATTR);
+    flock(fd, LOCK_UN);
+    int nfd = same ? -1 : ebt_sys_open(phys, oflags & ~(O_CREAT | O_EXCL | O_TRUNC), 0);
+    if (nfd < 0)
+        return fd;
+    ebt_sys_close(fd);
+    return nfd;
+}
+
 static int open_for_read(const char *logical, int flags, struct ebt_found *f)
 {
     int fetched, rc = ebt_remote_materialize(logical, f, NULL, &fetched); /* another node's */
@@ -164,6 +188,8 @@ static int open_for_read(const char *logical, int flags, struct ebt_found *f)
         ebt_sys_close(fetched);
     if (fd < 0)
         return fd;
+    if (f->where == EBT_W_UP || f->where == EBT_W_TASK)
+        fd = hold_placeholder(fd, f->phys, oflags);
     if (S_ISDIR(f->st.st_mode))
         return register_fd(fd, EBT_OFD_DIR, flags, logical, NULL);
     if (f->where == EBT_W_PFS)
@@ -231,6 +257,8 @@ static int open_in_layer(const char *layer, const char *logical, int flags, mode
     int fd = open_creating(phys, logical, oflags, mode);
     if (fd < 0)
         return fd;
+    if (in_layer)
+        fd = hold_placeholder(fd, phys, oflags);
     struct ebt_ofd *o;
     rc = register_fd(fd, EBT_OFD_LAYER, flags, logical, &o);
     if (rc >= 0)

@@ -284,7 +284,8 @@ static int replace_placeholder(struct ebt_ofd *o, int fd, int tfd, const char *t
     struct ebt_stage *s = o->stage;
     struct stat st;
     if (!s->placeholder || ebt_path_under(target, ebt.held_root) || ebt_sys_fstat(tfd, &st) < 0 ||
-        st.st_ino != s->placeholder_ino || st.st_size != 0)
+        st.st_ino != s->placeholder_ino || st.st_size != 0 ||
+        syscall(SYS_fgetxattr, tfd, EBT_PLACEHOLDER_XATTR, NULL, 0) < 0) /* held: file.c */
         return 0;
     char meta[PATH_MAX];
     if (ebt_sys_unlink(target) < 0)
