@@ -83,8 +83,9 @@ static int install_log(struct ebt_ofd *o, unsigned long long ino)
     return rc;
 }
 
-/* First publication of a stage whose target does not exist: install the whole stage. */
-static int install_whole(struct ebt_ofd *o, int fd, const char *target, int final)
+/* First publication of a stage whose target does not exist (or, replace, is the placeholder its
+ * create left: renamed over at once, so the name never goes missing): install the whole stage. */
+static int install_whole(struct ebt_ofd *o, int fd, const char *target, int final, int replace)
 {
     struct ebt_stage *s = o->stage;
     char tmp[PATH_MAX];
@@ -110,7 +111,8 @@ static int install_whole(struct ebt_ofd *o, int fd, const char *target, int fina
     }
     int lock = -1; /* a file held by this node is never installed in up: -EEXIST merges it */
     if ((rc = ebt_up_enter(target, s->logical, &lock)) == 0)
-        rc = ebt_rename_noreplace_mkparents(from, target);
+        rc = replace ? (ebt_sys_rename(from, target) < 0 ? -errno : 0)
+                     : ebt_rename_noreplace_mkparents(from, target);
     ebt_up_leave(lock);
     if (rc < 0) {
         char meta[PATH_MAX];
@@ -288,13 +290,13 @@ static int replace_placeholder(struct ebt_ofd *o, int fd, int tfd, const char *t
         syscall(SYS_fgetxattr, tfd, EBT_PLACEHOLDER_XATTR, NULL, 0) < 0) /* held: file.c */
         return 0;
     char meta[PATH_MAX];
-    if (ebt_sys_unlink(target) < 0)
-        return -errno;
+    int rc = install_whole(o, fd, target, final, 1);
+    if (rc < 0)
+        return rc;
     if (ebt_meta_path(ebt.cfg.run_dir, st.st_ino, meta, sizeof(meta)) == 0)
         ebt_sys_unlink(meta);
     s->placeholder = 0;
-    int rc = install_whole(o, fd, target, final);
-    return rc < 0 ? rc : 1;
+    return 1;
 }
 
 /* Into an existing target (tfd): writers of one file publish one at a time, so that a merge
@@ -339,7 +341,7 @@ static int publish_stage(struct ebt_ofd *o, int fd, int final)
         return 0; /* published, then removed by the job: like writing to an unlinked file */
     int rc;
     if (tfd < 0 && errno == ENOENT) {
-        rc = install_whole(o, fd, target, final);
+        rc = install_whole(o, fd, target, final, 0);
         if (rc == -EEXIST) /* created meanwhile by another writer */
             return publish_stage(o, fd, final);
     } else if (tfd < 0) {
