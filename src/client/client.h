@@ -231,6 +231,8 @@ int ebt_up_enter(const char *phys, const char *logical, int *lock); /* 0, -EEXIS
 void ebt_up_leave(int lock);
 void ebt_meta_mark_whole(const char *phys);
 void ebt_held_snapshot(const char *logical, unsigned long long *ino, uint64_t *log_off);
+/* Copy [0, end) of in to out at the same offsets, except the ranges in keep (sorted). */
+int ebt_copy_except(int in, int out, uint64_t end, const struct ebt_ivs *keep);
 int ebt_held_refresh_since(int src, int held, unsigned long long ino, uint64_t log_off);
 int ebt_held_refresh_path(const char *logical, struct ebt_found *remote, const char *held,
                           int *lock);

@@ -166,15 +166,11 @@ static int refresh_from_target(struct ebt_ofd *o, int tfd, const struct stat *be
         rc = ebt_ivs_add(&keep, o->ext.iv[i][0], o->ext.iv[i][1] - o->ext.iv[i][0]);
     if (rc == 0 && ebt_sys_fstat(in, &tst) < 0)
         rc = -errno;
-    uint64_t end = rc == 0 ? (uint64_t)tst.st_size : 0, at = 0, size = end;
+    uint64_t end = rc == 0 ? (uint64_t)tst.st_size : 0, size = end;
     if (keep.n && keep.iv[keep.n - 1][1] > size)
         size = keep.iv[keep.n - 1][1];
-    for (size_t i = 0; rc == 0 && at < end && i <= keep.n; i++) {
-        uint64_t stop = i < keep.n && keep.iv[i][0] < end ? keep.iv[i][0] : end;
-        if (stop > at)
-            rc = ebt_copy_range(in, out, (off_t)at, (off_t)(stop - at));
-        at = i < keep.n ? keep.iv[i][1] : end;
-    }
+    if (rc == 0)
+        rc = ebt_copy_except(in, out, end, &keep);
     if (rc == 0 && ebt_sys_ftruncate(out, (off_t)size) < 0)
         rc = -errno;
     ebt_ivs_free(&keep);
@@ -233,14 +229,15 @@ static int merge_into(struct ebt_ofd *o, int fd, int tfd, int final)
         free(r);
     }
     ebt_sys_close(in);
-    if (rc == 0) {
-        ofd_forget_changes(o);
-        syscall(SYS_fremovexattr, tfd, EBT_PLACEHOLDER_XATTR); /* published into: a file now */
-    }
-    if (rc == 0 && !final)
-        rc = refresh_from_target(o, tfd, &tst0);
     if (rc == 0)
-        remember_target(o->stage, tfd);
+        ofd_forget_changes(o);
+    if (rc == 0 && tst0.st_size == 0) /* published into a placeholder: a file now */
+        syscall(SYS_fremovexattr, tfd, EBT_PLACEHOLDER_XATTR);
+    if (rc == 0 && !final) { /* an fsync: later fsyncs compare with the file as left now */
+        rc = refresh_from_target(o, tfd, &tst0);
+        if (rc == 0)
+            remember_target(o->stage, tfd);
+    }
     return rc;
 }
 

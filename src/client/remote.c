@@ -552,6 +552,19 @@ static int recorded_since(const char *meta, uint64_t off, struct ebt_ivs *keep)
  * bytes take the stage's values (merged content + this writer's changes), except what other
  * writers of this node recorded since the snapshot. Then re-announcing the part cannot let a
  * stale local byte undo another node's newer one. 0 or -errno. */
+int ebt_copy_except(int in, int out, uint64_t end, const struct ebt_ivs *keep)
+{
+    int rc = 0;
+    uint64_t at = 0;
+    for (size_t i = 0; rc == 0 && at < end && i <= keep->n; i++) {
+        uint64_t stop = i < keep->n && keep->iv[i][0] < end ? keep->iv[i][0] : end;
+        if (stop > at)
+            rc = ebt_copy_range(in, out, (off_t)at, (off_t)(stop - at));
+        at = i < keep->n ? keep->iv[i][1] : end;
+    }
+    return rc;
+}
+
 int ebt_held_refresh_since(int src, int held, unsigned long long ino, uint64_t log_off)
 {
     struct stat sst, hst;
@@ -565,13 +578,8 @@ int ebt_held_refresh_since(int src, int held, unsigned long long ino, uint64_t l
     ebt_ivs_init(&keep);
     int rc = 0;
     if (!recorded_since(meta, log_off, &keep)) {
-        uint64_t end = (uint64_t)(sst.st_size < hst.st_size ? sst.st_size : hst.st_size), at = 0;
-        for (size_t i = 0; rc == 0 && at < end && i <= keep.n; i++) {
-            uint64_t stop = i < keep.n && keep.iv[i][0] < end ? keep.iv[i][0] : end;
-            if (stop > at)
-                rc = ebt_copy_range(src, held, (off_t)at, (off_t)(stop - at));
-            at = i < keep.n ? keep.iv[i][1] : end;
-        }
+        uint64_t end = (uint64_t)(sst.st_size < hst.st_size ? sst.st_size : hst.st_size);
+        rc = ebt_copy_except(src, held, end, &keep);
     }
     ebt_ivs_free(&keep);
     return rc;
