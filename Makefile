@@ -2,7 +2,7 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= 2
-ASAN_SKIP ?= ^(mn_shared_write_4x4|mn_shared_task_4x4|reliability_load)$$
+ASAN_SKIP ?= ^(mn_shared_write_4x4|mn_shared_task_4x4|reliability_load|mn_mpi_nn|mn_n1)$$
 ASAN_SKIP_LABELS ?= ^(conformance|launchers|native|bench)$$
 
 .PHONY: all deps build test test-asan demo format clean

@@ -200,6 +200,10 @@ int ebt_ns_attr_target(const char *logical, int follow, char *phys); /* copy up 
 
 /* ---- multi-node: daemon channel, job namespace, remote layer (remote.c) ---- */
 /* Everything multi-node is gated on this: a one-node job never pays for it. */
+/* One request to the node daemon on this process's channel (remote.c): the daemon's status, or
+ * -EIO with *failed set to the channel's error (connect or transport; nothing is reported). */
+int ebt_daemon_call(uint16_t op, const void *req, uint32_t reqlen, void *reply, uint32_t cap,
+                    uint32_t *rlen, int timeout_ms, int *failed);
 extern int ebt_md_off; /* the daemon runs one node although EBT_NODES > 1 */
 static inline int ebt_multinode(void)
 {

@@ -1,6 +1,7 @@
 /* init.c - client start-up and shut-down: configuration, daemon check, cwd, fork safety. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "incache.h"
 #include "lower.h"
 #include "mdcache.h"
 #include "log.h"
@@ -204,6 +205,7 @@ __attribute__((constructor)) void ebt_client_init(void)
     map_shared_state();
     ebt_lower_load(&ebt.cfg, ebt.cfg.run_dir);
     count_pfs_ops();
+    ebt_incache_init();
     ebt_cwd_refresh();
     ebt.pid = getpid();
     pthread_atfork(atfork_prepare, atfork_release, atfork_child);

@@ -6,6 +6,7 @@
  * the number: then it is forgotten, never closed by us). */
 #define _GNU_SOURCE
 #include "client.h"
+#include "incache.h"
 #include "mdcache.h"
 #include "sys.h"
 
@@ -136,5 +137,6 @@ int ebt_mdfd_open(const char *logical, const char *phys, int flags, mode_t mode)
     struct open_ctx c = {flags, mode};
     if (ebt_input_of(logical) < 0)
         return open_op(AT_FDCWD, phys, &c);
-    return ebt_mdfd_call(phys, open_op, &c);
+    int fd = ebt_incache_open(logical, phys, flags); /* the node's copy of the file */
+    return fd >= 0 ? fd : ebt_mdfd_call(phys, open_op, &c);
 }

@@ -95,17 +95,14 @@ static void tell_not_multinode(void)
     ebt_warn("daemon answers EOPNOTSUPP to multi-node ops: one-node behaviour");
 }
 
-/* One request on the channel. Returns the daemon's status (0 or -errno), -EIO when the daemon
- * cannot be reached or the channel fails, -EOPNOTSUPP when it is a one-node daemon (after which
- * ebt_md_off is set). */
-static int md_call(uint16_t op, const void *req, uint32_t reqlen, void *reply, uint32_t cap,
-                   uint32_t *rlen, int timeout_ms)
+int ebt_daemon_call(uint16_t op, const void *req, uint32_t reqlen, void *reply, uint32_t cap,
+                    uint32_t *rlen, int timeout_ms, int *failed)
 {
     pthread_mutex_lock(&chan.lock);
     int rc = chan_connect();
     if (rc < 0) {
         pthread_mutex_unlock(&chan.lock);
-        tell_unreachable("connect", rc);
+        *failed = rc;
         return -EIO;
     }
     rc = ebt_proto_call_timeout(chan.fd, op, req, reqlen, reply, cap, rlen, timeout_ms);
@@ -113,7 +110,22 @@ static int md_call(uint16_t op, const void *req, uint32_t reqlen, void *reply, u
         chan_drop(); /* the stream may hold half a message: start again next time */
     pthread_mutex_unlock(&chan.lock);
     if (transport_error(rc)) {
-        tell_unreachable(ebt_proto_op_name(op), rc);
+        *failed = rc;
+        return -EIO;
+    }
+    return rc;
+}
+
+/* One request on the channel. Returns the daemon's status (0 or -errno), -EIO when the daemon
+ * cannot be reached or the channel fails, -EOPNOTSUPP when it is a one-node daemon (after which
+ * ebt_md_off is set). */
+static int md_call(uint16_t op, const void *req, uint32_t reqlen, void *reply, uint32_t cap,
+                   uint32_t *rlen, int timeout_ms)
+{
+    int failed_rc = 0;
+    int rc = ebt_daemon_call(op, req, reqlen, reply, cap, rlen, timeout_ms, &failed_rc);
+    if (failed_rc) {
+        tell_unreachable(ebt_proto_op_name(op), failed_rc);
         return -EIO;
     }
     if (rc == -EOPNOTSUPP) {

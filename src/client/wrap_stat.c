@@ -3,6 +3,7 @@
  * (publish.c ebt_alias_fix): a managed fd is a real file. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "incache.h"
 #include "lower.h"
 #include "mdcache.h"
 #include "path.h"
@@ -36,21 +37,29 @@ static int fixed(int rc, struct stat *st)
     return rc;
 }
 
+/* fstat: a promoted file's inode, an input copy's PFS attributes. */
+static int fixed_fd(int rc, int fd, struct stat *st)
+{
+    if (rc == 0)
+        ebt_incache_fstat(fd, st);
+    return fixed(rc, st);
+}
+
 int fstat(int fd, struct stat *st)
 {
-    return fixed(EBT_REAL(fstat)(fd, st), st);
+    return fixed_fd(EBT_REAL(fstat)(fd, st), fd, st);
 }
 int fstat64(int fd, struct stat64 *st)
 {
-    return fixed(EBT_REAL(fstat64)(fd, st), (struct stat *)st);
+    return fixed_fd(EBT_REAL(fstat64)(fd, st), fd, (struct stat *)st);
 }
 int __fxstat(int v, int fd, struct stat *st)
 {
-    return fixed(EBT_REAL(__fxstat)(v, fd, st), st);
+    return fixed_fd(EBT_REAL(__fxstat)(v, fd, st), fd, st);
 }
 int __fxstat64(int v, int fd, struct stat64 *st)
 {
-    return fixed(EBT_REAL(__fxstat64)(v, fd, st), (struct stat *)st);
+    return fixed_fd(EBT_REAL(__fxstat64)(v, fd, st), fd, (struct stat *)st);
 }
 
 /* A path under an input that is not managed: the PFS's answer, cached. */

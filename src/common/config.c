@@ -27,6 +27,13 @@ static const struct config_var config_vars[] = {
     {"EBT_CACHE_DIR", "/dev/shm",
      "node-local storage for run directories ($TMPDIR if no /dev/shm); the default of --cache",
      ebt_check_cache_dir},
+    {"EBT_INPUT_CACHE_BYTES", "1G",
+     "node-local space for copies of input files (the data side of --input): each is read from "
+     "the PFS once per job and node, or once per job across nodes; 0 turns it off",
+     ebt_check_size},
+    {"EBT_INPUT_FILE_MAX", "64M",
+     "input files larger than this are read from the PFS, not copied to node-local storage",
+     ebt_check_size},
     {"EBT_CACHE_BYTES", "0",
      "cache capacity (e.g. 8G); beyond it files are written through to the PFS; the default of "
      "--cache-bytes",
@@ -403,6 +410,8 @@ int ebt_config_load(struct ebt_config *cfg, char *err, size_t cap)
     pick_task_id(cfg);
     cfg->log_level = atoi(env_or_default("EBT_LOG_LEVEL"));
     ebt_parse_size(env_or_default("EBT_LOG_BYTES"), &cfg->log_bytes);
+    ebt_parse_size(env_or_default("EBT_INPUT_CACHE_BYTES"), &cfg->input_cache_bytes);
+    ebt_parse_size(env_or_default("EBT_INPUT_FILE_MAX"), &cfg->input_file_max);
     const char *fuse = env_or_default("EBT_FUSE");
     if ((cfg->fuse = ebt_fuse_mode_parse(fuse)) < 0) {
         snprintf(err, cap, "EBT_FUSE='%s': must be auto, on or off", fuse);

@@ -35,6 +35,8 @@ struct ebt_config {
     int nprefixes;
     char inputs[EBT_MAX_INPUTS][PATH_MAX]; /* EBT_INPUT_PATHS, canonical: metadata cached */
     int ninputs;
+    uint64_t input_cache_bytes; /* node-local copies of input files (0: none); incache.c */
+    uint64_t input_file_max;    /* larger input files are read from the PFS */
     int visibility;
     struct ebt_vis_override vis[EBT_MAX_VIS_OVERRIDES];
     int nvis;

@@ -37,7 +37,9 @@ enum ebt_proto_op {
     EBT_OP_MD_UNLINK = 10,  /* path NUL, u32 is_dir -> empty; removed from the job's namespace */
     EBT_OP_MD_LISTDIR = 11, /* path NUL -> u32 entries; RUN/remote/<path>/ refreshed */
     EBT_OP_PEERS = 12,      /* empty -> JSON: node id, nodes, per-peer state */
-    EBT_OP_MAX = 12,
+    EBT_OP_INPUT = 13,      /* struct stat (the PFS's answer, follows links), path NUL ->
+                               struct ebt_proto_fetch: RUN/icache/<key> holds the input file */
+    EBT_OP_MAX = 13,
 };
 
 /* MD_RESOLVE reply. state: what the job's namespace (the owner daemon) says about the path. */

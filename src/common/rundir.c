@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 
 static int fit(int n, size_t cap)
@@ -46,6 +47,16 @@ int ebt_whiteout_path(const char *layer_root, const char *logical, char *out, si
 int ebt_meta_path(const char *run, unsigned long long ino, char *out, size_t cap)
 {
     return fit(snprintf(out, cap, "%s/meta/%llu", run, ino), cap);
+}
+
+int ebt_icache_path(const char *run, const struct stat *st, char *out, size_t cap)
+{
+    return fit(snprintf(out, cap, "%s/" EBT_ICACHE_DIR "/%llx-%llx-%llx-%lld.%ld-%lld.%ld", run,
+                        (unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
+                        (unsigned long long)st->st_size, (long long)st->st_mtim.tv_sec,
+                        (long)st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec,
+                        (long)st->st_ctim.tv_nsec),
+               cap);
 }
 
 int ebt_name_reserved(const char *name)

@@ -13,6 +13,8 @@
  * RUN/held/<logical>          multi-node: this node's data of a file several nodes wrote
  * RUN/share.lock              multi-node: a file enters RUN/up, or moves from RUN/up to RUN/held,
  *                             only under this lock (one copy per file and node, never two)
+ * RUN/icache/<key>            read-only copies of input files (daemon incache.c); key: the PFS
+ *                             file's device, inode, size, mtime and ctime (ebt_icache_name)
  * RUN/ebtd.sock, ebtd.pid, ebt.log, flush.journal
  * RUN/retry                   left by an 'ebt run' whose flush failed: the 'ebt flush' that
  *                             completes it removes the run directory, as ebt run would have
@@ -35,6 +37,14 @@
  * renamed it afterwards (perhaps from another process, which cannot reach this stage's marker):
  * the flush must not bring it back. */
 #define EBT_STAGE_PUBLISHED_XATTR "user.ebt.published"
+
+/* On an input copy (RUN/icache/<key>): the PFS's struct stat of the file it copies, which fstat
+ * of a descriptor of the copy shows (client incache.c). */
+#define EBT_ICACHE_DIR "icache"
+#define EBT_ICACHE_XATTR "user.ebt.input"
+struct stat;
+/* RUN/icache/<key> of the PFS file whose attributes are st. 0 or -ENAMETOOLONG. */
+int ebt_icache_path(const char *run, const struct stat *st, char *out, size_t cap);
 
 /* RUN/state: one page every process of the job on this node maps shared. */
 #define EBT_STATE_SIZE 4096

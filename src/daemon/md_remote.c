@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "dirlist.h"
 #include "log.h"
+#include "lower.h"
 #include "md_int.h"
 #include "mesh.h"
 #include "proto.h"
@@ -10,6 +11,7 @@
 #include "server.h"
 #include "sys.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -65,12 +67,22 @@ int md_remote_remove(struct ebtd *d, const char *path)
  * with entries holds the placeholders of children that other nodes made
  * (RUN/remote/<prefix>/<dir made by node 0>): removing it would pull them from under the lookups
  * of this node's other processes, which would see ENOENT for a moment. */
+/* A directory of the PFS: RUN/remote/<path> may stay (empty, or holding placeholders of files
+ * other nodes made in it) while this node's processes list it or walk below it. */
+static int pfs_has_dir(const char *path)
+{
+    char phys[PATH_MAX];
+    struct stat st;
+    return ebt_lower_path(path, phys, sizeof(phys)) == 0 && ebt_sys_lstat(phys, &st) == 0 &&
+           S_ISDIR(st.st_mode);
+}
+
 int md_remote_forget(struct ebtd *d, const char *path)
 {
     char f[PATH_MAX];
     struct stat st;
     int rc = entry_changing(d, path, f);
-    if (rc < 0 || ebt_sys_lstat(f, &st) < 0)
+    if (rc < 0 || ebt_sys_lstat(f, &st) < 0 || (S_ISDIR(st.st_mode) && pfs_has_dir(path)))
         return rc;
     rc = S_ISDIR(st.st_mode) ? ebt_sys_rmdir(f) : ebt_sys_unlink(f);
     return rc < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT ? -errno : 0;
@@ -265,6 +277,8 @@ static int prune(struct ebtd *d, const char *dir, const char *rdir, const struct
         int pl = snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") ? dir : "", name);
         if (fl < 0 || (size_t)fl >= sizeof(f) || pl < 0 || (size_t)pl >= sizeof(path))
             continue;
+        if (!wh && l.e[i].type == DT_DIR && pfs_has_dir(path))
+            continue; /* no record, but the PFS has it: processes may be inside */
         if (!wh)
             stamp_del(d, path);
         rc = remove_entry(f);

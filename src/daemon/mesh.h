@@ -14,7 +14,9 @@ enum ebtd_peer_op {
     EBTD_P_MD_LAST = 29,
     EBTD_P_FLUSH_FIRST = 30, /* flush_mn.c: 30..39 */
     EBTD_P_FLUSH_LAST = 39,
-    EBTD_P_MAX = 40,
+    EBTD_P_INPUT_FIRST = 40, /* incache.c: 40..44 */
+    EBTD_P_INPUT_LAST = 44,
+    EBTD_P_MAX = 45,
 };
 
 /* A handler's reply: allocate it with ebtd_reply_alloc (freed by the mesh once sent). */

@@ -3,6 +3,7 @@
 #include "pfscount.h"
 #include "flush.h"
 #include "flush_mn.h"
+#include "incache.h"
 #include "layer.h"
 #include "log.h"
 #include "sys.h"
@@ -124,7 +125,8 @@ static int op_counters(struct ebtd *d, char *reply, uint32_t cap, uint32_t *repl
         "\"dropped_clients\":%llu,\"cache_files\":%llu,"
         "\"cache_bytes\":%llu,\"flush_ops\":%llu,\"flush_failures\":%llu,\"flush_files\":%llu,"
         "\"flush_bytes\":%llu,\"flush_meta_ops\":%llu,\"flush_data_ops\":%llu,"
-        "\"flush_seconds\":%.6f,\"job_pfs_meta_ops\":%llu}",
+        "\"flush_seconds\":%.6f,\"job_pfs_meta_ops\":%llu,\"input_opens\":%llu,"
+        "\"input_pfs_files\":%llu,\"input_pfs_bytes\":%llu,\"input_peer_files\":%llu}",
         EBTD_VERSION, (int)getpid(), ebt_now_s() - d->started, (unsigned long long)c->clients,
         (unsigned long long)c->hellos, (unsigned long long)c->requests,
         (unsigned long long)c->rejected, (unsigned long long)c->bad_messages,
@@ -132,7 +134,9 @@ static int op_counters(struct ebtd *d, char *reply, uint32_t cap, uint32_t *repl
         (unsigned long long)c->flush_ops, (unsigned long long)c->flush_failures,
         (unsigned long long)c->flush_files, (unsigned long long)c->flush_bytes,
         (unsigned long long)c->flush_meta_ops, (unsigned long long)c->flush_data_ops,
-        c->flush_seconds, (unsigned long long)ebt_pfscount_read(d->run_dir));
+        c->flush_seconds, (unsigned long long)ebt_pfscount_read(d->run_dir),
+        (unsigned long long)c->input_opens, (unsigned long long)c->input_pfs_files,
+        (unsigned long long)c->input_pfs_bytes, (unsigned long long)c->input_peer_files);
     *replylen = n < 0 ? 0 : (n >= (int)cap ? cap - 1 : (uint32_t)n);
     return 0;
 }
@@ -157,6 +161,8 @@ int ebtd_handle(void *ctx, const struct ebt_proto_hdr *h, const char *payload, c
         return op_flush(d, payload, h->length, reply, cap, replylen);
     case EBT_OP_COUNTERS:
         return op_counters(d, reply, cap, replylen);
+    case EBT_OP_INPUT:
+        return ebtd_input_op(d, payload, h->length, reply, cap, replylen);
     case EBT_OP_PEERS:
         return ebtd_mesh_peers_op(d, payload, h->length, reply, cap, replylen);
     case EBT_OP_MD_RESOLVE:

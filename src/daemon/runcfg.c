@@ -12,7 +12,8 @@
 
 static const char *const runcfg_keys[] = {
     "EBT_PATHS", "EBT_VISIBILITY", "EBT_CACHE_BYTES", "EBT_FLUSH_THREADS", "EBT_LOG_LEVEL",
-    "EBT_NODES", "EBT_NODE_ID",    "EBT_RENDEZVOUS",  "EBT_JOB_ID",        "EBT_FUSE"};
+    "EBT_NODES", "EBT_NODE_ID",    "EBT_RENDEZVOUS",  "EBT_JOB_ID",        "EBT_FUSE",
+    "EBT_INPUT_PATHS", "EBT_INPUT_CACHE_BYTES", "EBT_INPUT_FILE_MAX"};
 
 static int runcfg_line(char *line, int lineno, char *err, size_t errcap)
 {
@@ -68,7 +69,7 @@ int ebt_runcfg_load(const char *run_dir, struct ebt_config *cfg, char *err, size
 int ebt_runcfg_write(const char *run_dir, const char *paths, const char *visibility,
                      uint64_t cache_bytes)
 {
-    static const struct ebt_runcfg_job one_node = {1, 0, "", ""};
+    static const struct ebt_runcfg_job one_node = {1, 0, "", "", NULL};
     return ebt_runcfg_write_job(run_dir, paths, visibility, cache_bytes, &one_node);
 }
 
@@ -83,6 +84,12 @@ int ebt_runcfg_write_job(const char *run_dir, const char *paths, const char *vis
                      "EBT_NODE_ID=%d\nEBT_RENDEZVOUS=%s\nEBT_JOB_ID=%s\n",
                      paths, visibility, (unsigned long long)cache_bytes, job->nodes, job->node_id,
                      job->rendezvous, job->job_id);
+    static const char *const sizes[] = {"EBT_INPUT_CACHE_BYTES", "EBT_INPUT_FILE_MAX"};
+    if (n >= 0 && n < (int)sizeof(text) && job->inputs && *job->inputs)
+        n += snprintf(text + n, sizeof(text) - (size_t)n, "EBT_INPUT_PATHS=%s\n", job->inputs);
+    for (int i = 0; i < 2 && n >= 0 && n < (int)sizeof(text); i++)
+        if (getenv(sizes[i]) && !strchr(getenv(sizes[i]), '\n'))
+            n += snprintf(text + n, sizeof(text) - (size_t)n, "%s=%s\n", sizes[i], getenv(sizes[i]));
     if (n < 0 || n >= (int)sizeof(text))
         return -ENAMETOOLONG;
     int fd = ebt_sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

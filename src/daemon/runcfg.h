@@ -21,8 +21,11 @@ struct ebt_runcfg_job {
     int nodes, node_id;
     const char *rendezvous; /* "" on one node */
     const char *job_id;     /* may be "" */
+    const char *inputs;     /* EBT_INPUT_PATHS (colon list); NULL or "": none */
 };
-/* The same with EBT_NODES, EBT_NODE_ID, EBT_RENDEZVOUS, EBT_JOB_ID. 0 or -errno. */
+/* The same with EBT_NODES, EBT_NODE_ID, EBT_RENDEZVOUS, EBT_JOB_ID, EBT_INPUT_PATHS, and the
+ * input copy sizes of the environment (EBT_INPUT_CACHE_BYTES, EBT_INPUT_FILE_MAX) where set.
+ * 0 or -errno. */
 int ebt_runcfg_write_job(const char *run_dir, const char *paths, const char *visibility,
                          uint64_t cache_bytes, const struct ebt_runcfg_job *job);
 

@@ -3,6 +3,7 @@
 #include "server.h"
 #include "flush.h"
 #include "flush_mn.h"
+#include "incache.h"
 #include "log.h"
 #include "md.h"
 #include "mesh.h"
@@ -265,6 +266,7 @@ int ebtd_start_multinode(struct ebtd *d)
         return rc;
     }
     ebtd_flush_mn_register();
+    ebtd_incache_register();
     return ebtd_mesh_start(d);
 }
 

@@ -21,6 +21,8 @@ struct ebtd_counters {
     uint64_t dropped_clients; /* clients dropped for not reading their replies (conn.h) */
     uint64_t flush_ops, flush_failures, flush_files, flush_bytes, flush_meta_ops, flush_data_ops;
     double flush_seconds;
+    /* input copies (incache.c): opens served, files copied from the PFS (bytes), from a home */
+    uint64_t input_opens, input_pfs_files, input_pfs_bytes, input_peer_files;
 };
 
 struct ebtd {

@@ -33,6 +33,16 @@ static int make_layout(const char *run)
     return 0;
 }
 
+/* The inputs as one colon list (EBT_INPUT_PATHS) in buf; "" if none. */
+static const char *ebt_session_inputs(const struct ebt_tool_opts *o, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < o->ninputs && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ":" : "", o->inputs[i]);
+    return buf;
+}
+
 int ebt_session_create(const char *cmd, const struct ebt_tool_opts *o, char *run, size_t cap)
 {
     char paths[EBT_MAX_PREFIXES * PATH_MAX];
@@ -43,8 +53,10 @@ int ebt_session_create(const char *cmd, const struct ebt_tool_opts *o, char *run
         return -1;
     }
     int rc = chmod(run, 0700) < 0 ? -errno : make_layout(run);
+    char inputs[EBT_MAX_INPUTS * PATH_MAX];
     struct ebt_runcfg_job job = {o->nodes > 1 ? o->nodes : 1, o->nodes > 1 ? o->node_id : 0,
-                                 o->nodes > 1 ? o->rendezvous : "", o->job_id};
+                                 o->nodes > 1 ? o->rendezvous : "", o->job_id,
+                                 ebt_session_inputs(o, inputs, sizeof(inputs))};
     if (rc == 0)
         rc = ebt_journal_create(run); /* its room is taken now, before the job fills the cache */
     if (rc == 0)
@@ -101,12 +113,8 @@ void ebt_session_env(const struct ebt_tool_opts *o, const char *run, const char 
     setenv("EBT_PATHS", ebt_session_paths(o, paths, sizeof(paths)), 1);
     setenv("EBT_RUN_DIR", run, 1);
     char inputs[EBT_MAX_INPUTS * PATH_MAX];
-    size_t n = 0;
-    inputs[0] = '\0';
-    for (int i = 0; i < o->ninputs && n < sizeof(inputs); i++)
-        n += (size_t)snprintf(inputs + n, sizeof(inputs) - n, "%s%s", i ? ":" : "", o->inputs[i]);
     if (o->ninputs)
-        setenv("EBT_INPUT_PATHS", inputs, 1);
+        setenv("EBT_INPUT_PATHS", ebt_session_inputs(o, inputs, sizeof(inputs)), 1);
     else
         unsetenv("EBT_INPUT_PATHS");
     setenv("EBT_VISIBILITY", o->vis, 1);
