@@ -230,9 +230,9 @@ class Runner:
         if mode != "local":
             self.sim.reset()
         fl = None
-        if mode == "ebt" and self.a.ebt_nodes > 1:
-            rc, res, fl, err, tts = bench_mn.launch(self, name, run_dir,
-                                                    "%s.%d" % (name, rep), last_json)
+        if mode in ("ebt", "ebt-input") and self.a.ebt_nodes > 1:
+            rc, res, fl, err, tts = bench_mn.launch(self, name, run_dir, "%s.%d" % (name, rep),
+                                                    last_json, mode == "ebt-input")
         else:
             rc, out, err, tts = self.launch(name, mode, run_dir)
             res = last_json(out) or {}

@@ -41,8 +41,9 @@ class Fail(Exception):
     pass
 
 
-def start_nodes(runner, n, run_dir, tag):
-    """ebt start on every node at once (they meet at the rendezvous): per-node environments."""
+def start_nodes(runner, n, run_dir, tag, inputs=False):
+    """ebt start on every node at once (they meet at the rendezvous): per-node environments.
+    inputs: the workload's directory is also an input (mode ebt-input)."""
     base = os.path.join(runner.work, "ebt-mn", tag)
     shutil.rmtree(base, ignore_errors=True)
     os.makedirs(os.path.join(base, "rdv"))
@@ -53,6 +54,7 @@ def start_nodes(runner, n, run_dir, tag):
         cmd = wrap(runner.work, runner.sim, i) + [
             runner.t.ebt, "start", "--nodes", str(n), "--node-id", str(i), "--rendezvous",
             os.path.join(base, "rdv"), "--cache", cache, "--pfs", run_dir]
+        cmd += ["--input", run_dir] if inputs else []
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                       text=True, env=dict(os.environ, UCX_NET_DEVICES="lo")))
     envs, errs = [], []
@@ -93,11 +95,11 @@ def run_ranks(runner, name, n, run_dir, envs, base):
     return rc, outs, "\n".join(errs)
 
 
-def launch(runner, name, run_dir, tag, last_json):
+def launch(runner, name, run_dir, tag, last_json, inputs=False):
     """The whole EBT run on --ebt-nodes nodes: (rc, workload result, flush summary, seconds)."""
     n = runner.a.ebt_nodes
     t0 = time.monotonic()
-    envs, errs, base = start_nodes(runner, n, run_dir, tag)
+    envs, errs, base = start_nodes(runner, n, run_dir, tag, inputs)
     res, flush, err, rc = {}, {}, "\n".join(errs), 1 if errs else 0
     try:
         if rc == 0:

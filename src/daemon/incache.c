@@ -60,20 +60,6 @@ static int take_input_path(const struct ebtd *d, const char *p, size_t len, char
     return -EXDEV;
 }
 
-static int write_all(int fd, const char *buf, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, buf, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return k < 0 ? -errno : -EIO;
-        buf += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* Open the PFS file of logical for reading, checked to be the version want: fd or -errno. */
 static int open_pfs_version(const char *logical, const struct stat *want, struct stat *st)
 {
@@ -105,7 +91,7 @@ static int copy_from_pfs(struct ebtd *d, const char *logical, const struct stat 
         ssize_t k = ebt_sys_pread(fd, buf, IN_CHUNK, off);
         if (k < 0 && errno == EINTR)
             continue;
-        rc = k < 0 ? -errno : k == 0 ? -ESTALE : write_all(out, buf, (size_t)k);
+        rc = k < 0 ? -errno : k == 0 ? -ESTALE : ebt_write_full(out, buf, (size_t)k);
         off += k > 0 ? k : 0;
     }
     if (rc == 0 && (ebt_sys_fstat(fd, &after) < 0 || !same_version(&after, want)))
@@ -149,7 +135,7 @@ static int copy_from_home(struct ebtd *d, int home, const char *logical, const s
         if (rc == 0 && (got == 0 || got > IN_CHUNK))
             rc = -EIO; /* the home's copy is shorter than the version it was asked for */
         if (rc == 0)
-            rc = write_all(out, buf, got);
+            rc = ebt_write_full(out, buf, got);
         off += got;
     }
     free(req);

@@ -25,31 +25,12 @@ in_cleanup() {
     mn_cleanup
 }
 trap in_cleanup EXIT
-mkdir -p "$SIM/backing" "$SIM/mnt"
-"$PFS_SIM_CTL" start --backing "$SIM/backing" --mnt "$SIM/mnt" --nodes "$NODES" \
-    --bin "$PFS_SIM_BIN" --timeout 20 >"$T_TMP/sim.out" 2>&1 || {
-    grep -qiE "not permitted|permission denied" "$T_TMP/sim.out" &&
-        mn_skip "mounting is not permitted here: $(head -3 "$T_TMP/sim.out")"
-    cat "$T_TMP/sim.out" >&2
-    t_fail "pfs-sim-ctl start failed"
-}
+mn_sim_start "$SIM" "$NODES"
 STATS=$SIM/mnt/node0/.pfs-sim/stats
 sim_read_bytes() { python3 -c "import json; print(json.load(open('$STATS'))['read_bytes'])"; }
 # native (A) and node 0 (B) see the simulator's node0; node i > 0 its node i at B
 mount --bind "$SIM/mnt/node0" "$T_TMP/A"
-mount --bind "$SIM/mnt/node0" "$T_TMP/B"
-cat >"$T_TMP/bind.sh" <<'EOF'
-#!/bin/bash
-mount --bind "$1" "$2" || exit 1
-shift 2
-exec "$@"
-EOF
-chmod +x "$T_TMP/bind.sh"
-for ((i = 1; i < NODES; i++)); do
-    printf -v "MN_START_WRAP_$i" 'unshare -m --propagation private %s %s %s' "$T_TMP/bind.sh" \
-        "$SIM/mnt/node$i" "$T_TMP/B"
-    export "MN_START_WRAP_$i"
-done
+mn_sim_bind "$SIM" "$NODES"
 
 # The input tree, made in the backing store (no PFS cost): 48 modules, 3 data files of 300 KiB,
 # one of 3 MiB (over the 2 MiB copy limit below), an empty file, a symlink.

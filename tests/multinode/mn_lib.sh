@@ -337,3 +337,32 @@ mn_expect_eio() {
     fi
     t_log "ok $desc: EIO after ${dt} s"
 }
+
+# mn_sim_start SIM NODES [pfs-sim options...]: the PFS simulator with NODES client mounts at
+# SIM/mnt/node<i> over SIM/backing (skips where mounting is not permitted).
+mn_sim_start() {
+    local sim=$1 nodes=$2
+    shift 2
+    mkdir -p "$sim/backing" "$sim/mnt"
+    "$PFS_SIM_CTL" start --backing "$sim/backing" --mnt "$sim/mnt" --nodes "$nodes" "$@" \
+        --bin "$PFS_SIM_BIN" --timeout 20 >"$T_TMP/sim.out" 2>&1 || {
+        grep -qiE "not permitted|permission denied" "$T_TMP/sim.out" &&
+            mn_skip "mounting is not permitted here: $(head -3 "$T_TMP/sim.out")"
+        cat "$T_TMP/sim.out" >&2
+        t_fail "pfs-sim-ctl start failed"
+    }
+}
+
+# mn_sim_bind SIM NODES: node 0 sees the simulator's node0 at T_TMP/B; node i > 0 runs in a mount
+# namespace where T_TMP/B is the simulator's node i (MN_START_WRAP_<i>).
+mn_sim_bind() {
+    local sim=$1 nodes=$2 i
+    mount --bind "$sim/mnt/node0" "$T_TMP/B"
+    printf '#!/bin/bash\nmount --bind "$1" "$2" || exit 1\nshift 2\nexec "$@"\n' >"$T_TMP/bind.sh"
+    chmod +x "$T_TMP/bind.sh"
+    for ((i = 1; i < nodes; i++)); do
+        printf -v "MN_START_WRAP_$i" 'unshare -m --propagation private %s %s %s' \
+            "$T_TMP/bind.sh" "$sim/mnt/node$i" "$T_TMP/B"
+        export "MN_START_WRAP_$i"
+    done
+}

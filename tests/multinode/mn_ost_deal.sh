@@ -27,29 +27,9 @@ ost_cleanup() {
     mn_cleanup
 }
 trap ost_cleanup EXIT
-mkdir -p "$SIM/backing" "$SIM/mnt"
-"$PFS_SIM_CTL" start --backing "$SIM/backing" --mnt "$SIM/mnt" --nodes "$NODES" --osts "$OSTS" \
-    --stripe-size 64K --stats "$SIM/stats.json" --bin "$PFS_SIM_BIN" --timeout 20 \
-    >"$T_TMP/sim.out" 2>&1 || {
-    grep -qiE "not permitted|permission denied" "$T_TMP/sim.out" &&
-        mn_skip "mounting is not permitted here: $(head -3 "$T_TMP/sim.out")"
-    cat "$T_TMP/sim.out" >&2
-    t_fail "pfs-sim-ctl start failed"
-}
+mn_sim_start "$SIM" "$NODES" --osts "$OSTS" --stripe-size 64K --stats "$SIM/stats.json"
 # node 0 sees the simulator's node0 at B; node i > 0 runs in a mount namespace where B is node i
-mount --bind "$SIM/mnt/node0" "$T_TMP/B"
-cat >"$T_TMP/bind.sh" <<'EOF'
-#!/bin/bash
-mount --bind "$1" "$2" || exit 1
-shift 2
-exec "$@"
-EOF
-chmod +x "$T_TMP/bind.sh"
-for ((i = 1; i < NODES; i++)); do
-    printf -v "MN_START_WRAP_$i" 'unshare -m --propagation private %s %s %s' "$T_TMP/bind.sh" \
-        "$SIM/mnt/node$i" "$T_TMP/B"
-    export "MN_START_WRAP_$i"
-done
+mn_sim_bind "$SIM" "$NODES"
 export EBT_STRIPE_SIZE=262144 EBT_STRIPE_LARGE=2097152 EBT_STRIPE_COUNT_LARGE=-1
 
 # fill SIZE SEED FILE: deterministic bytes
