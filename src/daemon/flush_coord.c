@@ -320,6 +320,8 @@ int ebtd_flush_mn_run(struct ebtd *d, int only_if_needed, struct ebt_flush_stats
     ebt_info("flush: coordinating %d nodes", c.nodes);
     int rc = step_all(&c, P_FLUSH_PREP, NULL, 0, 0, "prepare", NULL);
     if (rc == 0)
+        rc = step_all(&c, P_FLUSH_SCAN, NULL, 0, 0, "scan", NULL);
+    if (rc == 0)
         rc = gather(&c);
     if (rc == 0)
         rc = coord_metadata(&c);

@@ -63,20 +63,40 @@ static void held_free(struct fmn_node *n)
     n->nheld = n->capheld = 0;
 }
 
+/* Tests make a node note its files late (EBT_TEST_NOTE_DELAY_US), after the others' PREP. */
+static void test_note_delay(void)
+{
+    const char *v = getenv("EBT_TEST_NOTE_DELAY_US");
+    long us = v ? strtol(v, NULL, 10) : 0;
+    if (us > 0)
+        usleep((useconds_t)us);
+}
+
 static int on_prep(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
 {
     struct fmn_node *n = &node_state;
     if (n->job)
         return -EBUSY;
     n->status = 0;
+    n->began = (struct timespec){0, 0}; /* set by SCAN: a flush that fails before it is unclean */
     int rc = ebt_flush_begin(d->run_dir, d->cfg, &n->st, n->err, sizeof(n->err), &n->job);
+    test_note_delay();
     if (rc == 0 && (rc = ebtd_md_note_all(d)) < 0)
         ebt_flush_failed(n->job, d->run_dir, "note the node's files to their owners", rc);
-    if (rc == 0)
-        rc = ebt_flush_rescan(n->job); /* noting may have moved shared files to RUN/held */
-    /* what changes in the layers from now on may miss this flush (ebtd_flush_mn_clean) */
-    clock_gettime(CLOCK_REALTIME, &n->began);
     return rc;
+}
+
+/* Once every node has noted its files (PREP), no owner moves a file of this node to RUN/held for
+ * this flush any more: the stamp of what the flush holds is taken now, on the cache file system's
+ * clock, and the layers are scanned again after it (noting moved shared files to RUN/held). A
+ * change in the layers at or after the stamp makes the node unclean (ebtd_flush_mn_clean). */
+static int on_scan(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
+{
+    struct fmn_node *n = &node_state;
+    if (!n->job)
+        return -ESRCH;
+    ebt_journal_stamp(ebt_flush_journal(n->job), &n->began);
+    return ebt_flush_rescan(n->job);
 }
 
 static int need_job(void)
@@ -464,6 +484,10 @@ static int change_scan_entry(const char *phys, void *arg)
     if (ebt_sys_lstat(phys, &st) < 0)
         return 0;
     if (changed_at_or_after(&st, &c->since)) {
+        ebt_info("flush needed: %s changed at %lld.%09ld, the last complete flush began at "
+                 "%lld.%09ld",
+                 phys, (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec, (long long)c->since.tv_sec,
+                 c->since.tv_nsec);
         c->changed = 1;
         return 1; /* stop the walk */
     }
@@ -494,4 +518,5 @@ void ebtd_flush_mn_register(void)
     ebtd_mesh_handle(P_FLUSH_END, on_end);
     ebtd_mesh_handle(P_FLUSH_FILES, on_files);
     ebtd_mesh_handle(P_FLUSH_DEAL, on_deal);
+    ebtd_mesh_handle(P_FLUSH_SCAN, on_scan);
 }

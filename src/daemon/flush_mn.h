@@ -23,8 +23,9 @@ enum ebtd_flush_peer_op {
     P_FLUSH_END,                       /* i32 status so far -> struct ebt_flush_stats */
     P_FLUSH_FILES,                     /* -> the node's regular files: size, mode, mtime */
     P_FLUSH_DEAL,                      /* the node's stripe chunks of dealt files */
+    P_FLUSH_SCAN,                      /* after every node's PREP: stamp, then rescan the layers */
 };
-_Static_assert((int)P_FLUSH_DEAL <= (int)EBTD_P_FLUSH_LAST, "flush peer ops fit their range");
+_Static_assert((int)P_FLUSH_SCAN <= (int)EBTD_P_FLUSH_LAST, "flush peer ops fit their range");
 
 struct fmn_status {
     int32_t running, status;

@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 int ebt_journal_escape(const char *in, char *out, size_t cap)
 {
@@ -236,27 +237,50 @@ static int journal_restart(struct ebt_journal *j)
     return 0;
 }
 
-/* "Now" as the cache file system stamps status changes: the journal's own ctime after a change
- * made once its ctime was read. Kernels with multigrain timestamps then hand out a fine-grained
- * time that no later stamp, coarse or fine, precedes, while files changed just before may carry
- * fine times after the coarse clock (the coarse clock made them look changed since, and the next
- * flush rewrote them); elsewhere it is the coarse clock the file system uses. */
-static void stamp_now(struct ebt_journal *j, struct timespec *out)
+/* The journal's ctime after a change made once its ctime was read: 0 or -errno. */
+static int touch_ctime(struct ebt_journal *j, struct timespec *out)
 {
     struct stat st;
-    if (ebt_sys_fstat(j->fd, &st) == 0 && futimens(j->fd, NULL) == 0 &&
-        ebt_sys_fstat(j->fd, &st) == 0) {
-        *out = st.st_ctim;
+    if (ebt_sys_fstat(j->fd, &st) < 0 || futimens(j->fd, NULL) < 0 || ebt_sys_fstat(j->fd, &st) < 0)
+        return -errno;
+    *out = st.st_ctim;
+    return 0;
+}
+
+static int ts_after(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+/* "Now" as the cache file system stamps status changes (journal.h): the journal's ctime after a
+ * second change that got a later time than a first one. With multigrain timestamps a change can
+ * be stamped with the file system's floor, the fine time last handed out, so one change of the
+ * journal may carry the very time of a file changed just before (that file then looked changed
+ * at the stamp, and the next flush rewrote it); the second change of an inode whose ctime was
+ * read gets a fine time beyond that floor, which no later stamp, coarse or fine, precedes. On a
+ * coarse-only file system the loop waits for the next tick of its clock. */
+void ebt_journal_stamp(struct ebt_journal *j, struct timespec *out)
+{
+    struct timespec first, now;
+    if (touch_ctime(j, &first) < 0) {
+        clock_gettime(CLOCK_REALTIME_COARSE, out); /* never after a later change's stamp */
         return;
     }
-    clock_gettime(CLOCK_REALTIME_COARSE, out);
+    *out = first; /* ties count as changed since: a needless rewrite at worst */
+    for (int i = 0; i < 200 && touch_ctime(j, &now) == 0; i++) {
+        if (ts_after(&now, &first)) {
+            *out = now;
+            return;
+        }
+        usleep(100);
+    }
 }
 
 /* A new journal says when its flush started (anything changed from then on has a status change
  * time at or after it), and since when it flushes. */
 static int journal_begin(struct ebt_journal *j)
 {
-    stamp_now(j, &j->start);
+    ebt_journal_stamp(j, &j->start);
     int rc = write_time(j, 'S', &j->start);
     if (rc == 0 && (j->since.tv_sec || j->since.tv_nsec))
         rc = write_time(j, 'P', &j->since);

@@ -36,6 +36,9 @@ int ebt_journal_create(const char *run_dir);
 /* Open (create) and load the journal; takes an exclusive lock (-EBUSY: another flush runs). */
 int ebt_journal_open(const char *run_dir, struct ebt_journal *j);
 void ebt_journal_close(struct ebt_journal *j);
+/* "Now" as the cache file system stamps status changes: every file changed after this call has a
+ * ctime at or after *out (the journal's ctime after a change; multigrain timestamps). */
+void ebt_journal_stamp(struct ebt_journal *j, struct timespec *out);
 int ebt_journal_has(struct ebt_journal *j, const char *path);
 /* Append "F path" (thread-safe, one write). 0 or -errno. */
 int ebt_journal_file_done(struct ebt_journal *j, const char *path);
