@@ -237,6 +237,11 @@ class Runner:
             rc, out, err, tts = self.launch(name, mode, run_dir)
             res = last_json(out) or {}
         st = self.sim.stats() if mode != "local" else None
+        if st:  # the simulator's whole answer, per op kind, next to runs.csv
+            sdir = os.path.join(os.path.dirname(self.a.partial_csv), "stats")
+            os.makedirs(sdir, exist_ok=True)
+            with open(os.path.join(sdir, "%s.%s.%d.json" % (name, mode, rep)), "w") as f:
+                json.dump(st, f, indent=1)
         row = {"workload": name, "mode": mode, "rep": rep, "tts_s": round(tts, 4),
                "io_s": res.get("io_s", ""), "wl_wall_s": res.get("wall_s", "")}
         if st:

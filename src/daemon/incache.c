@@ -42,7 +42,8 @@ static int same_version(const struct stat *st, const struct stat *want)
     return S_ISREG(st->st_mode) && st->st_ino == want->st_ino && st->st_size == want->st_size &&
            st->st_mtim.tv_sec == want->st_mtim.tv_sec &&
            st->st_mtim.tv_nsec == want->st_mtim.tv_nsec &&
-           st->st_ctim.tv_sec == want->st_ctim.tv_sec && st->st_ctim.tv_nsec == want->st_ctim.tv_nsec;
+           st->st_ctim.tv_sec == want->st_ctim.tv_sec &&
+           st->st_ctim.tv_nsec == want->st_ctim.tv_nsec;
 }
 
 /* A normalised path under one of the job's inputs (out), from a payload; 0 or -errno. */
@@ -60,14 +61,71 @@ static int take_input_path(const struct ebtd *d, const char *p, size_t len, char
     return -EXDEV;
 }
 
-/* Open the PFS file of logical for reading, checked to be the version want: fd or -errno. */
-static int open_pfs_version(const char *logical, const struct stat *want, struct stat *st)
+/* PFS directories this daemon opened input files in: O_PATH fds, so that an open asks the PFS
+ * for the last name only, not for every component of the path, and their device (part of a
+ * copy's key). Direct-mapped by the path's hash; an entry is replaced, never revalidated: inputs
+ * do not change during a job, and every copy is checked against the version the client saw. */
+#define IN_DIRS 256
+static struct in_dir {
+    char *path;
+    int fd;
+    dev_t dev;
+} in_dirs[IN_DIRS];
+
+/* The cached directory of phys (its last '/' splits it): the entry, or NULL and errno set. */
+static struct in_dir *pfs_dir_of(const char *phys)
+{
+    const char *slash = strrchr(phys, '/');
+    size_t n = slash ? (size_t)(slash - phys) : 0;
+    char dir[PATH_MAX];
+    if (!slash || n >= sizeof(dir)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    memcpy(dir, phys, n ? n : 1); /* "/name": the root */
+    dir[n ? n : 1] = '\0';
+    struct in_dir *e = &in_dirs[ebt_path_hash(dir) % IN_DIRS];
+    if (e->path && !strcmp(e->path, dir))
+        return e;
+    struct stat st;
+    int fd = ebt_sys_open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return NULL;
+    char *copy = strdup(dir);
+    if (!copy || ebt_sys_fstat(fd, &st) < 0) {
+        free(copy);
+        ebt_sys_close(fd);
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (e->path) {
+        free(e->path);
+        ebt_sys_close(e->fd);
+    }
+    *e = (struct in_dir){copy, fd, st.st_dev};
+    return e;
+}
+
+/* Open the PFS file of logical for reading: fd or -errno; *dev: the device of its directory. */
+static int open_pfs(const char *logical, dev_t *dev)
 {
     char phys[PATH_MAX];
     int rc = ebt_lower_path(logical, phys, sizeof(phys));
-    int fd = rc < 0 ? rc : ebt_sys_open(phys, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
-    if (fd == -1)
+    if (rc < 0)
+        return rc;
+    struct in_dir *e = pfs_dir_of(phys);
+    if (!e)
         return -errno;
+    if (dev)
+        *dev = e->dev;
+    int fd = ebt_sys_openat(e->fd, strrchr(phys, '/') + 1, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+/* Open the PFS file of logical for reading, checked to be the version want: fd or -errno. */
+static int open_pfs_version(const char *logical, const struct stat *want, struct stat *st)
+{
+    int fd = open_pfs(logical, NULL);
     if (fd < 0)
         return fd;
     if (ebt_sys_fstat(fd, st) < 0 || !same_version(st, want)) {
@@ -81,13 +139,15 @@ static int open_pfs_version(const char *logical, const struct stat *want, struct
 static int copy_from_pfs(struct ebtd *d, const char *logical, const struct stat *want, int out,
                          struct stat *stp)
 {
-    struct stat st, after;
-    int fd = open_pfs_version(logical, want, &st);
+    struct stat after;
+    int fd = open_pfs(logical, NULL);
     if (fd < 0)
         return fd;
     char *buf = malloc(IN_CHUNK);
     int rc = buf ? 0 : -ENOMEM;
-    for (off_t off = 0; rc == 0 && off < st.st_size;) {
+    /* want's size; a file that changed since the client's stat fails the check after the copy
+     * (its ctime moved), so no check is needed before it */
+    for (off_t off = 0; rc == 0 && off < want->st_size;) {
         ssize_t k = ebt_sys_pread(fd, buf, IN_CHUNK, off);
         if (k < 0 && errno == EINTR)
             continue;
@@ -100,8 +160,8 @@ static int copy_from_pfs(struct ebtd *d, const char *logical, const struct stat 
     ebt_sys_close(fd);
     if (rc == 0) {
         d->c.input_pfs_files++;
-        d->c.input_pfs_bytes += (uint64_t)st.st_size;
-        *stp = st;
+        d->c.input_pfs_bytes += (uint64_t)after.st_size;
+        *stp = after;
     }
     return rc;
 }
@@ -250,7 +310,6 @@ static int h_read(struct ebtd *d, int from, const void *req, size_t len, struct 
         return rc;
     if (w.len > IN_CHUNK || w.off > w.size || w.size > INT64_MAX)
         return -EINVAL;
-    char dir[PATH_MAX];
     struct stat dst;
     memset(&want, 0, sizeof(want));
     want.st_mode = S_IFREG;
@@ -258,12 +317,13 @@ static int h_read(struct ebtd *d, int from, const void *req, size_t len, struct 
     want.st_size = (off_t)w.size;
     want.st_mtim = (struct timespec){w.mtime_sec, w.mtime_nsec};
     want.st_ctim = (struct timespec){w.ctime_sec, w.ctime_nsec};
-    rc = ebt_lower_path(path, dir, sizeof(dir)); /* this node's device of the PFS: its key */
-    char *slash = rc == 0 ? strrchr(dir, '/') : NULL;
-    if (slash && slash != dir)
-        *slash = '\0';
-    if (rc == 0 && ebt_sys_stat(dir, &dst) == 0)
-        want.st_dev = dst.st_dev;
+    char phys[PATH_MAX];
+    struct in_dir *e = NULL; /* this node's device of the PFS: part of the copy's key */
+    rc = ebt_lower_path(path, phys, sizeof(phys));
+    if (rc == 0 && (e = pfs_dir_of(phys)) == NULL)
+        rc = -errno;
+    if (e)
+        want.st_dev = e->dev;
     int fd = -1;
     if (rc == 0 && ensure_copy(d, path, &want, ebtd_mesh_self(d), &copy) == 0 &&
         ebt_icache_path(d->run_dir, &want, src, sizeof(src)) == 0)
