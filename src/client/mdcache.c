@@ -6,7 +6,9 @@
  * generation in RUN/state is the one it was asked under: a change under an input raises it. */
 #define _GNU_SOURCE
 #include "client.h"
+#include "mdanswer.h"
 #include "mdcache.h"
+#include "proto.h"
 #include "path.h"
 #include "rundir.h"
 #include "sys.h"
@@ -17,12 +19,12 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#define MDC_MAGIC 0x45424d43u     /* "EBMC" */
-#define MDC_BUCKETS 4096          /* per process */
-#define MDC_MAX_ENTRIES 65536     /* per process; then the table starts again */
-#define MDC_MAX_LIST (8u << 20)   /* bytes of one listing; a bigger directory is not listed */
-#define MDC_MAX_FILE (16u << 20)  /* a shared answer bigger than this is not read */
-#define MDC_LIST_TOO_BIG (-EFBIG) /* a listing record: the directory is too big to list */
+#define MDC_MAGIC 0x45424d43u    /* "EBMC" */
+#define MDC_BUCKETS 4096         /* per process */
+#define MDC_MAX_ENTRIES 65536    /* per process; then the table starts again */
+#define MDC_MAX_FILE (16u << 20) /* a shared answer bigger than this is not read */
+#define MDC_LIST_TOO_BIG EBT_MDA_LIST_TOO_BIG
+#define MDC_DAEMON_TIMEOUT_MS 15000 /* then this process asks the PFS itself */
 
 struct mdc_ent {
     struct mdc_ent *next;
@@ -159,19 +161,9 @@ static struct mdc_ent *table_find(int kind, const char *key, uint64_t h, uint64_
     return NULL;
 }
 
-/* A listing record: u64 ino, u8 type, u8 0, u16 name length, the name and its '\0'. */
-#define REC_HDR 12
-static const char *rec_name(const unsigned char *rec)
-{
-    return (const char *)rec + REC_HDR;
-}
-
-static size_t rec_size(const unsigned char *rec)
-{
-    uint16_t n;
-    memcpy(&n, rec + 10, 2);
-    return REC_HDR + n + 1u;
-}
+#define REC_HDR EBT_MDA_REC_HDR
+#define rec_name ebt_mda_rec_name
+#define rec_size ebt_mda_rec_size
 
 static const unsigned char *index_base;
 static int index_cmp(const void *a, const void *b)
@@ -313,135 +305,68 @@ static void shared_write(const struct mdc_ent *e, uint64_t gen)
         ebt_sys_unlink(tmp);
 }
 
-/* ---- asking the PFS (outside every lock) ---- */
+/* ---- asking the node daemon, else the PFS (outside every lock) ---- */
 
-/* The PFS is asked relative to a cached fd of the directory (mdfd.c): one lookup, not one per
- * component of the path. */
+/* The daemon's answer (asked of the PFS once per job, at the path's home node): the entry, or
+ * NULL if the daemon could not answer (then this process asks the PFS). */
+static struct mdc_ent *ask_daemon(int kind, const char *logical, const char *key, uint64_t h)
+{
+    size_t n = strlen(logical) + 1;
+    char req[sizeof(struct ebt_proto_mdc_req) + PATH_MAX];
+    if (n > PATH_MAX || !ebt.cfg.run_dir[0])
+        return NULL;
+    struct ebt_proto_mdc_req q = {(uint32_t)kind, 0, gen_now()};
+    memcpy(req, &q, sizeof(q));
+    memcpy(req + sizeof(q), logical, n);
+    unsigned char *rep = malloc(EBT_PROTO_MAX_PAYLOAD);
+    if (!rep)
+        return NULL;
+    uint32_t len = 0;
+    int failed = 0;
+    int rc = ebt_daemon_call(EBT_OP_MDC, req, (uint32_t)(sizeof(q) + n), rep, EBT_PROTO_MAX_PAYLOAD,
+                             &len, MDC_DAEMON_TIMEOUT_MS, &failed);
+    struct mdc_ent *e = NULL;
+    struct ebt_proto_mdc_reply a;
+    if (rc == 0 && len >= sizeof(a)) {
+        memcpy(&a, rep, sizeof(a));
+        if (a.err <= 0 && (a.err == 0 || len == sizeof(a)) &&
+            (e = ent_new(kind, key, h, a.err, len - sizeof(a))) != NULL)
+            memcpy(e->data, rep + sizeof(a), len - sizeof(a));
+    }
+    free(rep);
+    return e;
+}
+
 struct ask {
     int kind;
-    void *out;
+    struct ebt_mda *out;
 };
 
 static int ask_op(int dirfd, const char *name, void *ctx)
 {
     struct ask *a = ctx;
-    long rc;
-    switch (a->kind) {
-    case MDC_STAT:
-    case MDC_LSTAT:
-        rc = ebt_sys_fstatat(dirfd, name, a->out, a->kind == MDC_LSTAT ? AT_SYMLINK_NOFOLLOW : 0);
-        break;
-    case MDC_STATX:
-    case MDC_LSTATX:
-        rc = syscall(SYS_statx, dirfd, name, a->kind == MDC_LSTATX ? AT_SYMLINK_NOFOLLOW : 0,
-                     STATX_BASIC_STATS | STATX_BTIME, a->out);
-        break;
-    case MDC_LINK:
-        rc = syscall(SYS_readlinkat, dirfd, name, a->out, PATH_MAX);
-        break;
-    default:
-        rc = ebt_sys_openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-        break;
-    }
-    return rc < 0 ? -errno : (int)rc;
+    return ebt_mda_ask(a->kind, dirfd, name, a->out);
 }
 
-static int ask_pfs(int kind, const char *key, void *out)
+/* The PFS is asked relative to a cached fd of the directory (mdfd.c): one lookup, not one per
+ * component of the path. */
+static struct mdc_ent *ask_pfs(int kind, const char *key, uint64_t h)
 {
-    struct ask a = {kind, out};
-    return ebt_mdfd_call(key, ask_op, &a);
-}
-
-static struct mdc_ent *fetch_stat(int kind, const char *key, uint64_t h)
-{
-    struct stat st;
-    int rc = ask_pfs(kind, key, &st);
-    struct mdc_ent *e = ent_new(kind, key, h, rc < 0 ? rc : 0, rc < 0 ? 0 : sizeof(st));
-    if (e && rc == 0)
-        memcpy(e->data, &st, sizeof(st));
+    struct ebt_mda m;
+    struct ask a = {kind, &m};
+    if (ebt_mdfd_call(key, ask_op, &a) < 0)
+        return NULL;
+    struct mdc_ent *e = ent_new(kind, key, h, m.err, m.len);
+    if (e && m.len)
+        memcpy(e->data, m.data, m.len);
+    free(m.data);
     return e;
 }
 
-static struct mdc_ent *fetch_statx(int kind, const char *key, uint64_t h)
+static struct mdc_ent *fetch(int kind, const char *logical, const char *key, uint64_t h)
 {
-    struct statx stx;
-    int rc = ask_pfs(kind, key, &stx);
-    struct mdc_ent *e = ent_new(kind, key, h, rc < 0 ? rc : 0, rc < 0 ? 0 : sizeof(stx));
-    if (e && rc == 0)
-        memcpy(e->data, &stx, sizeof(stx));
-    return e;
-}
-
-static struct mdc_ent *fetch_link(const char *key, uint64_t h)
-{
-    char buf[PATH_MAX];
-    int n = ask_pfs(MDC_LINK, key, buf);
-    struct mdc_ent *e = ent_new(MDC_LINK, key, h, n < 0 ? n : 0, n < 0 ? 0 : (size_t)n);
-    if (e && n > 0)
-        memcpy(e->data, buf, (size_t)n);
-    return e;
-}
-
-/* Append the getdents64 records of buf to the listing in out (grown as needed). */
-static int list_append(unsigned char **out, size_t *len, size_t *cap, const char *buf, ssize_t n)
-{
-    for (ssize_t pos = 0; pos < n;) {
-        const struct dirent64 *d = (const struct dirent64 *)(buf + pos);
-        pos += d->d_reclen;
-        uint16_t nl = (uint16_t)strlen(d->d_name);
-        size_t need = REC_HDR + nl + 1u;
-        if (*len + need > MDC_MAX_LIST)
-            return MDC_LIST_TOO_BIG;
-        if (*len + need > *cap) {
-            size_t c = *cap ? *cap * 2 : 16384;
-            unsigned char *p = realloc(*out, c);
-            if (!p)
-                return -ENOMEM;
-            *out = p;
-            *cap = c;
-        }
-        unsigned char *r = *out + *len;
-        uint64_t ino = d->d_ino;
-        memcpy(r, &ino, 8);
-        r[8] = d->d_type;
-        r[9] = 0;
-        memcpy(r + 10, &nl, 2);
-        memcpy(r + REC_HDR, d->d_name, nl + 1u);
-        *len += need;
-    }
-    return 0;
-}
-
-static struct mdc_ent *fetch_list(const char *key, uint64_t h)
-{
-    unsigned char *buf = NULL;
-    size_t len = 0, cap = 0;
-    char dents[32768];
-    int fd = ask_pfs(MDC_LIST, key, NULL), rc = fd < 0 ? fd : 0;
-    for (ssize_t n; rc == 0 && (n = ebt_sys_getdents64(fd, dents, sizeof(dents))) != 0;)
-        rc = n < 0 ? -errno : list_append(&buf, &len, &cap, dents, n);
-    if (fd >= 0)
-        ebt_sys_close(fd);
-    struct mdc_ent *e = ent_new(MDC_LIST, key, h, rc, rc ? 0 : len);
-    if (e && !rc && len)
-        memcpy(e->data, buf, len);
-    free(buf);
-    return e;
-}
-
-static struct mdc_ent *fetch(int kind, const char *key, uint64_t h)
-{
-    switch (kind) {
-    case MDC_STAT:
-    case MDC_LSTAT:
-        return fetch_stat(kind, key, h);
-    case MDC_STATX:
-    case MDC_LSTATX:
-        return fetch_statx(kind, key, h);
-    case MDC_LINK:
-        return fetch_link(key, h);
-    }
-    return fetch_list(key, h);
+    struct mdc_ent *e = ask_daemon(kind, logical, key, h);
+    return e ? e : ask_pfs(kind, key, h);
 }
 
 static void ent_free(struct mdc_ent *e)
@@ -452,8 +377,8 @@ static void ent_free(struct mdc_ent *e)
 
 /* Call use(entry, ctx) under mdc_lock with the answer for (kind, key): from this process's
  * table, else the node's, else the PFS (then kept in both). Returns use()'s value, or -ENOMEM. */
-static int mdc_with(int kind, const char *key, int (*use)(const struct mdc_ent *, void *),
-                    void *ctx)
+static int mdc_with(int kind, const char *logical, const char *key,
+                    int (*use)(const struct mdc_ent *, void *), void *ctx)
 {
     uint64_t h = key_hash(kind, key), gen = gen_now();
     pthread_mutex_lock(&mdc_lock);
@@ -463,7 +388,7 @@ static int mdc_with(int kind, const char *key, int (*use)(const struct mdc_ent *
     if (e)
         return rc;
     e = shared_read(kind, key, h, gen);
-    if (!e && (e = fetch(kind, key, h)) != NULL && gen_now() == gen)
+    if (!e && (e = fetch(kind, logical, key, h)) != NULL && gen_now() == gen)
         shared_write(e, gen);
     if (!e)
         return -ENOMEM;
@@ -528,7 +453,7 @@ static int absent_by_listing(const char *logical, const char *phys)
     int rc = absent_by_listing(ldir, dir); /* a missing directory is not listed */
     if (rc < 0)
         return rc;
-    rc = mdc_with(MDC_LIST, dir, name_in, (void *)(slash + 1));
+    rc = mdc_with(MDC_LIST, ldir, dir, name_in, (void *)(slash + 1));
     return rc < 0 && rc != -ENOMEM ? rc : 0;
 }
 
@@ -542,7 +467,7 @@ int ebt_mdc_stat(const char *logical, const char *phys, int follow, struct stat 
     if (rc < 0)
         return rc;
     struct copy_ctx c = {st, sizeof(*st), 0};
-    rc = mdc_with(follow ? MDC_STAT : MDC_LSTAT, phys, copy_out, &c);
+    rc = mdc_with(follow ? MDC_STAT : MDC_LSTAT, logical, phys, copy_out, &c);
     return rc == 0 && c.len != sizeof(*st) ? -EIO : rc;
 }
 
@@ -558,7 +483,7 @@ int ebt_mdc_statx(const char *logical, const char *phys, int flags, unsigned mas
     if (rc < 0)
         return rc;
     struct copy_ctx c = {stx, sizeof(*stx), 0};
-    rc = mdc_with(follow ? MDC_STATX : MDC_LSTATX, phys, copy_out, &c);
+    rc = mdc_with(follow ? MDC_STATX : MDC_LSTATX, logical, phys, copy_out, &c);
     return rc == 0 && c.len != sizeof(*stx) ? -EIO : rc;
 }
 
@@ -572,7 +497,7 @@ ssize_t ebt_mdc_readlink(const char *logical, const char *phys, char *buf, size_
     if (rc < 0)
         return rc;
     struct copy_ctx c = {buf, n, 0};
-    rc = mdc_with(MDC_LINK, phys, copy_out, &c);
+    rc = mdc_with(MDC_LINK, logical, phys, copy_out, &c);
     return rc < 0 ? rc : (ssize_t)(c.len < n ? c.len : n);
 }
 
@@ -585,7 +510,7 @@ int ebt_mdc_absent(const char *logical, const char *phys)
         return rc;
     struct stat st;
     struct copy_ctx c = {&st, sizeof(st), 0};
-    rc = mdc_with(MDC_STAT, phys, copy_out, &c);
+    rc = mdc_with(MDC_STAT, logical, phys, copy_out, &c);
     return rc < 0 && rc != -ENOMEM ? rc : 0;
 }
 
@@ -615,6 +540,6 @@ int ebt_mdc_list(const char *logical, const char *phys,
     if (ebt_input_of(logical) < 0)
         return 1;
     struct list_ctx c = {add, arg};
-    int rc = mdc_with(MDC_LIST, phys, list_each, &c);
+    int rc = mdc_with(MDC_LIST, logical, phys, list_each, &c);
     return rc == MDC_LIST_TOO_BIG ? 1 : rc;
 }

@@ -9,13 +9,15 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "mdanswer.h"
+
 enum ebt_mdc_kind {
-    MDC_STAT = 'S',
-    MDC_LSTAT = 'L',
-    MDC_STATX = 'X',
-    MDC_LSTATX = 'Y',
-    MDC_LINK = 'R',
-    MDC_LIST = 'D',
+    MDC_STAT = EBT_MDA_STAT,
+    MDC_LSTAT = EBT_MDA_LSTAT,
+    MDC_STATX = EBT_MDA_STATX,
+    MDC_LSTATX = EBT_MDA_LSTATX,
+    MDC_LINK = EBT_MDA_LINK,
+    MDC_LIST = EBT_MDA_LIST,
 };
 
 /* The index of the input logical lies under, if its cache is on; else -1. */

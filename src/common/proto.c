@@ -55,7 +55,7 @@ const char *ebt_proto_op_name(unsigned op)
     static const char *names[] = {"?",           "HELLO",     "STAT",    "READDIR",
                                   "FLUSH",       "COUNTERS",  "SHUTDOWN", "MD_RESOLVE",
                                   "MD_FETCH",    "MD_NOTE",   "MD_UNLINK", "MD_LISTDIR",
-                                  "PEERS",       "INPUT"};
+                                  "PEERS",       "INPUT",     "MDC"};
     return op <= EBT_OP_MAX ? names[op] : "?";
 }
 

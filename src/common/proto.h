@@ -39,8 +39,26 @@ enum ebt_proto_op {
     EBT_OP_PEERS = 12,      /* empty -> JSON: node id, nodes, per-peer state */
     EBT_OP_INPUT = 13,      /* struct stat (the PFS's answer, follows links), path NUL ->
                                struct ebt_proto_fetch: RUN/icache/<key> holds the input file */
-    EBT_OP_MAX = 13,
+    EBT_OP_MDC = 14,        /* struct ebt_proto_mdc_req, path NUL (under an input) ->
+                               struct ebt_proto_mdc_reply, then the answer's bytes */
+    EBT_OP_MAX = 14,
 };
+
+/* MDC: a metadata question about a path under an input (kind: enum ebt_mda_kind), answered from
+ * the PFS once per job by the path's home node. gen: the asking node's cache generation; an
+ * answer kept under another generation is asked again. */
+struct ebt_proto_mdc_req {
+    uint32_t kind;
+    uint32_t flags; /* EBT_MDC_* */
+    uint64_t gen;
+};
+#define EBT_MDC_FRESH 1u /* (between daemons) ask the PFS again, do not use a kept answer */
+_Static_assert(sizeof(struct ebt_proto_mdc_req) == 16, "MDC request header is 16 bytes");
+struct ebt_proto_mdc_reply {
+    int32_t err; /* 0, or the -errno the PFS answered (then no bytes follow) */
+    uint32_t pad;
+};
+_Static_assert(sizeof(struct ebt_proto_mdc_reply) == 8, "MDC reply header is 8 bytes");
 
 /* MD_RESOLVE reply. state: what the job's namespace (the owner daemon) says about the path. */
 enum ebt_resolve_state {

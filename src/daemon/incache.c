@@ -9,6 +9,7 @@
 #include "log.h"
 #include "lower.h"
 #include "mesh.h"
+#include "pfsdir.h"
 #include "path.h"
 #include "proto.h"
 #include "rundir.h"
@@ -46,66 +47,6 @@ static int same_version(const struct stat *st, const struct stat *want)
            st->st_ctim.tv_nsec == want->st_ctim.tv_nsec;
 }
 
-/* A normalised path under one of the job's inputs (out), from a payload; 0 or -errno. */
-static int take_input_path(const struct ebtd *d, const char *p, size_t len, char *out, size_t cap)
-{
-    int n = ebt_proto_path_check(p, (uint32_t)len);
-    if (n < 0 || (size_t)n + 1 != len)
-        return -EINVAL;
-    int rc = ebt_path_normalize("/", p, out, cap);
-    if (rc < 0)
-        return rc;
-    for (int i = 0; i < d->cfg->ninputs; i++)
-        if (ebt_path_under(out, d->cfg->inputs[i]))
-            return 0;
-    return -EXDEV;
-}
-
-/* PFS directories this daemon opened input files in: O_PATH fds, so that an open asks the PFS
- * for the last name only, not for every component of the path, and their device (part of a
- * copy's key). Direct-mapped by the path's hash; an entry is replaced, never revalidated: inputs
- * do not change during a job, and every copy is checked against the version the client saw. */
-#define IN_DIRS 256
-static struct in_dir {
-    char *path;
-    int fd;
-    dev_t dev;
-} in_dirs[IN_DIRS];
-
-/* The cached directory of phys (its last '/' splits it): the entry, or NULL and errno set. */
-static struct in_dir *pfs_dir_of(const char *phys)
-{
-    const char *slash = strrchr(phys, '/');
-    size_t n = slash ? (size_t)(slash - phys) : 0;
-    char dir[PATH_MAX];
-    if (!slash || n >= sizeof(dir)) {
-        errno = EINVAL;
-        return NULL;
-    }
-    memcpy(dir, phys, n ? n : 1); /* "/name": the root */
-    dir[n ? n : 1] = '\0';
-    struct in_dir *e = &in_dirs[ebt_path_hash(dir) % IN_DIRS];
-    if (e->path && !strcmp(e->path, dir))
-        return e;
-    struct stat st;
-    int fd = ebt_sys_open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-    if (fd < 0)
-        return NULL;
-    char *copy = strdup(dir);
-    if (!copy || ebt_sys_fstat(fd, &st) < 0) {
-        free(copy);
-        ebt_sys_close(fd);
-        errno = ENOMEM;
-        return NULL;
-    }
-    if (e->path) {
-        free(e->path);
-        ebt_sys_close(e->fd);
-    }
-    *e = (struct in_dir){copy, fd, st.st_dev};
-    return e;
-}
-
 /* Open the PFS file of logical for reading: fd or -errno; *dev: the device of its directory. */
 static int open_pfs(const char *logical, dev_t *dev)
 {
@@ -113,7 +54,7 @@ static int open_pfs(const char *logical, dev_t *dev)
     int rc = ebt_lower_path(logical, phys, sizeof(phys));
     if (rc < 0)
         return rc;
-    struct in_dir *e = pfs_dir_of(phys);
+    struct ebtd_pfs_dir *e = ebtd_pfs_dir_of(phys);
     if (!e)
         return -errno;
     if (dev)
@@ -273,7 +214,7 @@ int ebtd_input_op(struct ebtd *d, const char *payload, uint32_t len, char *reply
     if (len < sizeof(want) + 2 || cap < sizeof(struct ebt_proto_fetch))
         return -EINVAL;
     memcpy(&want, payload, sizeof(want));
-    int rc = take_input_path(d, payload + sizeof(want), len - sizeof(want), path, sizeof(path));
+    int rc = ebtd_input_path(d, payload + sizeof(want), len - sizeof(want), path, sizeof(path));
     if (rc == 0 && (!S_ISREG(want.st_mode) || want.st_size < 0))
         rc = -EINVAL;
     if (rc == 0 && (!d->cfg->input_cache_bytes || (uint64_t)want.st_size > d->cfg->input_file_max))
@@ -305,7 +246,7 @@ static int h_read(struct ebtd *d, int from, const void *req, size_t len, struct 
     if (len < sizeof(w) + 2)
         return -EINVAL;
     memcpy(&w, req, sizeof(w));
-    int rc = take_input_path(d, (const char *)req + sizeof(w), len - sizeof(w), path, sizeof(path));
+    int rc = ebtd_input_path(d, (const char *)req + sizeof(w), len - sizeof(w), path, sizeof(path));
     if (rc < 0)
         return rc;
     if (w.len > IN_CHUNK || w.off > w.size || w.size > INT64_MAX)
@@ -318,9 +259,9 @@ static int h_read(struct ebtd *d, int from, const void *req, size_t len, struct 
     want.st_mtim = (struct timespec){w.mtime_sec, w.mtime_nsec};
     want.st_ctim = (struct timespec){w.ctime_sec, w.ctime_nsec};
     char phys[PATH_MAX];
-    struct in_dir *e = NULL; /* this node's device of the PFS: part of the copy's key */
+    struct ebtd_pfs_dir *e = NULL; /* this node's device of the PFS: part of the copy's key */
     rc = ebt_lower_path(path, phys, sizeof(phys));
-    if (rc == 0 && (e = pfs_dir_of(phys)) == NULL)
+    if (rc == 0 && (e = ebtd_pfs_dir_of(phys)) == NULL)
         rc = -errno;
     if (e)
         want.st_dev = e->dev;

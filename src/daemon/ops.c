@@ -4,6 +4,7 @@
 #include "flush.h"
 #include "flush_mn.h"
 #include "incache.h"
+#include "mdserve.h"
 #include "layer.h"
 #include "log.h"
 #include "sys.h"
@@ -126,7 +127,8 @@ static int op_counters(struct ebtd *d, char *reply, uint32_t cap, uint32_t *repl
         "\"cache_bytes\":%llu,\"flush_ops\":%llu,\"flush_failures\":%llu,\"flush_files\":%llu,"
         "\"flush_bytes\":%llu,\"flush_meta_ops\":%llu,\"flush_data_ops\":%llu,"
         "\"flush_seconds\":%.6f,\"job_pfs_meta_ops\":%llu,\"input_opens\":%llu,"
-        "\"input_pfs_files\":%llu,\"input_pfs_bytes\":%llu,\"input_peer_files\":%llu}",
+        "\"input_pfs_files\":%llu,\"input_pfs_bytes\":%llu,\"input_peer_files\":%llu,"
+        "\"input_md_asks\":%llu,\"input_md_pfs\":%llu,\"input_md_peer\":%llu}",
         EBTD_VERSION, (int)getpid(), ebt_now_s() - d->started, (unsigned long long)c->clients,
         (unsigned long long)c->hellos, (unsigned long long)c->requests,
         (unsigned long long)c->rejected, (unsigned long long)c->bad_messages,
@@ -136,7 +138,9 @@ static int op_counters(struct ebtd *d, char *reply, uint32_t cap, uint32_t *repl
         (unsigned long long)c->flush_meta_ops, (unsigned long long)c->flush_data_ops,
         c->flush_seconds, (unsigned long long)ebt_pfscount_read(d->run_dir),
         (unsigned long long)c->input_opens, (unsigned long long)c->input_pfs_files,
-        (unsigned long long)c->input_pfs_bytes, (unsigned long long)c->input_peer_files);
+        (unsigned long long)c->input_pfs_bytes, (unsigned long long)c->input_peer_files,
+        (unsigned long long)c->input_md_asks, (unsigned long long)c->input_md_pfs,
+        (unsigned long long)c->input_md_peer);
     *replylen = n < 0 ? 0 : (n >= (int)cap ? cap - 1 : (uint32_t)n);
     return 0;
 }
@@ -163,6 +167,8 @@ int ebtd_handle(void *ctx, const struct ebt_proto_hdr *h, const char *payload, c
         return op_counters(d, reply, cap, replylen);
     case EBT_OP_INPUT:
         return ebtd_input_op(d, payload, h->length, reply, cap, replylen);
+    case EBT_OP_MDC:
+        return ebtd_mdc_op(d, payload, h->length, reply, cap, replylen);
     case EBT_OP_PEERS:
         return ebtd_mesh_peers_op(d, payload, h->length, reply, cap, replylen);
     case EBT_OP_MD_RESOLVE:

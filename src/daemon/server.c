@@ -4,6 +4,7 @@
 #include "flush.h"
 #include "flush_mn.h"
 #include "incache.h"
+#include "mdserve.h"
 #include "log.h"
 #include "md.h"
 #include "mesh.h"
@@ -267,6 +268,7 @@ int ebtd_start_multinode(struct ebtd *d)
     }
     ebtd_flush_mn_register();
     ebtd_incache_register();
+    ebtd_mdserve_register();
     return ebtd_mesh_start(d);
 }
 

@@ -23,6 +23,8 @@ struct ebtd_counters {
     double flush_seconds;
     /* input copies (incache.c): opens served, files copied from the PFS (bytes), from a home */
     uint64_t input_opens, input_pfs_files, input_pfs_bytes, input_peer_files;
+    /* input metadata (mdserve.c): questions of clients, answers asked of the PFS, of a home */
+    uint64_t input_md_asks, input_md_pfs, input_md_peer;
 };
 
 struct ebtd {

@@ -4,7 +4,9 @@
 # file, mmap; cat; tar) and print the same as natively, while the simulator reads each file that
 # can be copied from the PFS once for the whole job: its home node reads it, the other nodes copy
 # it from the home. A file over EBT_INPUT_FILE_MAX is read from the PFS by every reader, a file
-# changed between two jobs is never served stale. Skips (77) without FUSE, root or unshare.
+# changed between two jobs is never served stale. Metadata: every stat, readlink and listing
+# under the input is asked of the PFS once per job, by the path's home node; the other nodes ask
+# the home. Skips (77) without FUSE, root or unshare.
 set -euo pipefail
 . "$(dirname "$0")/mn_lib.sh"
 NODES=${1:-2}
@@ -96,14 +98,21 @@ for ((i = 0; i < NODES; i++)); do
     done
 done
 grep -q "differ\|mmap differs" "$T_TMP/out.0.0.ebt" && t_fail "fstat or mmap differ from native"
-pfs_files=0 peer_files=0
+pfs_files=0 peer_files=0 md_pfs=0 md_peer=0
+counter() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }
 for ((i = 0; i < NODES; i++)); do
     c=$("$EBT_BIN" stat --json --run-dir "$(mn_run_dir "$i")")
-    pf=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['input_pfs_files'])" "$c")
-    cf=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['input_peer_files'])" "$c")
-    t_log "node $i: $pf input files read from the PFS, $cf copied from their home node"
+    pf=$(counter "$c" input_pfs_files) cf=$(counter "$c" input_peer_files)
+    ma=$(counter "$c" input_md_asks) mp=$(counter "$c" input_md_pfs) mh=$(counter "$c" input_md_peer)
+    t_log "node $i: $pf input files read from the PFS, $cf copied from their home node;" \
+        "$ma metadata questions: $mp asked of the PFS, $mh of a home node"
     pfs_files=$((pfs_files + pf)) peer_files=$((peer_files + cf))
+    md_pfs=$((md_pfs + mp)) md_peer=$((md_peer + mh))
 done
+# every node asks the same questions: each is asked of the PFS once, by its home, and of the
+# home by each of the other nodes (asked of the PFS by every node: md_peer == 0)
+((md_pfs > 0 && md_peer * 10 >= md_pfs * (NODES - 1) * 9)) ||
+    t_fail "$md_pfs metadata answers from the PFS, $md_peer from home nodes: not once per job"
 readers=$((NODES * 2))
 t_log "PFS bytes read: $read_bytes (files that can be copied: $SMALL bytes; $BIG over the limit, read 3 times by each of $readers readers)"
 nfiles=$(find "$IN" -type f -size -2M | wc -l)
