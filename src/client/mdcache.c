@@ -24,7 +24,7 @@
 #define MDC_MAX_ENTRIES 65536    /* per process; then the table starts again */
 #define MDC_MAX_FILE (16u << 20) /* a shared answer bigger than this is not read */
 #define MDC_LIST_TOO_BIG EBT_MDA_LIST_TOO_BIG
-#define MDC_DAEMON_TIMEOUT_MS 15000 /* then this process asks the PFS itself */
+#define MDC_DAEMON_TIMEOUT_MS 5000 /* then this process asks the PFS itself (busy daemon) */
 
 struct mdc_ent {
     struct mdc_ent *next;
