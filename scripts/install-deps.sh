@@ -5,6 +5,7 @@ PKGS=(build-essential cmake ninja-build pkg-config libcmocka-dev libfuse3-dev fu
       sqlite3 python3 attr bc libucx-dev ucx-utils iproute2 git xz-utils perl
       libopenmpi-dev openmpi-bin libmpich-dev mpich
       autoconf automake gfortran  # tests/conformance: the builds and fortran cases
+      python3-venv python3-h5py  # tests/conformance: the venv and h5py cases
       slurm-wlm munge)  # tests/launchers: a private Slurm (its own munged, slurmctld, slurmd)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -23,6 +23,12 @@ static int stat_logical(const char *logical, int follow, void *st)
 {
     struct ebt_found f;
     int rc = ebt_view_lookup(logical, follow, &f);
+    /* a symlink of the job's layers, followed: the kernel follows it from the layer's path, as
+     * for statx, access and open of the name (before, stat() described the link itself: a
+     * venv's bin/python looked like no program to Python's search of PATH) */
+    if (rc == 0 && follow && S_ISLNK(f.st.st_mode) && f.where != EBT_W_PFS &&
+        ebt_sys_stat(f.phys, &f.st) < 0)
+        rc = -errno;
     if (rc == 0) {
         ebt_alias_fix(f.st.st_dev, &f.st.st_ino);
         memcpy(st, &f.st, sizeof(struct stat));

@@ -96,12 +96,14 @@ static struct mds_ent *keep(int kind, const char *path, uint64_t h, uint64_t gen
 }
 
 /* Ask this node's PFS about logical: 0 with *m filled, or -errno (nothing to keep). */
-static int ask_pfs(struct ebtd *d, int kind, const char *logical, struct ebt_mda *m)
+static int ask_pfs(struct ebtd *d, int kind, const char *logical, int fresh, struct ebt_mda *m)
 {
     char phys[PATH_MAX];
     int rc = ebt_lower_path(logical, phys, sizeof(phys));
     if (rc < 0)
         return rc;
+    if (fresh) /* the job changed the input since: its directory may be a new one */
+        ebtd_pfs_dir_drop(phys);
     struct ebtd_pfs_dir *dir = ebtd_pfs_dir_of(phys);
     if (!dir && errno != ENOENT && errno != ENOTDIR)
         return -errno;
@@ -191,7 +193,7 @@ static const struct mds_ent *answer(struct ebtd *d, int kind, const char *logica
     if (!from_peer && home != ebtd_mesh_self(d))
         *rc = ask_home(d, home, kind, logical, fresh ? EBT_MDC_FRESH : 0, &m);
     if (*rc < 0 && *rc != -ENOMEM)
-        *rc = ask_pfs(d, kind, logical, &m); /* the home, or its stand-in */
+        *rc = ask_pfs(d, kind, logical, fresh, &m); /* the home, or its stand-in */
     if (*rc < 0)
         return NULL;
     e = keep(kind, logical, h, from_peer ? node_gen : gen, &m);

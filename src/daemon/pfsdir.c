@@ -34,17 +34,38 @@ int ebtd_input_path(const struct ebtd *d, const char *p, size_t len, char *out, 
 #define IN_DIRS 256
 static struct ebtd_pfs_dir in_dirs[IN_DIRS];
 
-struct ebtd_pfs_dir *ebtd_pfs_dir_of(const char *phys)
+/* The directory part of phys in dir (PATH_MAX): 0, or -1 with errno set. */
+static int dir_of(const char *phys, char *dir)
 {
     const char *slash = strrchr(phys, '/');
     size_t n = slash ? (size_t)(slash - phys) : 0;
-    char dir[PATH_MAX];
-    if (!slash || n >= sizeof(dir)) {
+    if (!slash || n >= PATH_MAX) {
         errno = EINVAL;
-        return NULL;
+        return -1;
     }
     memcpy(dir, phys, n ? n : 1); /* "/name": the root */
     dir[n ? n : 1] = '\0';
+    return 0;
+}
+
+void ebtd_pfs_dir_drop(const char *phys)
+{
+    char dir[PATH_MAX];
+    if (dir_of(phys, dir) < 0)
+        return;
+    struct ebtd_pfs_dir *e = &in_dirs[ebt_path_hash(dir) % IN_DIRS];
+    if (e->path && !strcmp(e->path, dir)) {
+        free(e->path);
+        ebt_sys_close(e->fd);
+        *e = (struct ebtd_pfs_dir){NULL, -1, 0};
+    }
+}
+
+struct ebtd_pfs_dir *ebtd_pfs_dir_of(const char *phys)
+{
+    char dir[PATH_MAX];
+    if (dir_of(phys, dir) < 0)
+        return NULL;
     struct ebtd_pfs_dir *e = &in_dirs[ebt_path_hash(dir) % IN_DIRS];
     if (e->path && !strcmp(e->path, dir))
         return e;

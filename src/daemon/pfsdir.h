@@ -22,5 +22,7 @@ int ebtd_input_path(const struct ebtd *d, const char *p, size_t len, char *out, 
  * entry (valid until the next call), or NULL with errno set. Inputs do not change during a job:
  * an entry is replaced by another directory, never revalidated. */
 struct ebtd_pfs_dir *ebtd_pfs_dir_of(const char *phys);
+/* Forget the cached directory of phys (the job changed the input: it may be another one now). */
+void ebtd_pfs_dir_drop(const char *phys);
 
 #endif
