@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The prefix of EBT's own extended attributes on node-local files (below): the FUSE view hides
+ * them and refuses to set them, the flush and the staging tools never copy them. */
+#define EBT_XATTR_RESERVED "user.ebt."
+
 /* RUN/up/<logical>            upper layer: everything the job created or changed, mirrored
  * RUN/task/<tid>/<logical>    per-task layers (visibility=task), merged into up at task end
  * RUN/stage/<pid>.<seq>       close-mode private copies, published at close/fsync

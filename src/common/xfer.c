@@ -4,6 +4,7 @@
 #include "extlog.h"
 #include "rundir.h"
 #include "sys.h"
+#include "xattrcopy.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -191,7 +192,8 @@ static int foreign_refusal(int fd, int err)
     return (err == EPERM || err == EACCES) && ebt_sys_fstat(fd, &st) == 0 && st.st_uid != geteuid();
 }
 
-/* fsync, mode, then times: times last or the writes would overwrite them. */
+/* fsync, the job's user xattrs, mode, then times: times last or the writes would overwrite
+ * them. (Attributes the job removed from a file the PFS had are not removed there.) */
 static int xfer_finish(struct xfer *x)
 {
     struct timespec ts[2] = {x->sst.st_atim, x->sst.st_mtim};
@@ -200,6 +202,12 @@ static int xfer_finish(struct xfer *x)
         if (ebt_sys_fsync(x->out) < 0)
             return xfer_fail(x, "fsync", errno);
     }
+    int made_writable = 0, set = ebt_xattr_copy(x->in, x->out, &made_writable);
+    if (set < 0 && !foreign_refusal(x->out, -set))
+        return xfer_fail(x, "copy xattrs", -set);
+    x->st->meta_ops += set > 0 ? (uint64_t)set : 0;
+    if (made_writable)
+        x->mode_exact = 0;
     if (!x->mode_exact) {
         x->st->meta_ops++;
         if (ebt_sys_fchmod(x->out, x->sst.st_mode & 07777) < 0 && !foreign_refusal(x->out, errno))

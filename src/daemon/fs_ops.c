@@ -471,13 +471,21 @@ static off_t fs_lseek(const char *path, off_t off, int whence, struct fuse_file_
     return r < 0 ? -errno : r;
 }
 
-/* ---- extended attributes: read from where the file is, changed on its up copy ---- */
+/* ---- extended attributes: read from where the file is, changed on its up copy; EBT's own
+ * (EBT_XATTR_RESERVED) are neither shown nor set ---- */
+
+static int xattr_reserved(const char *name)
+{
+    return !strncmp(name, EBT_XATTR_RESERVED, sizeof(EBT_XATTR_RESERVED) - 1);
+}
 
 static int fs_setxattr(const char *path, const char *name, const char *value, size_t size,
                        int flags)
 {
     LOGICAL(logical, path);
     char up[PATH_MAX];
+    if (xattr_reserved(name))
+        return -EINVAL;
     int rc = up_target(logical, up);
     return rc < 0 ? rc : lsetxattr(up, name, value, size, flags) < 0 ? -errno : 0;
 }
@@ -486,6 +494,8 @@ static int fs_getxattr(const char *path, const char *name, char *value, size_t s
 {
     LOGICAL(logical, path);
     struct ebt_hit h;
+    if (xattr_reserved(name))
+        return -ENODATA;
     int rc = ebt_layers_lookup(layers(), logical, &h);
     if (rc < 0)
         return rc;
@@ -500,14 +510,30 @@ static int fs_listxattr(const char *path, char *list, size_t size)
     int rc = ebt_layers_lookup(layers(), logical, &h);
     if (rc < 0)
         return rc;
-    ssize_t n = llistxattr(h.phys, list, size);
-    return n < 0 ? -errno : (int)n;
+    char all[65536];
+    ssize_t n = llistxattr(h.phys, all, sizeof(all));
+    if (n < 0)
+        return -errno;
+    size_t len = 0;
+    for (ssize_t off = 0; off < n; off += (ssize_t)strlen(all + off) + 1) {
+        size_t k = strlen(all + off) + 1;
+        if (xattr_reserved(all + off))
+            continue;
+        if (size && len + k > size)
+            return -ERANGE;
+        if (size)
+            memcpy(list + len, all + off, k);
+        len += k;
+    }
+    return (int)len;
 }
 
 static int fs_removexattr(const char *path, const char *name)
 {
     LOGICAL(logical, path);
     char up[PATH_MAX];
+    if (xattr_reserved(name))
+        return -ENODATA;
     int rc = up_target(logical, up);
     return rc < 0 ? rc : lremovexattr(up, name) < 0 ? -errno : 0;
 }

@@ -1,6 +1,7 @@
 /* stage_meta.c - owners, modes, user xattrs and times of staged entries; directories last. */
 #define _GNU_SOURCE
 #include "stage.h"
+#include "xattrcopy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,46 +10,19 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#define XATTR_LIST_MAX_LOCAL 65536
-#define XATTR_VALUE_MAX_LOCAL 65536
-
-/* Set one xattr on the (lazily opened) destination; EACCES on a read-only file: u+w first (the
- * final mode is set after the xattrs). */
-static int xattr_set(int *dfd, int dirfd, const char *name, const char *key, const void *val,
-                     size_t n)
-{
-    if (*dfd < 0 && (*dfd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-        return -errno;
-    if (fsetxattr(*dfd, key, val, n, 0) == 0)
-        return 0;
-    struct stat st;
-    if (errno != EACCES || fstat(*dfd, &st) < 0 || fchmod(*dfd, st.st_mode | S_IWUSR) < 0)
-        return -errno;
-    return fsetxattr(*dfd, key, val, n, 0) == 0 ? 0 : -errno;
-}
-
+/* The user xattrs of src_fd onto the destination (opened only if there are some); a read-only
+ * destination gets u+w first: its final mode is set after the xattrs. */
 int stage_xattr_copy(int src_fd, int dirfd, const char *name)
 {
-    char *list = malloc(XATTR_LIST_MAX_LOCAL), *val = malloc(XATTR_VALUE_MAX_LOCAL);
-    int dfd = -1, rc = 0;
-    ssize_t n = list && val ? flistxattr(src_fd, list, XATTR_LIST_MAX_LOCAL) : -1;
-    if (n < 0)
-        rc = !list || !val ? -ENOMEM : errno == ENOTSUP ? 0 : -errno;
-    for (ssize_t off = 0; rc == 0 && off < n; off += (ssize_t)strlen(list + off) + 1) {
-        const char *key = list + off;
-        if (strncmp(key, "user.", 5) != 0)
-            continue;
-        ssize_t v = fgetxattr(src_fd, key, val, XATTR_VALUE_MAX_LOCAL);
-        rc = v < 0 ? (errno == ENODATA ? 0 : -errno)
-                   : xattr_set(&dfd, dirfd, name, key, val, (size_t)v);
-    }
-    if (rc == -ENOTSUP) /* the destination file system keeps none */
-        rc = 0;
-    if (dfd >= 0)
-        close(dfd);
-    free(list);
-    free(val);
-    return rc;
+    int any = ebt_xattr_any(src_fd), changed = 0;
+    if (any <= 0)
+        return any;
+    int dfd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    int rc = ebt_xattr_copy(src_fd, dfd, &changed);
+    close(dfd);
+    return rc < 0 ? rc : 0;
 }
 
 /* 1 if the owner was changed (which clears setuid/setgid), 0 if not, or -errno. */

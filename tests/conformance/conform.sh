@@ -48,6 +48,23 @@ snapshot() { # DIR: one line per entry, then contents, hard-link groups and (if 
         while IFS= read -r f; do echo "content $f $(md5sum <"$f" | cut -c1-32)"; done)
     (cd "$d" && find . -mindepth 1 -type f -links +1 -printf '%i %P\n' | LC_ALL=C sort -k1,1n |
         awk '{g[$1]=g[$1] " " $2} END {for (i in g) print "hardlinks" g[i]}' | LC_ALL=C sort)
+    /usr/bin/python3 - "$d" "$IGNORE" <<'XATTRS' # user xattrs (EBT's own must never show)
+import os, re, sys
+top, ign = sys.argv[1], re.compile(sys.argv[2])
+for dirpath, dirs, files in sorted(os.walk(top)):
+    for n in sorted(dirs + files):
+        p = os.path.join(dirpath, n)
+        rel = os.path.relpath(p, top)
+        if ign.search(rel) or os.path.islink(p):
+            continue
+        try:
+            names = sorted(os.listxattr(p, follow_symlinks=False))
+        except OSError:
+            continue
+        for k in names:
+            if k.startswith("user."):
+                print("xattr", rel, k, os.getxattr(p, k, follow_symlinks=False).hex())
+XATTRS
     if ((MTIMES)); then
         (cd "$d" && find . -mindepth 1 ! -type l -printf '%P %TY-%Tm-%Td %TH:%TM:%TS\n' |
             grep -Ev "$IGNORE" | LC_ALL=C sort)

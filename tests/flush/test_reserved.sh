@@ -1,7 +1,8 @@
 # test_reserved.sh - names beginning with ".ebt~" (EBT's whiteout and opaque markers in the
 # cache) cannot be made by the job in managed directories: open(O_CREAT), mkdir and rename to
 # such a name fail with EINVAL, through the preload client and through the FUSE view (a process
-# without the preload), in every visibility mode; reading one gives ENOENT. Before, the job's
+# without the preload), in every visibility mode; reading one gives ENOENT. EBT's xattrs
+# (user.ebt.*) are neither set by the job nor shown to it, nor flushed. Before, the job's
 # ".ebt~opaque" made the flush empty the PFS directory (exit 0).
 source "$TESTS_DIR/lib.sh"
 cat > "$W/job.sh" <<'JOB'
@@ -17,6 +18,9 @@ if grep -q " $d fuse" /proc/mounts; then # (without a view such a process is not
     try env -u LD_PRELOAD mkdir "$d/.ebt~wh~victim"
 fi
 try cat "$d/.ebt~opaque"
+echo x > "$d/xf"
+try setfattr -n user.ebt.placeholder -v 1 "$d/xf"  # EBT's own attributes: not the job's to set
+[ -z "$(getfattr -d -m 'user\.ebt\.' "$d/xf" 2>/dev/null)" ] || { echo "EBT's xattrs shown"; n=1; }
 [ "$(cat "$d/victim")" = keep ] && [ "$(cat "$d/sub/v2")" = k2 ] || { echo "victims gone in the job"; n=1; }
 exit $n
 JOB
@@ -29,6 +33,7 @@ for fuse in auto off; do
         [ "$(cat "$P/victim")" = keep ] && [ "$(cat "$P/sub/v2")" = k2 ] || fail "$fuse/$mode: PFS files removed by the flush"
         [ "$(cat "$P/tmp")" = z ] || fail "$fuse/$mode: the refused rename lost its source"
         [ -z "$(find "$P" -name '.ebt~*')" ] || fail "$fuse/$mode: a reserved name reached the PFS"
+        [ -z "$(getfattr -d -m 'user\.ebt\.' "$P/xf")" ] || fail "$fuse/$mode: an EBT xattr reached the PFS"
     done
     ok "EBT_FUSE=$fuse: every way to make a .ebt~ name refused (EINVAL), the PFS intact, in write/close/task"
 done
