@@ -20,8 +20,26 @@
 /* The bytes this node wrote of its copy: the changed ranges of its extent log, or all of it;
  * *approx: "all of it" is an over-approximation (an open writer, FULL, no log): most of those
  * bytes may be stale copies of what other nodes wrote. */
+/* The data segments of f (SEEK_DATA/SEEK_HOLE) into out: 0, or -errno (-EINVAL: not known). */
+static int data_extents(const char *f, uint64_t size, struct ebt_ivs *out)
+{
+    int fd = ebt_sys_open(f, O_RDONLY | O_CLOEXEC, 0), rc = fd < 0 ? -errno : 0;
+    for (off_t off = 0; rc == 0 && (uint64_t)off < size;) {
+        off_t data = lseek(fd, off, SEEK_DATA), hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+        if (data < 0 && errno == ENXIO)
+            break; /* only a hole from off on */
+        if (data < 0 || hole < 0)
+            rc = -errno;
+        else if ((rc = ebt_ivs_add(out, (uint64_t)data, (uint64_t)(hole - data))) == 0)
+            off = hole;
+    }
+    if (fd >= 0)
+        ebt_sys_close(fd);
+    return rc;
+}
+
 static int local_extents(struct ebtd *d, const char *path, struct ebt_ivs *out, uint64_t *size,
-                         int *approx)
+                         int *approx, int *nolog)
 {
     char f[PATH_MAX], meta[PATH_MAX];
     struct stat st;
@@ -38,7 +56,13 @@ static int local_extents(struct ebtd *d, const char *path, struct ebt_ivs *out, 
     *size = (uint64_t)st.st_size;
     ebt_ivs_init(out);
     *approx = s.whole || !s.exists;
-    if (*approx)
+    *nolog = !s.exists; /* made here: its holes are bytes it never wrote */
+    if (*nolog && data_extents(f, *size, out) < 0) {
+        ebt_ivs_free(out);
+        ebt_ivs_init(out);
+        *nolog = 0; /* holes not known: all of it, as for an open writer */
+    }
+    if (*approx && !*nolog)
         rc = ebt_ivs_add(out, 0, *size);
     else
         for (size_t i = 0; i < s.changed.n && rc == 0; i++)
@@ -53,10 +77,10 @@ static int h_extents(struct ebtd *d, int from, const void *req, size_t len, stru
     char path[PATH_MAX];
     struct ebt_ivs iv;
     uint64_t size;
-    int approx = 0;
+    int approx = 0, nolog = 0;
     int rc = md_take_path(req, len, path, sizeof(path));
     if (rc >= 0)
-        rc = local_extents(d, path, &iv, &size, &approx);
+        rc = local_extents(d, path, &iv, &size, &approx, &nolog);
     if (rc < 0)
         return rc;
     if (iv.n > MD_EXT_MAX)
@@ -67,7 +91,7 @@ static int h_extents(struct ebtd *d, int from, const void *req, size_t len, stru
     if (rc == 0) { /* size, count, flags, then the ranges */
         w[0] = size;
         w[1] = iv.n;
-        w[2] = approx ? MD_EXT_APPROX : 0;
+        w[2] = (approx ? MD_EXT_APPROX : 0) | (nolog ? MD_EXT_NOLOG : 0);
         memcpy(w + MD_EXT_HDR, iv.iv, iv.n * 2 * sizeof(uint64_t));
     }
     ebt_ivs_free(&iv);
@@ -139,6 +163,7 @@ static int ask_extents(struct ebtd *d, const char *path, int node, struct md_hol
     if (rc == 0) {
         h->size = w[0];
         h->approx = (w[2] & MD_EXT_APPROX) != 0;
+        h->nolog = (w[2] & MD_EXT_NOLOG) != 0;
     }
     free(w);
     if (rc < 0 && rc != -EIO)

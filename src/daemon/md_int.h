@@ -88,9 +88,14 @@ struct md_hold_ext {
     struct ebt_ivs ext;  /* bytes it wrote (clipped to size by md_merge_ranges) */
     struct ebt_ivs wins; /* out: the bytes it provides */
     int approx;          /* ext is all of its copy only because its log cannot say (open writer) */
+    int nolog;           /* a copy this node created, with no log: ext is its data (no holes),
+                            which may hold zeros it never wrote (a page it wrote part of) */
 };
-/* h[0..n) in note order (the last is the latest). Fills each h[i].wins, *base (bytes no holder
- * wrote, below the final size: from the PFS) and *size (the largest holder size). 0 or -ENOMEM. */
+/* h[0..n) in note order (the last is the latest). Per byte the holder with the latest note wins;
+ * holders without a log come after every holder with one (their data pages may hold zeros where
+ * another node wrote: an N-1 file the node created first). Fills each h[i].wins, *base (bytes no
+ * holder wrote, below the final size: from the PFS) and *size (the largest holder size). 0 or
+ * -ENOMEM. */
 int md_merge_ranges(struct md_hold_ext *h, int n, struct ebt_ivs *base, uint64_t *size);
 /* out += a minus b (both sorted, disjoint). 0 or -ENOMEM. */
 int md_ivs_subtract(const struct ebt_ivs *a, const struct ebt_ivs *b, struct ebt_ivs *out);
@@ -127,6 +132,7 @@ enum md_peer_op {
 #define MD_EXT_MAX 65536       /* intervals in an EXTENTS reply */
 #define MD_EXT_HDR 3           /* u64 words before them: size, count, flags */
 #define MD_EXT_APPROX 1u       /* flags: the ranges over-approximate (all of the copy) */
+#define MD_EXT_NOLOG 2u        /* flags: no log; the ranges are the copy's data, holes left out */
 #define MD_LIST_MAX (8u << 20) /* bytes of one node's LIST reply (~140000 names) */
 
 /* kind: enum ebtd_md_kind, or one of these (a name claimed or released, nothing recorded);

@@ -1,5 +1,6 @@
 /* md_merge.c - the overlap rule of files several nodes wrote: per byte the holder with the later
- * note wins; bytes no holder wrote come from the PFS; the size is the largest holder size. */
+ * note wins, holders whose copy has no log last; bytes no holder wrote come from the PFS; the
+ * size is the largest holder size. */
 #define _GNU_SOURCE
 #include "md_int.h"
 
@@ -44,12 +45,15 @@ int md_merge_ranges(struct md_hold_ext *h, int n, struct ebt_ivs *base, uint64_t
         if (h[i].size > *size)
             *size = h[i].size;
     }
-    for (int i = n - 1; i >= 0 && rc == 0; i--) { /* latest note first */
-        ebt_ivs_free(&h[i].wins);
-        rc = md_ivs_subtract(&h[i].ext, &covered, &h[i].wins);
-        if (rc == 0)
-            rc = ivs_union(&covered, &h[i].ext);
-    }
+    for (int pass = 0; pass < 2; pass++)              /* holders with a log, then without */
+        for (int i = n - 1; i >= 0 && rc == 0; i--) { /* latest note first */
+            if (h[i].nolog != pass)
+                continue;
+            ebt_ivs_free(&h[i].wins);
+            rc = md_ivs_subtract(&h[i].ext, &covered, &h[i].wins);
+            if (rc == 0)
+                rc = ivs_union(&covered, &h[i].ext);
+        }
     if (rc == 0 && *size > 0)
         rc = ebt_ivs_add(&all, 0, *size);
     ebt_ivs_free(base);

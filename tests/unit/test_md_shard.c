@@ -273,6 +273,28 @@ static void test_sizes_and_holes(void **state)
     ebt_ivs_free(&base);
 }
 
+/* A node that created the file first has no log: its data pages, with the zeros of a page it
+ * wrote part of, come after every holder with a log, whatever the note order (mn_n1 read zeros
+ * where node 0 wrote, about 1 run in 2, when the creator's note was the latest). */
+static void test_no_log_last(void **state)
+{
+    struct md_hold_ext h[3];
+    struct ebt_ivs base;
+    uint64_t size;
+    ebt_ivs_init(&base);
+    holder(&h[0], 0, 100, (uint64_t[]){0, 10, 40, 50}, 2);
+    holder(&h[1], 1, 100, (uint64_t[]){10, 20}, 1);
+    holder(&h[2], 2, 100, (uint64_t[]){0, 40}, 1); /* latest, no log */
+    h[2].nolog = 1;
+    assert_int_equal(md_merge_ranges(h, 3, &base, &size), 0);
+    assert_ivs(&h[0].wins, (uint64_t[]){0, 10, 40, 50}, 2);
+    assert_ivs(&h[1].wins, (uint64_t[]){10, 20}, 1);
+    assert_ivs(&h[2].wins, (uint64_t[]){20, 40}, 1);
+    assert_ivs(&base, (uint64_t[]){50, 100}, 1);
+    md_hold_ext_free(h, 3);
+    ebt_ivs_free(&base);
+}
+
 static void test_same_ranges_last_takes_all(void **state)
 {
     struct md_hold_ext h[3];
@@ -301,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_later_note_wins),
         cmocka_unit_test(test_sizes_and_holes),
         cmocka_unit_test(test_same_ranges_last_takes_all),
+        cmocka_unit_test(test_no_log_last),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
