@@ -91,6 +91,8 @@ struct ebt_stage { /* a close-mode private copy, shared by this process's opens 
     int seen_set; /* the layer file as this stage last took it in (fsync: refresh_from_target) */
     unsigned long long seen_ino;
     struct timespec seen_ctime;
+    int times_set; /* the program set the stage's times (futimens, utimensat): a publication */
+    struct timespec times[2]; /* gives them to the file unless a write came after (atime, mtime) */
 };
 
 struct ebt_ofd {
@@ -173,6 +175,9 @@ void ebt_alias_fix(dev_t dev, ino_t *ino);
 void ebt_publish_before_exit(void);
 void ebt_stage_rename(const char *from, const char *to);
 void ebt_stage_mark_unlinked(const char *logical);
+/* The program just set the times of fd's stage, or of logical's stage of this process (fd < 0):
+ * remember them for its publication (publish.c). */
+void ebt_stage_times_set(int fd, const char *logical);
 
 /* ---- writable stdio streams on managed files (stdio_cookie.c) ---- */
 #include <stdio.h>

@@ -181,6 +181,31 @@ static int refresh_from_target(struct ebt_ofd *o, int tfd, const struct stat *be
 
 /* Later publications, or a target created meanwhile: apply this writer's changes to it (and at
  * an fsync take in what others published: refresh_from_target). */
+/* The times the program set on the stage, if no write came after (the stage's mtime is still
+ * theirs), go to the file after the merge's writes (touch opens the file, futimens, closes). */
+static void publish_times(struct ebt_stage *s, int in, int tfd)
+{
+    struct stat st;
+    if (!s->times_set)
+        return;
+    s->times_set = 0;
+    if (ebt_sys_fstat(in, &st) == 0 && st.st_mtim.tv_sec == s->times[1].tv_sec &&
+        st.st_mtim.tv_nsec == s->times[1].tv_nsec)
+        syscall(SYS_utimensat, tfd, NULL, s->times, 0);
+}
+
+void ebt_stage_times_set(int fd, const char *logical)
+{
+    struct ebt_ofd *o = fd >= 0 ? ebt_fd_get(fd) : NULL;
+    struct ebt_stage *s = o ? o->stage : logical ? ebt_stage_find(logical) : NULL;
+    struct stat st;
+    if (!s || (o ? ebt_sys_fstat(fd, &st) : ebt_sys_stat(s->phys, &st)) < 0)
+        return;
+    s->times[0] = st.st_atim;
+    s->times[1] = st.st_mtim;
+    s->times_set = 1;
+}
+
 static int merge_into(struct ebt_ofd *o, int fd, int tfd, int final)
 {
     struct stat sst, tst;
@@ -228,6 +253,8 @@ static int merge_into(struct ebt_ofd *o, int fd, int tfd, int final)
         rc = r ? ebt_meta_append(tst.st_ino, r, n) : -ENOMEM;
         free(r);
     }
+    if (rc == 0)
+        publish_times(o->stage, in, tfd);
     ebt_sys_close(in);
     if (rc == 0)
         ofd_forget_changes(o);
