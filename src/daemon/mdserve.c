@@ -86,7 +86,8 @@ static struct mds_ent *keep(int kind, const char *path, uint64_t h, uint64_t gen
     if (!e)
         return NULL;
     *e = (struct mds_ent){.hash = h, .gen = gen, .kind = kind, .err = m->err, .len = m->len};
-    memcpy(e->data, m->data, m->len);
+    if (m->len) /* (no data: an error, an empty link or listing) */
+        memcpy(e->data, m->data, m->len);
     e->path = (char *)e->data + m->len;
     memcpy(e->path, path, plen);
     e->next = table[h % MDS_BUCKETS];
