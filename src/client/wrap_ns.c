@@ -153,13 +153,15 @@ static int attr_target(int dirfd, const char *p, int follow, char *phys, int *ma
     return rc < 0 ? rc : ebt_ns_attr_target(l, follow, phys);
 }
 
-/* Times set through a name that is this process's close-mode stage: kept for its publication. */
-static void stage_times_of(int dirfd, const char *p, const char *phys)
+/* rc of a times call through (dirfd, p) on phys: when phys is this process's close-mode stage
+ * of the name, the times are kept for its publication. */
+static int times_done(int rc, int dirfd, const char *p, const char *phys)
 {
     char l[PATH_MAX];
-    struct ebt_stage *s = ebt_resolve(dirfd, p, l) > 0 ? ebt_stage_find(l) : NULL;
+    struct ebt_stage *s = rc == 0 && ebt_resolve(dirfd, p, l) > 0 ? ebt_stage_find(l) : NULL;
     if (s && !strcmp(s->phys, phys))
         ebt_stage_times_set(-1, l);
+    return rc;
 }
 
 /* utimensat's times: "now" (NULL, or both UTIME_NOW) needs write access, set times ownership. */
@@ -234,12 +236,8 @@ int utimensat(int d, const char *p, const struct timespec ts[2], int fl)
     if (!m) /* (utimensat(fd, NULL, ...), futimens's system call, is not checked: glibc declares
              * the path non-null; futimens itself is wrapped) */
         return EBT_REAL(utimensat)(d, p, ts, fl);
-    if (rc < 0)
-        return ebt_libc_status(rc);
-    rc = EBT_REAL(utimensat)(AT_FDCWD, phys, ts, fl);
-    if (rc == 0)
-        stage_times_of(d, p, phys);
-    return rc;
+    return rc < 0 ? ebt_libc_status(rc)
+                  : times_done(EBT_REAL(utimensat)(AT_FDCWD, phys, ts, fl), d, p, phys);
 }
 
 int fchmod(int fd, mode_t mode)
@@ -272,12 +270,7 @@ int utimes(const char *p, const struct timeval tv[2])
                             ATTR(tv ? EBT_ATTR_TIMES_SET : EBT_ATTR_TIMES_NOW));
     if (!m)
         return EBT_REAL(utimes)(p, tv);
-    if (rc < 0)
-        return ebt_libc_status(rc);
-    rc = EBT_REAL(utimes)(phys, tv);
-    if (rc == 0)
-        stage_times_of(AT_FDCWD, p, phys);
-    return rc;
+    return rc < 0 ? ebt_libc_status(rc) : times_done(EBT_REAL(utimes)(phys, tv), AT_FDCWD, p, phys);
 }
 
 int utime(const char *p, const struct utimbuf *t)
@@ -287,12 +280,7 @@ int utime(const char *p, const struct utimbuf *t)
                             ATTR(t ? EBT_ATTR_TIMES_SET : EBT_ATTR_TIMES_NOW));
     if (!m)
         return EBT_REAL(utime)(p, t);
-    if (rc < 0)
-        return ebt_libc_status(rc);
-    rc = EBT_REAL(utime)(phys, t);
-    if (rc == 0)
-        stage_times_of(AT_FDCWD, p, phys);
-    return rc;
+    return rc < 0 ? ebt_libc_status(rc) : times_done(EBT_REAL(utime)(phys, t), AT_FDCWD, p, phys);
 }
 
 /* Links inside managed trees are not supported yet: refuse clearly, never touch the PFS. */
