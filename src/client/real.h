@@ -39,6 +39,10 @@ struct timeval;
     X(int, fdatasync, (int))                                                                       \
     X(int, ftruncate, (int, off_t))                                                                \
     X(int, ftruncate64, (int, off64_t))                                                            \
+    X(int, fallocate, (int, int, off_t, off_t))                                                    \
+    X(int, fallocate64, (int, int, off64_t, off64_t))                                              \
+    X(int, posix_fallocate, (int, off_t, off_t))                                                   \
+    X(int, posix_fallocate64, (int, off64_t, off64_t))                                             \
     X(int, truncate, (const char *, off_t))                                                        \
     X(int, truncate64, (const char *, off64_t))                                                    \
     X(ssize_t, copy_file_range, (int, off64_t *, int, off64_t *, size_t, unsigned))                \

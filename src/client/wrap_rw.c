@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/statfs.h>
@@ -302,6 +303,71 @@ int ftruncate(int fd, off_t len)
 int ftruncate64(int fd, off64_t len)
 {
     return truncated(fd, len, EBT_REAL(ftruncate64)(fd, len));
+}
+
+/* What fallocate changed counts as written: punched and zeroed ranges, the bytes a grown size
+ * adds; a collapse or an insert moves everything after off (the file counts as cut there and
+ * written again to its new end). Before, a close-mode publication or the flush of a PFS file's
+ * copy left those bytes as they were. */
+static void allocated(int fd, int mode, off_t off, off_t len, off_t size_before)
+{
+    struct stat st;
+    if (ebt_sys_fstat(fd, &st) < 0)
+        return;
+    if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
+        ebt_record_trunc(fd, (uint64_t)off);
+        ebt_record_write(fd, off, st.st_size - off);
+        return;
+    }
+    if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+        off_t end = off + len < st.st_size ? off + len : st.st_size;
+        ebt_record_write(fd, off, end - off);
+    }
+    if (st.st_size > size_before)
+        ebt_record_write(fd, size_before, st.st_size - size_before);
+}
+
+/* Size of fd before an allocation if its writes are tracked, else -1. */
+static off_t tracked_size(int fd)
+{
+    struct stat st;
+    return tracked(fd) && ebt_sys_fstat(fd, &st) == 0 ? st.st_size : -1;
+}
+
+int fallocate(int fd, int mode, off_t off, off_t len)
+{
+    off_t before = tracked_size(fd);
+    int rc = EBT_REAL(fallocate)(fd, mode, off, len);
+    if (rc == 0 && before >= 0)
+        allocated(fd, mode, off, len, before);
+    return rc;
+}
+
+int fallocate64(int fd, int mode, off64_t off, off64_t len)
+{
+    off_t before = tracked_size(fd);
+    int rc = EBT_REAL(fallocate64)(fd, mode, off, len);
+    if (rc == 0 && before >= 0)
+        allocated(fd, mode, off, len, before);
+    return rc;
+}
+
+int posix_fallocate(int fd, off_t off, off_t len)
+{
+    off_t before = tracked_size(fd);
+    int rc = EBT_REAL(posix_fallocate)(fd, off, len);
+    if (rc == 0 && before >= 0)
+        allocated(fd, 0, off, len, before);
+    return rc;
+}
+
+int posix_fallocate64(int fd, off64_t off, off64_t len)
+{
+    off_t before = tracked_size(fd);
+    int rc = EBT_REAL(posix_fallocate64)(fd, off, len);
+    if (rc == 0 && before >= 0)
+        allocated(fd, 0, off, len, before);
+    return rc;
 }
 
 static int synced(int fd, int rc)
