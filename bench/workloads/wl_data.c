@@ -29,7 +29,8 @@ uint64_t wl_seed(const char *tag, uint64_t a, uint64_t b)
     return mix64(h ^ mix64(a) ^ mix64(b + 0x51ull));
 }
 
-/* Byte p of a file with this seed is byte p%8 of mix64(seed ^ p/8): any range can be regenerated. */
+/* Byte p of a file with this seed is byte p%8 of mix64(seed ^ p/8): any range can be regenerated.
+ */
 void wl_fill(void *buf, size_t len, uint64_t seed, uint64_t off)
 {
     unsigned char *out = buf;

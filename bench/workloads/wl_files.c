@@ -186,7 +186,8 @@ static int py_run(wl_ctx_t *c)
 const wl_workload_t wl_pyimport = {"pyimport", "every process stats/opens/reads ~3,000 modules",
                                    py_run, py_setup, NULL};
 
-/* ---- Montage: step 1 writes 66 images, step 2 reads another rank's images, writes a mosaic ---- */
+/* ---- Montage: step 1 writes 66 images, step 2 reads another rank's images, writes a mosaic ----
+ */
 
 #define MONTAGE_FILES 66
 
@@ -218,7 +219,8 @@ static int montage_run(wl_ctx_t *c)
     }
     snprintf(p, sizeof(p), "%s/mosaic.fits", c->root);
     if (c->rank == 0)
-        rc |= wl_write_file(p, wl_seed("montage-mosaic", 0, 0), size * MONTAGE_FILES / 4, MIB, NULL);
+        rc |=
+            wl_write_file(p, wl_seed("montage-mosaic", 0, 0), size * MONTAGE_FILES / 4, MIB, NULL);
     wl_phase_end(c);
     return rc ? -1 : 0;
 }
@@ -273,7 +275,8 @@ static int md_run(wl_ctx_t *c)
     rc = wl_mkdirs(p);
     for (int i = 0; i < n && !rc; i++) {
         md_path(c, c->rank, i, p, sizeof(p));
-        rc = wl_write_file(p, wl_seed("mdtest", (uint64_t)c->rank, (uint64_t)i), MDTEST_BYTES, 0, NULL);
+        rc = wl_write_file(p, wl_seed("mdtest", (uint64_t)c->rank, (uint64_t)i), MDTEST_BYTES, 0,
+                           NULL);
     }
     wl_count(c, (uint64_t)n * MDTEST_BYTES, 0, (uint64_t)n);
     wl_phase_end(c);

@@ -239,8 +239,8 @@ static int vpic_run(wl_ctx_t *c)
             rc |= wl_mkdirs(p);
         wl_barrier(c);
         snprintf(p, sizeof(p), "%s/T.%d/particles.%04d", c->root, t, c->rank);
-        rc |= wl_write_file(p, wl_seed("vpic", (uint64_t)t, (uint64_t)c->rank), s.size,
-                            256 * KIB, NULL);
+        rc |= wl_write_file(p, wl_seed("vpic", (uint64_t)t, (uint64_t)c->rank), s.size, 256 * KIB,
+                            NULL);
         wl_phase_end(c);
     }
     wl_count(c, (uint64_t)s.steps * s.size, 0, (uint64_t)s.steps);
@@ -260,8 +260,8 @@ static int vpic_verify(wl_ctx_t *c)
     return rc ? -1 : 0;
 }
 
-const wl_workload_t wl_vpic = {"vpic", "N-N: one file per rank per dump", vpic_run,
-                               NULL, vpic_verify};
+const wl_workload_t wl_vpic = {"vpic", "N-N: one file per rank per dump", vpic_run, NULL,
+                               vpic_verify};
 
 /* ---- SPECFEM: mesher writes shared files in interleaved disjoint 64 KiB records (N-1),
  *      solver reads its records back and writes one file per rank ---- */
@@ -303,7 +303,8 @@ static int spec_mesher(wl_ctx_t *c, const spec_size_t *s, int wr)
         snprintf(p, sizeof(p), "%s/DATABASES_MPI/proc_shared_%d.bin", c->root, f);
         rc |= spec_records(c, p, wl_seed("specfem", (uint64_t)f, 0), size, wr);
     }
-    wl_count(c, wr ? (uint64_t)s->files * s->per_rank : 0, wr ? 0 : (uint64_t)s->files * s->per_rank, 0);
+    wl_count(c, wr ? (uint64_t)s->files * s->per_rank : 0,
+             wr ? 0 : (uint64_t)s->files * s->per_rank, 0);
     return rc;
 }
 
@@ -341,7 +342,8 @@ static int spec_verify(wl_ctx_t *c)
     int rc = 0;
     for (int f = 0; f < s.files; f++) {
         snprintf(p, sizeof(p), "%s/DATABASES_MPI/proc_shared_%d.bin", c->root, f);
-        rc |= wl_check(c, p, wl_seed("specfem", (uint64_t)f, 0), s.per_rank * (uint64_t)c->o->ranks);
+        rc |=
+            wl_check(c, p, wl_seed("specfem", (uint64_t)f, 0), s.per_rank * (uint64_t)c->o->ranks);
     }
     for (int r = 0; r < c->o->ranks; r++) {
         snprintf(p, sizeof(p), "%s/OUTPUT_FILES/seismograms.%04d", c->root, r);
@@ -350,5 +352,5 @@ static int spec_verify(wl_ctx_t *c)
     return rc ? -1 : 0;
 }
 
-const wl_workload_t wl_specfem = {"specfem", "N-1 interleaved disjoint records, then N-N",
-                                  spec_run, NULL, spec_verify};
+const wl_workload_t wl_specfem = {"specfem", "N-1 interleaved disjoint records, then N-N", spec_run,
+                                  NULL, spec_verify};

@@ -24,8 +24,7 @@ static dev_t icache_dev;
 
 static int servable(int flags)
 {
-    return (flags & O_ACCMODE) == O_RDONLY &&
-           !(flags & (O_CREAT | O_TRUNC | O_DIRECTORY | O_PATH));
+    return (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_TRUNC | O_DIRECTORY | O_PATH));
 }
 
 /* Ask the daemon for a copy of logical, whose PFS attributes are st: 0 and its identity. */

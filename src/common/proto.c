@@ -52,10 +52,9 @@ static int wait_fd(int fd, short events, int64_t deadline)
 
 const char *ebt_proto_op_name(unsigned op)
 {
-    static const char *names[] = {"?",           "HELLO",     "STAT",    "READDIR",
-                                  "FLUSH",       "COUNTERS",  "SHUTDOWN", "MD_RESOLVE",
-                                  "MD_FETCH",    "MD_NOTE",   "MD_UNLINK", "MD_LISTDIR",
-                                  "PEERS",       "INPUT",     "MDC"};
+    static const char *names[] = {"?",         "HELLO",      "STAT",       "READDIR",  "FLUSH",
+                                  "COUNTERS",  "SHUTDOWN",   "MD_RESOLVE", "MD_FETCH", "MD_NOTE",
+                                  "MD_UNLINK", "MD_LISTDIR", "PEERS",      "INPUT",    "MDC"};
     return op <= EBT_OP_MAX ? names[op] : "?";
 }
 

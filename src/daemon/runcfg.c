@@ -11,9 +11,10 @@
 #include <string.h>
 
 static const char *const runcfg_keys[] = {
-    "EBT_PATHS", "EBT_VISIBILITY", "EBT_CACHE_BYTES", "EBT_FLUSH_THREADS", "EBT_LOG_LEVEL",
-    "EBT_NODES", "EBT_NODE_ID",    "EBT_RENDEZVOUS",  "EBT_JOB_ID",        "EBT_FUSE",
-    "EBT_INPUT_PATHS", "EBT_INPUT_CACHE_BYTES", "EBT_INPUT_FILE_MAX"};
+    "EBT_PATHS",         "EBT_VISIBILITY", "EBT_CACHE_BYTES", "EBT_FLUSH_THREADS",
+    "EBT_LOG_LEVEL",     "EBT_NODES",      "EBT_NODE_ID",     "EBT_RENDEZVOUS",
+    "EBT_JOB_ID",        "EBT_FUSE",       "EBT_INPUT_PATHS", "EBT_INPUT_CACHE_BYTES",
+    "EBT_INPUT_FILE_MAX"};
 
 static int runcfg_line(char *line, int lineno, char *err, size_t errcap)
 {
@@ -89,7 +90,8 @@ int ebt_runcfg_write_job(const char *run_dir, const char *paths, const char *vis
         n += snprintf(text + n, sizeof(text) - (size_t)n, "EBT_INPUT_PATHS=%s\n", job->inputs);
     for (int i = 0; i < 2 && n >= 0 && n < (int)sizeof(text); i++)
         if (getenv(sizes[i]) && !strchr(getenv(sizes[i]), '\n'))
-            n += snprintf(text + n, sizeof(text) - (size_t)n, "%s=%s\n", sizes[i], getenv(sizes[i]));
+            n +=
+                snprintf(text + n, sizeof(text) - (size_t)n, "%s=%s\n", sizes[i], getenv(sizes[i]));
     if (n < 0 || n >= (int)sizeof(text))
         return -ENAMETOOLONG;
     int fd = ebt_sys_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

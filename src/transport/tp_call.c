@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TP_GRACE_MS 2000        /* ebt_tp_call: wait this long past the deadline for cleanup */
-#define TP_SCAN_NS 1000000ull   /* deadlines are checked at most once a millisecond */
+#define TP_GRACE_MS 2000      /* ebt_tp_call: wait this long past the deadline for cleanup */
+#define TP_SCAN_NS 1000000ull /* deadlines are checked at most once a millisecond */
 
 static struct ebt_tp_call **tp_bucket(ebt_tp_ctx_t *ctx, uint64_t id)
 {
@@ -63,8 +63,8 @@ static struct ebt_tp_call *tp_call_new(ebt_tp_peer_t *peer, uint16_t op, const v
     if (!c)
         return NULL;
     c->peer = peer;
-    c->sx.hdr = (struct ebt_tp_hdr){
-        .id = ctx->next_id++, .len = req_len, .op = op, .kind = EBT_TP_REQUEST};
+    c->sx.hdr =
+        (struct ebt_tp_hdr){.id = ctx->next_id++, .len = req_len, .op = op, .kind = EBT_TP_REQUEST};
     c->sx.data = req;
     c->sx.owner = c->rx.owner = c;
     c->sx.role = EBT_TP_X_CALL_SEND;
@@ -132,7 +132,8 @@ int ebt_tp_call(ebt_tp_peer_t *peer, uint16_t op, const void *req, size_t req_le
     struct tp_sync *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
-    int rc = ebt_tp_call_start(peer, op, req, req_len, reply, reply_cap, timeout_ms, tp_sync_done, s);
+    int rc =
+        ebt_tp_call_start(peer, op, req, req_len, reply, reply_cap, timeout_ms, tp_sync_done, s);
     if (rc < 0) {
         free(s);
         return rc;
@@ -271,8 +272,8 @@ int ebt_tp_msg_reply(ebt_tp_msg_t *m, int status, const void *data, size_t len,
         tp_msg_free(m);
         return rc;
     }
-    m->sx.hdr = (struct ebt_tp_hdr){.id = m->rx.hdr.id, .len = len, .op = m->rx.hdr.op,
-                                    .kind = EBT_TP_REPLY, .status = status};
+    m->sx.hdr = (struct ebt_tp_hdr){
+        .id = m->rx.hdr.id, .len = len, .op = m->rx.hdr.op, .kind = EBT_TP_REPLY, .status = status};
     m->sx.data = data;
     m->sent = sent;
     m->arg = arg;

@@ -35,9 +35,9 @@ struct ebt_tp_call {
     struct ebt_tp_list link;   /* ctx->calls until finished and idle, then ctx->done */
     struct ebt_tp_call *hnext; /* hash chain while unfinished */
     ebt_tp_peer_t *peer;
-    struct ebt_tp_xfer sx;     /* the request going out */
-    struct ebt_tp_xfer rx;     /* the reply coming in */
-    uint64_t deadline;         /* monotonic ns */
+    struct ebt_tp_xfer sx; /* the request going out */
+    struct ebt_tp_xfer rx; /* the reply coming in */
+    uint64_t deadline;     /* monotonic ns */
     void *reply;
     size_t reply_cap, reply_len;
     ebt_tp_done_fn *done;
@@ -56,7 +56,7 @@ struct ebt_tp_msg {
     size_t len, cap;
     ebt_tp_sent_fn *sent;
     void *arg;
-    int status;   /* receive error (request not delivered), or the send's result */
+    int status; /* receive error (request not delivered), or the send's result */
     int state;
 };
 

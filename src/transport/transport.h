@@ -13,7 +13,7 @@
  *   any other negative value in a reply is the remote handler's own status.
  * See docs/transport.md for the full semantics. */
 
-#define EBT_TP_TIMEOUT_MS 10000        /* default deadline of a call */
+#define EBT_TP_TIMEOUT_MS 10000         /* default deadline of a call */
 #define EBT_TP_MAX_REQUEST (1ull << 30) /* default largest request payload a server accepts */
 #define EBT_TP_ADDR_MAX 128
 
@@ -33,9 +33,9 @@ typedef void ebt_tp_done_fn(int status, size_t reply_len, void *arg);
 typedef void ebt_tp_sent_fn(int status, void *arg);
 
 struct ebt_tp_params {
-    const char *listen;    /* "host:port" to accept peers (port 0: any); NULL: connect only */
-    int timeout_ms;        /* default deadline for calls; 0: EBT_TP_TIMEOUT_MS */
-    uint64_t max_request;  /* largest request payload accepted; 0: EBT_TP_MAX_REQUEST */
+    const char *listen;   /* "host:port" to accept peers (port 0: any); NULL: connect only */
+    int timeout_ms;       /* default deadline for calls; 0: EBT_TP_TIMEOUT_MS */
+    uint64_t max_request; /* largest request payload accepted; 0: EBT_TP_MAX_REQUEST */
     ebt_tp_request_fn *on_request;
     void *request_arg;
     ebt_tp_peer_error_fn *on_peer_error; /* may be NULL */
@@ -45,12 +45,12 @@ struct ebt_tp_params {
 /* Wire header of every message; the backend carries it next to the payload. */
 enum ebt_tp_kind { EBT_TP_REQUEST = 1, EBT_TP_REPLY = 2 };
 struct ebt_tp_hdr {
-    uint64_t id;     /* request id, echoed in the reply */
-    uint64_t len;    /* payload bytes */
-    uint16_t op;     /* request: the daemon's operation code; reply: copied */
-    uint8_t kind;    /* enum ebt_tp_kind */
+    uint64_t id;  /* request id, echoed in the reply */
+    uint64_t len; /* payload bytes */
+    uint16_t op;  /* request: the daemon's operation code; reply: copied */
+    uint8_t kind; /* enum ebt_tp_kind */
     uint8_t flags;
-    int32_t status;  /* reply: 0 or -errno from the handler */
+    int32_t status; /* reply: 0 or -errno from the handler */
 };
 _Static_assert(sizeof(struct ebt_tp_hdr) == 24, "transport header is 24 bytes");
 

@@ -13,20 +13,33 @@
 int tp_ucx_status(ucs_status_t st)
 {
     switch (st) {
-    case UCS_OK: return 0;
-    case UCS_ERR_CONNECTION_RESET: return -ECONNRESET;
+    case UCS_OK:
+        return 0;
+    case UCS_ERR_CONNECTION_RESET:
+        return -ECONNRESET;
     case UCS_ERR_ENDPOINT_TIMEOUT:
-    case UCS_ERR_TIMED_OUT: return -ETIMEDOUT;
-    case UCS_ERR_UNREACHABLE: return -EHOSTUNREACH;
-    case UCS_ERR_REJECTED: return -ECONNREFUSED;
-    case UCS_ERR_CANCELED: return -ECANCELED;
-    case UCS_ERR_NO_MEMORY: return -ENOMEM;
-    case UCS_ERR_INVALID_PARAM: return -EINVAL;
-    case UCS_ERR_BUSY: return -EBUSY;
-    case UCS_ERR_NOT_CONNECTED: return -ENOTCONN;
-    case UCS_ERR_MESSAGE_TRUNCATED: return -EMSGSIZE;
-    case UCS_ERR_UNSUPPORTED: return -EOPNOTSUPP;
-    default: return -EIO;
+    case UCS_ERR_TIMED_OUT:
+        return -ETIMEDOUT;
+    case UCS_ERR_UNREACHABLE:
+        return -EHOSTUNREACH;
+    case UCS_ERR_REJECTED:
+        return -ECONNREFUSED;
+    case UCS_ERR_CANCELED:
+        return -ECANCELED;
+    case UCS_ERR_NO_MEMORY:
+        return -ENOMEM;
+    case UCS_ERR_INVALID_PARAM:
+        return -EINVAL;
+    case UCS_ERR_BUSY:
+        return -EBUSY;
+    case UCS_ERR_NOT_CONNECTED:
+        return -ENOTCONN;
+    case UCS_ERR_MESSAGE_TRUNCATED:
+        return -EMSGSIZE;
+    case UCS_ERR_UNSUPPORTED:
+        return -EOPNOTSUPP;
+    default:
+        return -EIO;
     }
 }
 
@@ -43,7 +56,8 @@ int tp_ucx_sockaddr(const char *addr, struct sockaddr_storage *ss, socklen_t *le
         h[strlen(h) - 1] = '\0';
         h++;
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo((*h && strcmp(h, "*")) ? h : NULL, colon + 1, &hints, &res);

@@ -7,10 +7,11 @@
 #include <sys/socket.h>
 #include <ucp/api/ucp.h>
 
-#define TP_UCX_AM_ID 17              /* our one active message handler */
-#define TP_UCX_RNDV_MIN (64u << 10)  /* payloads from here on always go by rendezvous (zero-copy) */
-#define TP_UCX_MAX_PENDING 64        /* connection requests accepted per progress round */
-#define TP_UCX_CLOSE_MS 1000         /* bound on a graceful endpoint close */
+#define TP_UCX_AM_ID 17             /* our one active message handler */
+#define TP_UCX_RNDV_MIN (64u << 10) /* payloads from here on always go by rendezvous (zero-copy)   \
+                                     */
+#define TP_UCX_MAX_PENDING 64       /* connection requests accepted per progress round */
+#define TP_UCX_CLOSE_MS 1000        /* bound on a graceful endpoint close */
 
 struct tp_ucx_ctx {
     ucp_context_h context;

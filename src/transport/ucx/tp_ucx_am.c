@@ -23,14 +23,15 @@ int tp_ucx_msg_send(ebt_tp_peer_t *peer, struct ebt_tp_xfer *x)
     if (!up || !up->ep)
         return peer->status ? peer->status : -ENOTCONN;
     ucp_request_param_t rp = {
-        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA |
-                        UCP_OP_ATTR_FIELD_FLAGS,
+        .op_attr_mask =
+            UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS,
         .cb.send = tp_ucx_send_cb,
         .user_data = x,
-        .flags = UCP_AM_SEND_FLAG_REPLY | (x->hdr.len >= TP_UCX_RNDV_MIN ? UCP_AM_SEND_FLAG_RNDV : 0),
+        .flags =
+            UCP_AM_SEND_FLAG_REPLY | (x->hdr.len >= TP_UCX_RNDV_MIN ? UCP_AM_SEND_FLAG_RNDV : 0),
     };
-    ucs_status_ptr_t sp = ucp_am_send_nbx(up->ep, TP_UCX_AM_ID, &x->hdr, sizeof(x->hdr),
-                                          x->data, x->hdr.len, &rp);
+    ucs_status_ptr_t sp =
+        ucp_am_send_nbx(up->ep, TP_UCX_AM_ID, &x->hdr, sizeof(x->hdr), x->data, x->hdr.len, &rp);
     if (UCS_PTR_IS_ERR(sp)) {
         ebt_warn("transport: ucx send to %s: %s", peer->addr,
                  ucs_status_string(UCS_PTR_STATUS(sp)));
