@@ -91,6 +91,11 @@ struct ebt_stage { /* a close-mode private copy, shared by this process's opens 
     int seen_set; /* the layer file as this stage last took it in (fsync: refresh_from_target) */
     unsigned long long seen_ino;
     struct timespec seen_ctime;
+    int origin_ok; /* origin_fd holds the layer file the name had at the open (or its new file's
+                      placeholder): O_PATH, a number >= 512, checked by device and inode */
+    int origin_fd;
+    dev_t origin_dev;
+    ino_t origin_ino;
     int times_set; /* the program set the stage's times (futimens, utimensat): a publication */
     struct timespec times[2]; /* gives them to the file unless a write came after (atime, mtime) */
 };
@@ -157,6 +162,12 @@ void ebt_record_write(int fd, int64_t off, int64_t len); /* off < 0: current off
 void ebt_record_trunc(int fd, uint64_t size);
 int ebt_sync_managed(int fd); /* publish (close mode) on fsync */
 struct ebt_stage *ebt_stage_find(const char *logical);
+/* Hold the layer file at phys as the stage's origin (see struct ebt_stage). */
+void ebt_stage_hold_origin(struct ebt_stage *s, const char *phys);
+/* The origin fd if it still is the file it was opened on, else -1. */
+int ebt_stage_origin(const struct ebt_stage *s, struct stat *st);
+/* This process retargets the stage itself (its own rename): the origin says nothing any more. */
+void ebt_stage_drop_origin(struct ebt_stage *s);
 void ebt_stage_forget(struct ebt_stage *s);  /* unlist and free */
 void ebt_stage_release(struct ebt_stage *s); /* drop a user; the last unlists and frees */
 int ebt_stage_children(const char *dir, char names[][256], int max);

@@ -37,8 +37,44 @@ struct ebt_stage *ebt_stage_find(const char *logical)
     return s;
 }
 
+void ebt_stage_hold_origin(struct ebt_stage *s, const char *phys)
+{
+    struct stat st;
+    int fd = ebt_sys_open(phys, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    /* out of the program's way: it may count on the lowest free numbers */
+    int hi = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 512);
+    ebt_sys_close(fd);
+    if (hi >= 0 && ebt_sys_fstat(hi, &st) == 0) {
+        s->origin_fd = hi;
+        s->origin_dev = st.st_dev;
+        s->origin_ino = st.st_ino;
+        s->origin_ok = 1;
+    } else if (hi >= 0) {
+        ebt_sys_close(hi);
+    }
+}
+
+int ebt_stage_origin(const struct ebt_stage *s, struct stat *st)
+{
+    if (!s->origin_ok || ebt_sys_fstat(s->origin_fd, st) < 0 || st->st_dev != s->origin_dev ||
+        st->st_ino != s->origin_ino)
+        return -1; /* (the program closed the number, or reused it) */
+    return s->origin_fd;
+}
+
+void ebt_stage_drop_origin(struct ebt_stage *s)
+{
+    struct stat st;
+    if (ebt_stage_origin(s, &st) >= 0)
+        ebt_sys_close(s->origin_fd);
+    s->origin_ok = 0;
+}
+
 void ebt_stage_forget(struct ebt_stage *s)
 {
+    ebt_stage_drop_origin(s);
     pthread_mutex_lock(&ebt.lock);
     for (struct ebt_stage **p = &stages; *p; p = &(*p)->next) {
         if (*p == s) {
@@ -326,6 +362,8 @@ static struct ebt_stage *stage_create(const char *logical, mode_t mode, int flag
         rc = -EEXIST;
     if (rc == 0 && f)
         rc = stage_fill(s, fd, flags, f);
+    if (rc == 0 && f && f->where == EBT_W_UP)
+        ebt_stage_hold_origin(s, f->phys);
     if (rc == 0 && !fresh) { /* reopen with the caller's flags */
         ebt_sys_close(fd);
         fd = ebt_sys_open(s->phys, flags & ~(O_CREAT | O_EXCL | O_TRUNC), 0);
@@ -395,6 +433,7 @@ static int open_staged_new(const char *logical, int flags, mode_t mode)
     if (o && o->stage) {
         o->stage->placeholder = 1;
         o->stage->placeholder_ino = st.st_ino;
+        ebt_stage_hold_origin(o->stage, phys);
     }
     return rc;
 }

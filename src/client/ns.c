@@ -363,6 +363,7 @@ int ebt_ns_rename(const char *from, const char *to, unsigned flags)
             ebt_md_unclaim(from);
         }
         s->claimed = s->placeholder = 0;
+        ebt_stage_drop_origin(s); /* (its placeholder is gone: not a removal by another) */
         ebt_stage_rename(from, to);
         s->based = 0;
         rc = 0;

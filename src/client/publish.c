@@ -352,6 +352,34 @@ static int spilled_elsewhere(const struct ebt_stage *s, int fd)
     return 1;
 }
 
+/* The stage's layer file is not there at its first publication: another process removed or
+ * renamed the name since the open. Removed (the file it was opened on has no name left): 1, the
+ * writes went to an unlinked file, as natively. Renamed: 2, target and the stage's name are the
+ * new ones, so the writes land in the renamed file. 0: not known (publish as a new file). */
+static int origin_moved(struct ebt_stage *s, char *target)
+{
+    struct stat st;
+    int ofd = ebt_stage_origin(s, &st);
+    if (ofd < 0)
+        return 0;
+    if (st.st_nlink == 0)
+        return 1;
+    char link[64], now[PATH_MAX];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", ofd);
+    ssize_t n = ebt_sys_readlink(link, now, sizeof(now) - 1);
+    if (n <= 0)
+        return 0;
+    now[n] = '\0';
+    size_t root = ebt_path_under(now, s->layer);
+    if (!root || !now[root])
+        return 0; /* moved out of the layer (the flush, another node's part): not known */
+    snprintf(target, PATH_MAX, "%s", now);
+    snprintf(s->logical, sizeof(s->logical), "%s", now + root);
+    if (s->phys[0]) /* (the flush's name for it, if this process dies: EBT_STAGE_XATTR) */
+        syscall(SYS_setxattr, s->phys, EBT_STAGE_XATTR, s->logical, strlen(s->logical), 0);
+    return 2;
+}
+
 static int publish_stage(struct ebt_ofd *o, int fd, int final)
 {
     struct ebt_stage *s = o->stage;
@@ -363,6 +391,11 @@ static int publish_stage(struct ebt_ofd *o, int fd, int final)
     int tfd = ebt_sys_open(target, O_WRONLY | O_CLOEXEC, 0);
     if (tfd < 0 && errno == ENOENT && s->published)
         return 0; /* published, then removed by the job: like writing to an unlinked file */
+    int moved = tfd < 0 && errno == ENOENT ? origin_moved(s, target) : 0;
+    if (moved == 1)
+        return 0;
+    if (moved == 2)
+        tfd = ebt_sys_open(target, O_WRONLY | O_CLOEXEC, 0);
     int rc;
     if (tfd < 0 && errno == ENOENT) {
         rc = install_whole(o, fd, target, final, 0);
