@@ -37,23 +37,33 @@ struct ebt_stage *ebt_stage_find(const char *logical)
     return s;
 }
 
+/* Origins held by this process: at most EBT_ORIGINS_MAX numbers are taken from the program's
+ * fd table (a program with hundreds of files open would hit its limit sooner otherwise). */
+#define EBT_ORIGINS_MAX 64
+static int origins_held;
+
 void ebt_stage_hold_origin(struct ebt_stage *s, const char *phys)
 {
     struct stat st;
+    if (__atomic_add_fetch(&origins_held, 1, __ATOMIC_ACQ_REL) > EBT_ORIGINS_MAX) {
+        __atomic_sub_fetch(&origins_held, 1, __ATOMIC_ACQ_REL);
+        return; /* published under its old name, as without an origin */
+    }
     int fd = ebt_sys_open(phys, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
-    if (fd < 0)
-        return;
     /* out of the program's way: it may count on the lowest free numbers */
-    int hi = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 512);
-    ebt_sys_close(fd);
+    int hi = fd < 0 ? -1 : (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 512);
+    if (fd >= 0)
+        ebt_sys_close(fd);
     if (hi >= 0 && ebt_sys_fstat(hi, &st) == 0) {
         s->origin_fd = hi;
         s->origin_dev = st.st_dev;
         s->origin_ino = st.st_ino;
         s->origin_ok = 1;
-    } else if (hi >= 0) {
-        ebt_sys_close(hi);
+        return;
     }
+    if (hi >= 0)
+        ebt_sys_close(hi);
+    __atomic_sub_fetch(&origins_held, 1, __ATOMIC_ACQ_REL);
 }
 
 int ebt_stage_origin(const struct ebt_stage *s, struct stat *st)
@@ -67,9 +77,12 @@ int ebt_stage_origin(const struct ebt_stage *s, struct stat *st)
 void ebt_stage_drop_origin(struct ebt_stage *s)
 {
     struct stat st;
+    if (!s->origin_ok)
+        return;
     if (ebt_stage_origin(s, &st) >= 0)
         ebt_sys_close(s->origin_fd);
     s->origin_ok = 0;
+    __atomic_sub_fetch(&origins_held, 1, __ATOMIC_ACQ_REL);
 }
 
 void ebt_stage_forget(struct ebt_stage *s)
