@@ -334,40 +334,36 @@ static off_t tracked_size(int fd)
     return tracked(fd) && ebt_sys_fstat(fd, &st) == 0 ? st.st_size : -1;
 }
 
-int fallocate(int fd, int mode, off_t off, off_t len)
+/* rc of an allocation on fd whose size was before (-1: not tracked). */
+static int allocate_done(int fd, int mode, off_t off, off_t len, off_t before, int rc)
 {
-    off_t before = tracked_size(fd);
-    int rc = EBT_REAL(fallocate)(fd, mode, off, len);
     if (rc == 0 && before >= 0)
         allocated(fd, mode, off, len, before);
     return rc;
+}
+
+int fallocate(int fd, int mode, off_t off, off_t len)
+{
+    off_t before = tracked_size(fd);
+    return allocate_done(fd, mode, off, len, before, EBT_REAL(fallocate)(fd, mode, off, len));
 }
 
 int fallocate64(int fd, int mode, off64_t off, off64_t len)
 {
     off_t before = tracked_size(fd);
-    int rc = EBT_REAL(fallocate64)(fd, mode, off, len);
-    if (rc == 0 && before >= 0)
-        allocated(fd, mode, off, len, before);
-    return rc;
+    return allocate_done(fd, mode, off, len, before, EBT_REAL(fallocate64)(fd, mode, off, len));
 }
 
 int posix_fallocate(int fd, off_t off, off_t len)
 {
     off_t before = tracked_size(fd);
-    int rc = EBT_REAL(posix_fallocate)(fd, off, len);
-    if (rc == 0 && before >= 0)
-        allocated(fd, 0, off, len, before);
-    return rc;
+    return allocate_done(fd, 0, off, len, before, EBT_REAL(posix_fallocate)(fd, off, len));
 }
 
 int posix_fallocate64(int fd, off64_t off, off64_t len)
 {
     off_t before = tracked_size(fd);
-    int rc = EBT_REAL(posix_fallocate64)(fd, off, len);
-    if (rc == 0 && before >= 0)
-        allocated(fd, 0, off, len, before);
-    return rc;
+    return allocate_done(fd, 0, off, len, before, EBT_REAL(posix_fallocate64)(fd, off, len));
 }
 
 static int synced(int fd, int rc)
