@@ -81,11 +81,19 @@ for ((rep = 0; rep < REPEAT; rep++)); do
             [[ $(cat "$WORK/out.$i") == "$n" ]] || { echo "$0: $mode: outputs differ" >&2; exit 1; }
         done
         [[ $n -gt 100 ]] || { echo "$0: $mode: only $n modules loaded" >&2; exit 1; }
+        cp "$MNT/node0/.pfs-sim/stats" "$WORK/stats.$mode.$rep.json" # per op kind, kept
         printf '%s %d %s %.3f\n' "$mode" "$rep" "$(stat_of)" "$(echo "$t1 - $t0" | bc)" |
             tee -a "$WORK/runs.txt" >&2
     done
 done
 echo "modules in sys.modules per process: $n; $(echo $MODS | wc -w) imported by name; $PROCS processes"
+for mode in native ebt ebt-input; do # the simulator's ops by kind, last repetition
+    /usr/bin/python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print("%s ops by kind (rep %s):" % (sys.argv[2], sys.argv[3]),
+      " ".join("%s=%d" % kv for kv in sorted(d["ops"].items()) if kv[1]))' \
+        "$WORK/stats.$mode.$((REPEAT - 1)).json" "$mode" "$((REPEAT - 1))"
+done
 /usr/bin/python3 - "$WORK/runs.txt" <<'EOF'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]).read().splitlines()[1:]]
