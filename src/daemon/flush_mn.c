@@ -222,7 +222,7 @@ static int files_list(struct ebtd *d, struct list_buf *b)
 static int on_files(struct ebtd *d, int from, const void *req, size_t len, struct ebtd_reply *r)
 {
     struct list_buf b = {.cap = FMN_LIST_MAX};
-    int rc = need_job() ?: ebt_flush_rescan(node_state.job);
+    int rc = need_job(); /* (the layers as SCAN took them, after every node's notes) */
     if (rc < 0)
         return rc;
     if (!(b.p = malloc(b.cap)))
@@ -403,10 +403,7 @@ static int on_data(struct ebtd *d, int from, const void *req, size_t len, struct
     int rc = need_job();
     if (rc == 0 && n->thread_started)
         rc = -EBUSY;
-    /* every node has noted (PREP) by now: files other nodes' notes moved to RUN/held since
-     * this node's PREP are no longer its own files */
-    if (rc == 0)
-        rc = ebt_flush_rescan(n->job);
+    /* (files other nodes' notes moved to RUN/held are out of the node's own list since SCAN) */
     if (rc == 0)
         ebt_flush_drop_files(n->job, ebtd_fdw_has);
     if (rc == 0 && (rc = held_scan(d)) < 0)
