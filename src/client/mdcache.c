@@ -318,13 +318,17 @@ static struct mdc_ent *ask_daemon(int kind, const char *logical, const char *key
     struct ebt_proto_mdc_req q = {(uint32_t)kind, 0, gen_now()};
     memcpy(req, &q, sizeof(q));
     memcpy(req + sizeof(q), logical, n);
-    unsigned char *rep = malloc(EBT_PROTO_MAX_PAYLOAD);
+    /* a listing may take a whole message; the other answers are small (no 1 MiB per stat) */
+    size_t cap =
+        sizeof(struct ebt_proto_mdc_reply) +
+        ebt_mda_answer_max(kind, EBT_PROTO_MAX_PAYLOAD - sizeof(struct ebt_proto_mdc_reply));
+    unsigned char *rep = malloc(cap);
     if (!rep)
         return NULL;
     uint32_t len = 0;
     int failed = 0;
-    int rc = ebt_daemon_call(EBT_OP_MDC, req, (uint32_t)(sizeof(q) + n), rep, EBT_PROTO_MAX_PAYLOAD,
-                             &len, MDC_DAEMON_TIMEOUT_MS, &failed);
+    int rc = ebt_daemon_call(EBT_OP_MDC, req, (uint32_t)(sizeof(q) + n), rep, (uint32_t)cap, &len,
+                             MDC_DAEMON_TIMEOUT_MS, &failed);
     struct mdc_ent *e = NULL;
     struct ebt_proto_mdc_reply a;
     if (rc == 0 && len >= sizeof(a)) {

@@ -28,6 +28,15 @@ int ebt_mda_kind_valid(int kind)
     return 0;
 }
 
+size_t ebt_mda_answer_max(int kind, size_t cap)
+{
+    size_t n = kind == EBT_MDA_STAT || kind == EBT_MDA_LSTAT     ? sizeof(struct stat)
+               : kind == EBT_MDA_STATX || kind == EBT_MDA_LSTATX ? sizeof(struct statx)
+               : kind == EBT_MDA_LINK                            ? PATH_MAX
+                                                                 : cap;
+    return n < cap ? n : cap;
+}
+
 const char *ebt_mda_rec_name(const unsigned char *rec)
 {
     return (const char *)rec + EBT_MDA_REC_HDR;

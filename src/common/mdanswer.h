@@ -33,6 +33,9 @@ struct ebt_mda {
 
 /* 1 if kind is one of enum ebt_mda_kind. */
 int ebt_mda_kind_valid(int kind);
+/* The largest answer of kind that fits a message of cap bytes (cap for a listing, else the
+ * size of a struct stat, a struct statx or a link): reply buffers are sized by it. */
+size_t ebt_mda_answer_max(int kind, size_t cap);
 /* Ask the PFS about name in dirfd (AT_FDCWD and a path also work): 0 with *out filled (its err
  * may be set), or -ENOMEM (then nothing is allocated). */
 int ebt_mda_ask(int kind, int dirfd, const char *name, struct ebt_mda *out);

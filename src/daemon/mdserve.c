@@ -156,11 +156,13 @@ static int ask_home(struct ebtd *d, int home, int kind, const char *logical, uin
     char req[sizeof(q) + PATH_MAX];
     memcpy(req, &q, sizeof(q));
     memcpy(req + sizeof(q), logical, plen);
-    unsigned char *buf = malloc(EBT_PROTO_MAX_PAYLOAD);
+    size_t cap =
+        sizeof(struct ebt_proto_mdc_reply) +
+        ebt_mda_answer_max(kind, EBT_PROTO_MAX_PAYLOAD - sizeof(struct ebt_proto_mdc_reply));
+    unsigned char *buf = malloc(cap); /* (a listing may take a whole message; a stat is small) */
     if (!buf)
         return -ENOMEM;
-    int rc =
-        ebtd_mesh_call(d, home, MDS_P_ASK, req, sizeof(q) + plen, buf, EBT_PROTO_MAX_PAYLOAD, &got);
+    int rc = ebtd_mesh_call(d, home, MDS_P_ASK, req, sizeof(q) + plen, buf, cap, &got);
     struct ebt_proto_mdc_reply a;
     if (rc == 0 && got < sizeof(a))
         rc = -EIO;
