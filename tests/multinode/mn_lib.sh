@@ -110,23 +110,30 @@ mn_init() {
 # others at the rendezvous), on the PFS T_TMP/B. Extra per-node environment: MN_START_ENV_<i>
 # (a string of VAR=value words) and MN_START_WRAP_<i> (a command prefix, e.g. `ip netns exec X`).
 # MN_TRANSPORT=mpi: one background mpirun of N ranks, each rank node <rank>'s 'ebt start
-# --transport mpi', which stays until its daemon stops; done when every node printed its exports.
+# --transport mpi' (with MN_START_ENV_<rank> and MN_START_WRAP_<rank>), which stays until its
+# daemon stops; done when every node printed its exports. MN_MPI_EXTRA: more mpirun options.
 mn_start_mpi() {
     local n=$1 i
     shift
     local rank=$T_TMP/mpi_rank.sh
-    for ((i = 0; i < n; i++)); do mkdir -p "$T_TMP/cache$i"; done
+    for ((i = 0; i < n; i++)); do mkdir -p "$T_TMP/cache$i"; rm -f "$T_TMP/node$i.env"; done
+    rm -f "$T_TMP/mpirun.rc" # a job started before in this test left its files
     {
         echo '#!/bin/bash'
         echo 'i=${OMPI_COMM_WORLD_RANK:-$PMI_RANK}'
-        printf 'exec %q start --transport mpi --nodes %q --node-id "$i" --rendezvous %q' \
-            "$EBT_BIN" "$n" "$T_TMP/rdv"
+        echo 'wrap=() envv=()'
+        for ((i = 0; i < n; i++)); do # this rank's MN_START_ENV_<i> and MN_START_WRAP_<i>
+            local envv="MN_START_ENV_$i" wrap="MN_START_WRAP_$i"
+            printf '[[ $i != %s ]] || { envv=(%s) wrap=(%s); }\n' "$i" "${!envv:-}" "${!wrap:-}"
+        done
+        printf 'exec "${wrap[@]}" env "${envv[@]}" %q start --transport mpi --nodes %q' "$EBT_BIN" "$n"
+        printf ' --node-id "$i" --rendezvous %q' "$T_TMP/rdv"
         printf ' --cache %q/cache"$i" --pfs %q' "$T_TMP" "$T_TMP/B"
         (($# == 0)) || printf ' %q' "$@"
         printf ' >%q/node"$i".env 2>%q/node"$i".start.err\n' "$T_TMP" "$T_TMP"
     } >"$rank"
     chmod +x "$rank"
-    (timeout -k 5 600 "$MN_MPIEXEC" "${MN_MPI_FLAGS[@]}" -np "$n" "$rank" >"$T_TMP/mpirun.out" 2>&1
+    (timeout -k 5 600 "$MN_MPIEXEC" "${MN_MPI_FLAGS[@]}" ${MN_MPI_EXTRA:-} -np "$n" "$rank" >"$T_TMP/mpirun.out" 2>&1
      echo $? >"$T_TMP/mpirun.rc") &
     local up=0
     for _ in $(seq 900); do
