@@ -115,7 +115,7 @@ meta() { # meta CONFIG REP: CONFIG = native | 1 | 2 | 4 nodes | mpi2 | mpi4 (nod
     n=${cfg#mpi} tag=ebt
     if [[ $cfg == mpi* ]]; then tag=ebt-mpi; export MN_TRANSPORT=mpi; mn_require_mpi; fi
     fresh "$n" "" --visibility close
-    d=$B/md.$n.$r
+    d=$B/md.$cfg.$r
     mn_on 0 mkdir "$d"
     local op who
     for op in create stat; do
@@ -131,8 +131,13 @@ meta() { # meta CONFIG REP: CONFIG = native | 1 | 2 | 4 nodes | mpi2 | mpi4 (nod
         rm -f "$T_TMP"/md.*
         rec "$op" "$tag,${n}node" "$r" "$(awk -v o=$((NFILES / n * n)) -v a="$t0" -v b="$t1" \
             'BEGIN{printf "%.0f", o/(b-a)}')" ops/s
-        if [[ $op == create ]]; then
-            [[ -z $(ls -A "$d" 2>/dev/null) ]] || t_fail "created files reached the PFS directly"
+        if [[ $op == create ]]; then # one node mounts the job's view over the PFS directory
+            ((n == 1)) || [[ -z $(ls -A "$d" 2>/dev/null) ]] || t_fail "created files reached the PFS directly"
+            local held=0
+            for ((i = 0; i < n; i++)); do
+                held=$((held + $(find "$(mn_run_dir "$i")" -type f -name "n${i}_*" | wc -l)))
+            done
+            ((held >= NFILES / n * n)) || t_fail "only $held of the created files are in node-local storage"
         fi
     done
     mn_stop
