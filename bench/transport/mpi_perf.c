@@ -86,6 +86,7 @@ static double run_lat(const struct opts *o, int rank, char *buf)
 static double run_bw(const struct opts *o, int rank, char *buf)
 {
     MPI_Request req[MAX_WINDOW];
+    MPI_Status st[MAX_WINDOW]; /* not MPI_STATUSES_IGNORE: gcc 12 warns on MPICH's definition */
     int peer = 1 - rank;
     char ack = 0;
     MPI_Barrier(MPI_COMM_WORLD);
@@ -99,7 +100,7 @@ static double run_bw(const struct opts *o, int rank, char *buf)
             else
                 MPI_Irecv(p, (int)o->size, MPI_BYTE, peer, TAG_DATA, MPI_COMM_WORLD, &req[i]);
         }
-        MPI_Waitall(n, req, MPI_STATUSES_IGNORE);
+        MPI_Waitall(n, req, st);
         if (rank == 0)
             MPI_Recv(&ack, 1, MPI_BYTE, peer, TAG_ACK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         else
