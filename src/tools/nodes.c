@@ -73,13 +73,14 @@ static int from_hostfile(const char *cmd, struct ebt_tool_opts *o)
 }
 
 /* Nodes on separate hosts (launcher, hostfile) must listen where the others can reach them:
- * unless EBT_LISTEN says where, the address this host's name resolves to. */
+ * unless EBT_LISTEN says where, the address this host's name resolves to. Over MPI a node's
+ * address is its rank: nothing to listen on. */
 static void default_listen(const char *cmd)
 {
     char host[256] = "", ip[INET_ADDRSTRLEN], listen[INET_ADDRSTRLEN + 8];
     struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    const char *env = getenv("EBT_LISTEN");
-    if (env && *env)
+    const char *env = getenv("EBT_LISTEN"), *tp = getenv("EBT_TRANSPORT");
+    if ((env && *env) || (tp && strcmp(tp, "mpi") == 0))
         return;
     gethostname(host, sizeof(host) - 1);
     for (struct addrinfo *a = getaddrinfo(host, NULL, &hints, &ai) == 0 ? ai : NULL; a;

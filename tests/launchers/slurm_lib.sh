@@ -57,6 +57,19 @@ sl_nodes_idle() {
     [[ $(grep -c ' idle$' <<<"$out") == "$1" ]]
 }
 
+# sl_private_tmp_slurmd I (SL_PRIVATE_TMP=1): slurmd of node ebtI in a mount namespace of its own
+# whose /tmp is SL_DIR/tmpI, with the test's directory bound back at its path, so the nodes'
+# steps do not share /tmp. Two slurmd on one host otherwise collide on node-local names there
+# (the PMIx plugin's /tmp/spmix_appdir_<uid>_<job>.<step>: "File exists", the step fails).
+sl_private_tmp_slurmd() {
+    local t=$SL_DIR/tmp$1
+    mkdir -p "$t" && chmod 1777 "$t"
+    exec unshare -m --propagation private bash -c 'set -e
+        if [[ $1 == /tmp/* ]]; then mkdir -p "$2/${1#/tmp/}"; mount --bind "$1" "$2/${1#/tmp/}"; fi
+        mount --rbind "$2" /tmp
+        exec slurmd -D -N "ebt$3" -f "$SLURM_CONF"' _ "$T_TMP" "$t" "$1" >"$SL_DIR/log/slurmd$1.out" 2>&1
+}
+
 sl_start() {
     local n=$1 i cmd
     for cmd in munged slurmctld slurmd srun sbatch sinfo scancel; do
@@ -122,7 +135,8 @@ sl_start() {
     SL_PIDS+=($!)
     SL_NAMES+=(slurmctld)
     for ((i = 0; i < n; i++)); do
-        slurmd -D -N "ebt$i" -f "$SLURM_CONF" >"$SL_DIR/log/slurmd$i.out" 2>&1 &
+        if [[ ${SL_PRIVATE_TMP:-0} == 1 ]]; then sl_private_tmp_slurmd "$i" &
+        else slurmd -D -N "ebt$i" -f "$SLURM_CONF" >"$SL_DIR/log/slurmd$i.out" 2>&1 & fi
         SL_PIDS+=($!)
         SL_NAMES+=("slurmd -N ebt$i")
     done

@@ -10,6 +10,9 @@
 #        test_slurm.sh 2 [race]   two Slurm nodes (two slurmd on this host): `srun -N2 -n2
 #                          --ntasks-per-node=1 ebt start` (node id/count/job id from Slurm), tasks on both nodes,
 #                          `ebt flush` once, `srun -N2 -n2 --ntasks-per-node=1 ebt stop`
+#        test_slurm.sh 2 mpi   the same with the daemons as one MPI world: `srun --mpi=pmix ...
+#                          ebt start --transport mpi &` (a step that lasts until `ebt stop`),
+#                          the tasks' and the stop's steps `srun --overlap`
 # Exits 77 (skip) where Slurm or munge is not installed or its daemons cannot start here.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,18 +25,19 @@ ll_init "launch_slurm_$variant${race:+_$race}"
 LL_CLEANUPS+=(sl_stop)
 ebt_dir=$(dirname "$EBT_BIN")
 
+[[ $race == mpi ]] && SL_PRIVATE_TMP=1 # see sl_private_tmp_slurmd
 sl_start "$nodes" || ll_skip "a private Slurm cannot start here: $SL_WHY"
 t_log "Slurm up ($nodes node(s)) in $((SECONDS - LL_T0)) s"
 
 q() { printf '%q' "$1"; }
 
-# job_script STYLE: the batch script (STYLE batch | srun | signal | timelimit | multi). Lines marked "test:" are the
+# job_script STYLE: the batch script (STYLE batch | srun | signal | timelimit | multi | multi-mpi). Lines marked "test:" are the
 # test's checks; the rest is what README.md shows.
 job_script() {
     local style=$1 A=$T_TMP/A B=$T_TMP/B T task=$LL_TASK
     T=$(q "$T_TMP")
     echo '#!/bin/bash'
-    if [[ $style == multi ]]; then
+    if [[ $style == multi* ]]; then
         echo '#SBATCH --nodes=2 --ntasks=4 --ntasks-per-node=2 --overcommit --time=2'
     elif [[ $style == timelimit ]]; then
         echo '#SBATCH --nodes=1 --ntasks=4 --overcommit --time=1'
@@ -66,6 +70,16 @@ job_script() {
         ll_ebt "eval \"\$(srun -N1 -n1 ebt start --pfs $(q "$B") --cache $T/cache)\""
         echo "srun $(q "$task") $(q "$B") $T/marksB"
         ;;
+    multi-mpi)
+        # the daemons as one MPI world: a step of one task per node that lasts until they stop
+        # (`ebt start --transport mpi` stays in the foreground); later steps overlap it
+        ll_ebt "srun -N2 -n2 --ntasks-per-node=1 --mpi=pmix --output=$T/env.%n bash -c 'mkdir -p $T/cache.\$SLURM_NODEID && exec ebt start --transport mpi --pfs $(q "$B") --cache $T/cache.\$SLURM_NODEID' &"
+        ll_ebt 'daemons=$!'
+        ll_ebt "for _ in \$(seq 300); do [[ \$(grep -ls '^export EBT_RUN_DIR' $T/env.0 $T/env.1 2>/dev/null | wc -l) == 2 ]] && break; sleep 0.1; done"
+        [[ ${LAUNCH_BREAK:-} == noebt ]] && echo "touch $T/env.0 $T/env.1"
+        echo "for i in 0 1; do (. $T/env.\$i && ebt stat --json) | grep -q \"address\\\":\\\"mpi:\$i\" || exit 3; done  # test: node id = rank"
+        echo "srun --overlap bash -c '. $T/env.\$SLURM_NODEID && echo \$SLURMD_NODENAME >$T/marksB.node.\$SLURM_PROCID && exec $(q "$task") $(q "$B") $T/marksB'"
+        ;;
     multi)
         # one daemon per node; each node's exports in env.<node id>; loopback only in the test
         echo "export EBT_LISTEN=127.0.0.1:0  # test: keep the daemons' traffic on loopback"
@@ -78,7 +92,11 @@ job_script() {
     # test: the PFS itself (beneath the FUSE view, when a one-node job has one) before the flush
     echo "pfs=$(q "$B"); [[ -e \${EBT_RUN_DIR:-/nonexistent}/lower/0 ]] && pfs=\$EBT_RUN_DIR/lower/0/  # test"
     echo "env -u LD_PRELOAD find \"\$pfs\" -mindepth 1 -name '.ebt~rdv.*' -prune -o -print >$T/pfs.before_flush  # test"
-    if [[ $style == multi ]]; then
+    if [[ $style == multi-mpi ]]; then
+        ll_ebt "(. $T/env.0 && ebt flush)"
+        ll_ebt "srun --overlap -N2 -n2 --ntasks-per-node=1 bash -c '. $T/env.\$SLURM_NODEID && exec ebt stop'"
+        ll_ebt 'wait $daemons'
+    elif [[ $style == multi ]]; then
         ll_ebt "(. $T/env.0 && ebt flush)"
         ll_ebt "srun -N2 -n2 --ntasks-per-node=1 bash -c '. $T/env.\$SLURM_NODEID && exec ebt stop'"
     else
@@ -120,7 +138,10 @@ run_job() {
         t_fail "job ($style) failed: exit $rc ($SL_WHY)"
     fi
     ll_check_all 4
-    if [[ $style == multi ]]; then
+    if [[ $style == multi-mpi ]]; then # what a task sources is the exports alone
+        ! grep -v '^export ' "$T_TMP"/env.[01] >&2 || t_fail "ebt start printed more than its exports"
+    fi
+    if [[ $style == multi* ]]; then
         local spread
         spread=$(cat "$T_TMP"/marksB.node.* | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')
         [[ $spread == "ebt0:2 ebt1:2 " ]] || t_fail "tasks per Slurm node: '$spread', expected ebt0:2 ebt1:2"
@@ -135,6 +156,8 @@ elif ((nodes == 1)); then
     run_job batch
     run_job srun
     run_job signal
+elif [[ $race == mpi ]]; then
+    run_job multi-mpi
 else
     run_job multi
 fi
