@@ -16,36 +16,11 @@ ll_skip() {
     exit 77
 }
 
-# Processes whose command line mentions this test's temp dir (ebtd, ebt, tasks), except
-# fusermount3 (libfuse's auto_unmount helper: it unmounts a view whose daemon died).
-ll_our_pids() {
-    local p cmd
-    [[ -n $T_TMP ]] || return 0
-    for p in /proc/[0-9]*; do
-        p=${p#/proc/}
-        ((p == $$ || p == BASHPID)) && continue
-        cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
-        [[ $cmd == *"$T_TMP/"* && $cmd != fusermount* ]] && echo "$p"
-    done
-    return 0
-}
-
-# FUSE mounts (EBT's view) under this test's temp dir.
-ll_our_mounts() {
-    [[ -n $T_TMP ]] || return 0
-    awk -v t="$T_TMP/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts
-}
-
 ll_cleanup() {
-    local rc=$? c p m
+    local rc=$? c
     trap - EXIT
     for c in "${LL_CLEANUPS[@]}"; do "$c" || true; done
-    for p in $(ll_our_pids); do kill -9 "$p" 2>/dev/null || true; done
-    for _ in $(seq 20); do [[ -z $(ll_our_mounts) ]] && break; sleep 0.1; done
-    for m in $(ll_our_mounts); do
-        t_log "unmounting a view left behind: $m"
-        fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-    done
+    t_kill_leftovers
     T_SESSION_ENV=
     set +e
     (exit "$rc")

@@ -39,6 +39,45 @@ t_require_drivers() {
         t_fail "test drivers not found in '${DRIVERS_DIR:-<DRIVERS_DIR unset>}'"
 }
 
+# Pids of the processes whose command line mentions this test's temp dir (daemons, clients,
+# tasks), except fusermount3 (libfuse's auto_unmount helper: it unmounts a view whose daemon died).
+t_our_pids() {
+    local p cmd
+    [[ -n $T_TMP ]] || return 0
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        ((p == $$ || p == BASHPID)) && continue
+        cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
+        [[ $cmd == *"$T_TMP/"* && $cmd != fusermount* ]] && echo "$p"
+    done
+    return 0
+}
+
+# EBT's views (FUSE, type fuse.ebt) mounted under this test's temp dir.
+t_our_mounts() {
+    [[ -n $T_TMP ]] || return 0
+    awk -v t="$T_TMP/" 'index($2, t) == 1 && $3 == "fuse.ebt" { print $2 }' /proc/self/mounts
+}
+
+# t_kill_leftovers: SIGKILL this test's processes, then unmount a view they left behind (its
+# auto_unmount helper normally does within a moment of the daemon's death).
+t_kill_leftovers() {
+    local pids p m
+    pids=$(t_our_pids)
+    if [[ -n $pids ]]; then
+        t_log "killing leftover processes: $(echo $pids)"
+        for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
+        for _ in $(seq 50); do [[ -z $(t_our_pids) ]] && break; sleep 0.1; done
+        [[ -z $(t_our_pids) ]] || t_log "WARNING: still alive: $(t_our_pids)"
+    fi
+    for _ in $(seq 20); do [[ -z $(t_our_mounts) ]] && break; sleep 0.1; done
+    for m in $(t_our_mounts); do
+        t_log "unmounting a view left behind: $m"
+        fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done
+    return 0
+}
+
 t_cleanup() {
     local rc=$?
     if [[ -n $T_SESSION_ENV && -f $T_SESSION_ENV ]]; then

@@ -19,7 +19,7 @@ command -v unshare >/dev/null || mn_skip "no unshare"
 SIM=$(mktemp -d /tmp/ebt-input-sim.XXXXXX) # outside T_TMP: mn_cleanup kills what names T_TMP
 in_cleanup() {
     local rc=$?
-    mn_kill_leftovers
+    t_kill_leftovers
     for m in "$T_TMP/A" "$T_TMP/B"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
     "$PFS_SIM_CTL" stop --mnt "$SIM/mnt" --timeout 20 >/dev/null 2>&1 || true
     rm -rf "$SIM"

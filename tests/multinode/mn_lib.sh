@@ -29,36 +29,10 @@ mn_skip() {
     exit 77
 }
 
-# Pids of the processes whose command line mentions this test's temp dir (daemons, clients).
-mn_our_pids() {
-    local p cmd
-    [[ -n $T_TMP ]] || return 0
-    for p in /proc/[0-9]*; do
-        p=${p#/proc/}
-        ((p == $$ || p == BASHPID)) && continue
-        cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
-        [[ $cmd == *"$T_TMP/"* ]] && echo "$p"
-    done
-    return 0
-}
-
-mn_kill_leftovers() {
-    local pids p
-    pids=$(mn_our_pids)
-    [[ -z $pids ]] && return 0
-    t_log "killing leftover processes: $(echo $pids)"
-    for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
-    for _ in $(seq 50); do
-        [[ -z $(mn_our_pids) ]] && return 0
-        sleep 0.1
-    done
-    t_log "WARNING: still alive: $(mn_our_pids)"
-}
-
 mn_cleanup() {
     local rc=$?
     trap - EXIT
-    mn_kill_leftovers
+    t_kill_leftovers
     local ns v
     for ns in "${MN_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
     for v in "${MN_VETH[@]}"; do ip link del "$v" 2>/dev/null || true; done

@@ -19,7 +19,7 @@ command -v unshare >/dev/null || mn_skip "no unshare"
 SIM=$(mktemp -d /tmp/ebt-ostdeal-sim.XXXXXX) # outside T_TMP: mn_cleanup kills what names T_TMP
 ost_cleanup() {
     local rc=$?
-    mn_kill_leftovers
+    t_kill_leftovers
     umount "$T_TMP/B" 2>/dev/null || umount -l "$T_TMP/B" 2>/dev/null || true
     "$PFS_SIM_CTL" stop --mnt "$SIM/mnt" --timeout 20 >/dev/null 2>&1 || true
     rm -rf "$SIM"
