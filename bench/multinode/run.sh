@@ -62,7 +62,7 @@ fresh() {
 
 ebt_read() { # ebt_read TLSNAME ENV REP [mpi]
     local name=ebt
-    if [[ ${4:-ucx} == mpi ]]; then name=ebt-mpi; export MN_TRANSPORT=mpi; mn_require_mpi; fi
+    if [[ ${4:-ucx} == mpi ]]; then name=ebt-mpi; export MN_TRANSPORT=mpi; fi
     fresh 2 "$2"
     local f=$B/bw.dat out
     mn_on 0 "$BENCH" write "$f" "$SIZE_MB"
@@ -103,7 +103,7 @@ perftest() { # perftest TLSNAME ENV REP
 }
 
 meta() { # meta CONFIG REP: CONFIG = native | 1 | 2 | 4 nodes | mpi2 | mpi4 (nodes, transport mpi)
-    local cfg=$1 r=$2 n i d outs=() out t0 t1 pids=()
+    local cfg=$1 r=$2 n i d outs=() out t0 t1 pids=() tag=ebt
     if [[ $cfg == native ]]; then
         d=$T_TMP/native.md && rm -rf "$d" && mkdir "$d"
         out=$("$BENCH" create "$d" n0_ "$NFILES")
@@ -112,8 +112,8 @@ meta() { # meta CONFIG REP: CONFIG = native | 1 | 2 | 4 nodes | mpi2 | mpi4 (nod
         rec stat native "$r" "$(awk -v o="$(json "$out" ops)" -v s="$(json "$out" seconds)" 'BEGIN{printf "%.0f", o/s}')" ops/s
         return
     fi
-    n=${cfg#mpi} tag=ebt
-    if [[ $cfg == mpi* ]]; then tag=ebt-mpi; export MN_TRANSPORT=mpi; mn_require_mpi; fi
+    n=${cfg#mpi}
+    if [[ $cfg == mpi* ]]; then tag=ebt-mpi; export MN_TRANSPORT=mpi; fi
     fresh "$n" "" --visibility close
     d=$B/md.$cfg.$r
     mn_on 0 mkdir "$d"
@@ -144,21 +144,21 @@ meta() { # meta CONFIG REP: CONFIG = native | 1 | 2 | 4 nodes | mpi2 | mpi4 (nod
     unset MN_TRANSPORT
 }
 
-MN_MPI_FLAGS=()
-"$MN_MPIEXEC" --version 2>&1 | grep -q -E "Open MPI|OpenRTE" && MN_MPI_FLAGS=(--oversubscribe)
+uses() { [[ " $TPS " == *" $1 "* ]]; } # uses ucx|mpi: that transport is measured
+uses mpi && mn_require_mpi # once: MN_MPI_FLAGS, or skip with the reason
 TLS=("tcp:UCX_TLS=tcp" "default:")
 MPI_TLS=("tcp:OMPI_MCA_btl=self,tcp" "default:")
-MD=(native 1 2 4)
-[[ " $TPS " == *" mpi "* ]] && MD+=(mpi2 mpi4)
-[[ " $TPS " == *" ucx "* ]] || MD=(native mpi2 mpi4)
+MD=(native)
+uses ucx && MD+=(1 2 4)
+uses mpi && MD+=(mpi2 mpi4)
 for ((r = 1; r <= REPS; r++)); do
     for k in 0 1; do # rotate which TLS and which side goes first
-        if [[ " $TPS " == *" ucx "* ]]; then
+        if uses ucx; then
             t=${TLS[$(((k + r) % 2))]}
             if (((r + k) % 2)); then ebt_read "${t%%:*}" "${t#*:}" "$r"; perftest "${t%%:*}" "${t#*:}" "$r"
             else perftest "${t%%:*}" "${t#*:}" "$r"; ebt_read "${t%%:*}" "${t#*:}" "$r"; fi
         fi
-        if [[ " $TPS " == *" mpi "* ]]; then
+        if uses mpi; then
             t=${MPI_TLS[$(((k + r) % 2))]}
             if (((r + k) % 2)); then ebt_read "${t%%:*}" "${t#*:}" "$r" mpi; mpiperf "${t%%:*}" "${t#*:}" "$r"
             else mpiperf "${t%%:*}" "${t#*:}" "$r"; ebt_read "${t%%:*}" "${t#*:}" "$r" mpi; fi

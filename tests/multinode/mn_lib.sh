@@ -85,7 +85,7 @@ mn_init() {
 # (a string of VAR=value words) and MN_START_WRAP_<i> (a command prefix, e.g. `ip netns exec X`).
 # MN_TRANSPORT=mpi: one background mpirun of N ranks, each rank node <rank>'s 'ebt start
 # --transport mpi' (with MN_START_ENV_<rank> and MN_START_WRAP_<rank>), which stays until its
-# daemon stops; done when every node printed its exports. MN_MPI_EXTRA: more mpirun options.
+# daemon stops; done when every node printed its exports.
 mn_start_mpi() {
     local n=$1 i
     shift
@@ -107,7 +107,7 @@ mn_start_mpi() {
         printf ' >%q/node"$i".env 2>%q/node"$i".start.err\n' "$T_TMP" "$T_TMP"
     } >"$rank"
     chmod +x "$rank"
-    (timeout -k 5 600 "$MN_MPIEXEC" "${MN_MPI_FLAGS[@]}" ${MN_MPI_EXTRA:-} -np "$n" "$rank" >"$T_TMP/mpirun.out" 2>&1
+    (timeout -k 5 600 "$MN_MPIEXEC" "${MN_MPI_FLAGS[@]}" -np "$n" "$rank" >"$T_TMP/mpirun.out" 2>&1
      echo $? >"$T_TMP/mpirun.rc") &
     local up=0
     for _ in $(seq 900); do

@@ -17,13 +17,14 @@ if [[ ${MN_TRANSPORT:-ucx} == mpi ]]; then
 fi
 mn_netns_pair
 PORT=$((21000 + $$ % 20000))
-MN_START_ENV_0="UCX_TLS=tcp UCX_NET_DEVICES=$V0 EBT_LISTEN=$IP0:$PORT"
-MN_START_ENV_1="UCX_TLS=tcp UCX_NET_DEVICES=$V1 EBT_LISTEN=$IP1:$((PORT + 1))"
 if [[ ${MN_TRANSPORT:-ucx} == mpi ]]; then
     # the two ranks reach each other only by TCP on the veth: no shared memory between them
     MPI_NET="OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=${IP0%.*}.0/24"
     MN_START_ENV_0="$MPI_NET" MN_START_ENV_1="$MPI_NET"
     export PMIX_MCA_ptl_tcp_remote_connections=1 PMIX_MCA_ptl_tcp_if_include=${IP0%.*}.0/24
+else
+    MN_START_ENV_0="UCX_TLS=tcp UCX_NET_DEVICES=$V0 EBT_LISTEN=$IP0:$PORT"
+    MN_START_ENV_1="UCX_TLS=tcp UCX_NET_DEVICES=$V1 EBT_LISTEN=$IP1:$((PORT + 1))"
 fi
 MN_START_WRAP_0="ip netns exec $NS0"
 MN_START_WRAP_1="ip netns exec $NS1"

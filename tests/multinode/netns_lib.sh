@@ -29,15 +29,14 @@ mn_netns_pair() {
 }
 
 # mn_netns_bridged TAG NET (MN_NETNS_BRIDGE=1): V0 and V1 each joined by a veth to a bridge in
-# the root namespace that has the address 10.77.NET.254 (MN_NETNS_HOST), so a process inside a
+# the root namespace that has the address 10.77.NET.254, so a process inside a
 # namespace can reach a server of the root namespace (mpirun's PMIx server) too. Node to node
 # traffic still leaves NS0 through V0.
 mn_netns_bridged() {
     local br=ebtmnbr$1 v
     ip link add "$br" type bridge 2>/dev/null || mn_skip "cannot create a bridge"
     MN_VETH+=("$br")
-    MN_NETNS_HOST=10.77.$2.254
-    ip addr add "$MN_NETNS_HOST/24" dev "$br" && ip link set "$br" up || t_fail "bridge address"
+    ip addr add "10.77.$2.254/24" dev "$br" && ip link set "$br" up || t_fail "bridge address"
     for v in 0 1; do
         local dev="V$v" ns="NS$v"
         ip link add "${!dev}" type veth peer name "${!dev}r" 2>/dev/null || mn_skip "cannot create a veth pair"
